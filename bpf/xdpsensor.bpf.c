@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xdpsensor datapath: parse, key, count per flow, classify, and redirect
+ * the packets to capture into the AF_XDP socket of their RX queue.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xdpsensor.h"
+#include "flow_parse.h"
+#include "xdpsensor_maps.h"
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n; /* per-CPU: no atomics needed */
+}
+
+static __always_inline void flow_account(const struct xs_packet *p, __u64 len)
+{
+	struct flow_stats *fs, init = {};
+	__u64 now = bpf_ktime_get_ns();
+	int err;
+
+	fs = bpf_map_lookup_elem(&flows, &p->key);
+	if (!fs) {
+		init.packets[p->dir & 1] = 1;
+		init.bytes[p->dir & 1] = len;
+		init.first_seen_ns = now;
+		init.last_seen_ns = now;
+		init.tcp_flags = p->tcp_flags;
+		err = bpf_map_update_elem(&flows, &p->key, &init, BPF_NOEXIST);
+		if (!err) {
+			stat_add(XS_STAT_FLOW_NEW, 1);
+			return;
+		}
+		/* another CPU created it first: fall through and add to it */
+		fs = err == -EEXIST ? bpf_map_lookup_elem(&flows, &p->key) : NULL;
+		if (!fs) {
+			stat_add(XS_STAT_FLOW_TABLE_FULL, 1);
+			return;
+		}
+	}
+	/* the two directions of a flow may be received on two CPUs */
+	__sync_fetch_and_add(&fs->packets[p->dir & 1], 1);
+	__sync_fetch_and_add(&fs->bytes[p->dir & 1], len);
+	fs->last_seen_ns = now;
+	if (p->tcp_flags & ~fs->tcp_flags)
+		__sync_fetch_and_or(&fs->tcp_flags, p->tcp_flags);
+}
+
+static __always_inline __u32 rule_action(const struct flow_key *key)
+{
+	struct prefix_rule_key pk = { .prefixlen = 128 };
+	struct port_rule_key tk = { .proto = key->proto };
+	__u32 idx = key->proto, *act;
+
+	__builtin_memcpy(pk.addr, key->addr_a, 16);
+	act = bpf_map_lookup_elem(&prefix_rules, &pk);
+	if (!act) {
+		__builtin_memcpy(pk.addr, key->addr_b, 16);
+		act = bpf_map_lookup_elem(&prefix_rules, &pk);
+	}
+	if (act && *act)
+		return *act;
+
+	tk.port = key->port_a;
+	act = bpf_map_lookup_elem(&port_rules, &tk);
+	if (!act) {
+		tk.port = key->port_b;
+		act = bpf_map_lookup_elem(&port_rules, &tk);
+	}
+	if (act && *act)
+		return *act;
+
+	act = bpf_map_lookup_elem(&proto_rules, &idx);
+	if (act && *act)
+		return *act;
+	return XS_ACTION_NONE;
+}
+
+static __always_inline __u32 classify(const struct xs_packet *p)
+{
+	__u32 zero = 0, action;
+	struct xs_config *cfg = bpf_map_lookup_elem(&config, &zero);
+
+	if (!cfg)
+		return XS_ACTION_COUNT;
+	action = rule_action(&p->key);
+	if (action == XS_ACTION_NONE)
+		action = cfg->default_action;
+	if (action == XS_ACTION_CAPTURE && cfg->sample_n > 1 &&
+	    xs_flow_hash(&p->key, cfg->sample_seed) % cfg->sample_n) {
+		stat_add(XS_STAT_SAMPLED_OUT, 1);
+		action = XS_ACTION_COUNT;
+	}
+	return action;
+}
+
+/* Puts the receive timestamp in front of the frame for the AF_XDP worker. */
+static __always_inline void write_meta(struct xdp_md *ctx)
+{
+	struct xs_meta *meta;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
+		stat_add(XS_STAT_META_FAILED, 1);
+		return;
+	}
+	data = (void *)(long)ctx->data;
+	meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > data) {
+		stat_add(XS_STAT_META_FAILED, 1);
+		return;
+	}
+	meta->rx_ts_ns = bpf_ktime_get_ns();
+	meta->magic = XS_META_MAGIC;
+	meta->pad = 0;
+}
+
+SEC("xdp")
+int xdpsensor_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = data_end - data;
+	__u32 qid = ctx->rx_queue_index;
+	struct xs_packet p;
+	int err;
+
+	stat_add(XS_STAT_RX, 1);
+	stat_add(XS_STAT_RX_BYTES, len);
+
+	err = xs_parse_frame(data, data_end, &p);
+	if (err) {
+		stat_add(err, 1);
+		return XDP_PASS;
+	}
+	flow_account(&p, len);
+
+	switch (classify(&p)) {
+	case XS_ACTION_DROP:
+		stat_add(XS_STAT_DROPPED, 1);
+		return XDP_DROP;
+	case XS_ACTION_CAPTURE:
+		if (!bpf_map_lookup_elem(&xsks, &qid)) {
+			stat_add(XS_STAT_CAPTURE_NO_SOCKET, 1);
+			return XDP_PASS;
+		}
+		write_meta(ctx);
+		stat_add(XS_STAT_CAPTURED, 1);
+		return bpf_redirect_map(&xsks, qid, XDP_PASS);
+	default:
+		stat_add(XS_STAT_COUNTED, 1);
+		return XDP_PASS;
+	}
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map of the datapath, one comment each. BPF side only. */
+#ifndef XDPSENSOR_MAPS_H
+#define XDPSENSOR_MAPS_H
+
+#include "xdpsensor.h"
+
+/* Default sizes; userspace may resize before load (bpf_map__set_max_entries). */
+#ifndef XS_FLOWS_MAX
+#define XS_FLOWS_MAX 131072
+#endif
+#ifndef XS_RULES_MAX
+#define XS_RULES_MAX 1024
+#endif
+#ifndef XS_QUEUES_MAX
+#define XS_QUEUES_MAX 64
+#endif
+
+/*
+ * Per-flow counters. A preallocated hash, not LRU: when it is full an
+ * insert fails and is counted (XS_STAT_FLOW_TABLE_FULL) instead of
+ * silently evicting another flow's counters; userspace expires idle flows.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XS_FLOWS_MAX);
+	__type(key, struct flow_key);
+	__type(value, struct flow_stats);
+} flows SEC(".maps");
+
+/* Per-CPU packet counters, indexed by enum xs_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XS_STAT_MAX);
+	__type(key, __u32); /* enum xs_stat: array maps need an int key */
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Run-time configuration: element 0 is the struct xs_config in force. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xs_config);
+} config SEC(".maps");
+
+/* Address rules: longest prefix of either endpoint -> enum xs_action. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XS_RULES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct prefix_rule_key);
+	__type(value, __u32);
+} prefix_rules SEC(".maps");
+
+/* Port rules: (protocol, port) of either endpoint -> enum xs_action. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XS_RULES_MAX);
+	__type(key, struct port_rule_key);
+	__type(value, __u32);
+} port_rules SEC(".maps");
+
+/* Protocol rules: IP protocol number -> enum xs_action (0: no rule). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} proto_rules SEC(".maps");
+
+/* AF_XDP sockets, one per RX queue, keyed by queue index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XS_QUEUES_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+#endif /* XDPSENSOR_MAPS_H */

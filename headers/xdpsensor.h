@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Types shared by the XDP program and userspace. Fixed-width types only,
+ * explicit padding, no pointers: both sides see the same bytes, and the
+ * BTF of the BPF object names every field for `bpftool map dump`.
+ */
+#ifndef XDPSENSOR_H
+#define XDPSENSOR_H
+
+#include <linux/types.h>
+
+/* Address family of a flow key (not AF_*: the values are part of the
+ * documented Kafka key layout). */
+enum xs_family {
+	XS_FAMILY_IPV4 = 4,
+	XS_FAMILY_IPV6 = 6,
+};
+
+/*
+ * Direction-normalized flow key: endpoint A is the lower (address, port)
+ * pair, B the higher, ordered as the Community ID spec orders them, so
+ * both directions of a conversation give the same key. IPv4 addresses are
+ * stored IPv4-mapped (::ffff:a.b.c.d) so v4 and v6 share one layout and
+ * sort the same way. Ports are host byte order (readable in bpftool);
+ * for ICMP/ICMPv6 they hold type and code as Community ID does.
+ */
+struct flow_key {
+	__u8 addr_a[16];
+	__u8 addr_b[16];
+	__u16 port_a;
+	__u16 port_b;
+	__u8 family; /* enum xs_family */
+	__u8 proto;  /* IPPROTO_* */
+	__u8 pad[2];
+} __attribute__((aligned(4)));
+
+/* Direction of one packet relative to its flow key. */
+enum xs_dir {
+	XS_DIR_A_TO_B = 0, /* sent by the lower endpoint */
+	XS_DIR_B_TO_A = 1,
+};
+
+/* Per-flow counters. packets/bytes are indexed by enum xs_dir. */
+struct flow_stats {
+	__u64 packets[2];
+	__u64 bytes[2];
+	__u64 first_seen_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 last_seen_ns;
+	__u32 tcp_flags;     /* OR of the flags seen in both directions (u32:
+			      * BPF atomics have no byte-wide OR) */
+	__u32 pad;
+};
+
+/* What the classifier decided for a packet. */
+enum xs_action {
+	XS_ACTION_NONE = 0,    /* rule slot unused / no match */
+	XS_ACTION_CAPTURE = 1, /* redirect to the AF_XDP socket, count */
+	XS_ACTION_COUNT = 2,   /* count in the flow table, pass to the kernel */
+	XS_ACTION_DROP = 3,    /* count in the flow table, drop */
+};
+
+/*
+ * Per-CPU stats, indexed by this enum. Every packet is counted in
+ * XS_STAT_RX and in exactly one outcome, so
+ *   RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED + sum(ERR_*)
+ * Flow-table and sampling events are extra counts, not outcomes.
+ */
+enum xs_stat {
+	XS_STAT_RX = 0,
+	XS_STAT_RX_BYTES,
+	/* outcomes of parsed packets */
+	XS_STAT_CAPTURED,          /* redirected to an AF_XDP socket */
+	XS_STAT_CAPTURE_NO_SOCKET, /* capture wanted, no socket on that queue: passed */
+	XS_STAT_COUNTED,           /* count only: passed to the kernel */
+	XS_STAT_DROPPED,           /* dropped by a rule */
+	/* outcomes of packets the parser could not key: passed to the kernel */
+	XS_STAT_ERR_TRUNCATED,     /* a header runs past the end of the frame */
+	XS_STAT_ERR_NOT_IP,        /* ethertype is not IPv4/IPv6 (ARP, LLDP, ...) */
+	XS_STAT_ERR_VLAN_DEPTH,    /* more VLAN tags than the parser follows */
+	XS_STAT_ERR_BAD_IPV4,      /* version/IHL/total length inconsistent */
+	XS_STAT_ERR_BAD_IPV6,      /* version wrong */
+	XS_STAT_ERR_IPV6_EXT_DEPTH, /* more extension headers than the parser follows */
+	/* events */
+	XS_STAT_FLOW_NEW,          /* flow entries created */
+	XS_STAT_FLOW_TABLE_FULL,   /* packet not counted in the flow table: map full */
+	XS_STAT_SAMPLED_OUT,       /* capture turned into count by 1-in-N sampling */
+	XS_STAT_META_FAILED,       /* no headroom for the timestamp metadata */
+	XS_STAT_MAX,
+};
+
+/* Run-time configuration, element 0 of the config array map. */
+struct xs_config {
+	__u32 default_action; /* enum xs_action */
+	__u32 sample_n;       /* capture 1 flow in N (0 or 1: every flow) */
+	__u32 sample_seed;    /* seed of the flow hash used for sampling */
+	__u32 pad;
+};
+
+/* Key of the prefix rules (LPM trie); addresses IPv4-mapped as in flow_key. */
+struct prefix_rule_key {
+	__u32 prefixlen; /* in bits, over the 128-bit (mapped) address */
+	__u8 addr[16];
+};
+
+/* Key of the port rules: matches if either endpoint uses the port. */
+struct port_rule_key {
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+/*
+ * Metadata the XDP program writes in front of a captured frame
+ * (bpf_xdp_adjust_meta); the AF_XDP worker finds it just before the data.
+ */
+#define XS_META_MAGIC 0x58534d31 /* "XSM1" */
+struct xs_meta {
+	__u64 rx_ts_ns; /* bpf_ktime_get_ns() when the program ran */
+	__u32 magic;
+	__u32 pad;
+};
+
+#endif /* XDPSENSOR_H */

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `xdpsensor classify`: runs the packets of pcap files through the XDP
+ * program with BPF_PROG_TEST_RUN (nothing attached, no traffic) and prints
+ * each packet's verdict and flow key, then the flow table the program built.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define PCAP_DONT_INCLUDE_PCAP_BPF_H /* it clashes with linux/bpf.h */
+#include <pcap/pcap.h>
+#include <pcap/dlt.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "commands.h"
+#include "community_id.h"
+#include "datapath.h"
+#include "flow_format.h"
+#include "flow_parse.h"
+#include "log.h"
+#include "rules.h"
+
+/* BPF_PROG_TEST_RUN takes at most a page minus XDP head- and tailroom; a
+ * longer frame (GSO, jumbo) is run on its first bytes, which hold every
+ * header the program reads. */
+#define TEST_RUN_MAX_FRAME 3500
+
+struct classify_ctx {
+	struct xdpsensor_bpf *skel;
+	int prog_fd, stats_fd;
+	bool json;
+	__u64 stats[XS_STAT_MAX];
+};
+
+/* The outcome counter that moved tells what the program decided. */
+static const char *verdict_from_delta(const __u64 *before, const __u64 *after,
+				      const char **reason)
+{
+	*reason = NULL;
+	if (after[XS_STAT_CAPTURED] > before[XS_STAT_CAPTURED] ||
+	    after[XS_STAT_CAPTURE_NO_SOCKET] > before[XS_STAT_CAPTURE_NO_SOCKET])
+		return "capture";
+	if (after[XS_STAT_COUNTED] > before[XS_STAT_COUNTED])
+		return "count";
+	if (after[XS_STAT_DROPPED] > before[XS_STAT_DROPPED])
+		return "drop";
+	for (int s = XS_STAT_ERR_TRUNCATED; s <= XS_STAT_ERR_IPV6_EXT_DEPTH; s++)
+		if (after[s] > before[s])
+			*reason = stat_name(s);
+	return "pass";
+}
+
+static void print_packet(struct classify_ctx *c, const char *file, unsigned long n,
+			 const char *verdict, const char *reason, const __u8 *data,
+			 __u32 len, __u32 wire_len)
+{
+	char src[INET6_ADDRSTRLEN] = "", dst[INET6_ADDRSTRLEN] = "", cid[COMMUNITY_ID_LEN] = "";
+	struct xs_packet p;
+	__u16 sport = 0, dport = 0;
+	int err = xs_parse_frame(data, data + len, &p);
+
+	if (!err) {
+		const struct flow_key *k = &p.key;
+		int ab = p.dir == XS_DIR_A_TO_B;
+
+		format_addr(ab ? k->addr_a : k->addr_b, k->family, src);
+		format_addr(ab ? k->addr_b : k->addr_a, k->family, dst);
+		sport = ab ? k->port_a : k->port_b;
+		dport = ab ? k->port_b : k->port_a;
+		community_id(k, p.has_ports, 0, cid, sizeof(cid));
+	}
+	if (!c->json) {
+		printf("%s:%lu %-7s", file, n, verdict);
+		if (err)
+			printf(" %s\n", reason ? reason : stat_name(err));
+		else if (p.has_ports)
+			printf(" proto %u %s:%u > %s:%u %s\n", p.key.proto, src, sport, dst, dport, cid);
+		else
+			printf(" proto %u %s > %s %s\n", p.key.proto, src, dst, cid);
+		return;
+	}
+	printf("{\"type\":\"packet\",\"file\":\"%s\",\"n\":%lu,\"verdict\":\"%s\",\"len\":%u",
+	       file, n, verdict, wire_len);
+	if (reason)
+		printf(",\"reason\":\"%s\"", reason);
+	if (!err) {
+		printf(",\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
+		if (p.has_ports)
+			printf(",\"sport\":%u,\"dport\":%u", sport, dport);
+		printf(",\"proto\":%u,\"dir\":%u,\"vlan_tags\":%u,\"community_id\":\"%s\"",
+		       p.key.proto, p.dir, p.vlan_tags, cid);
+	}
+	printf("}\n");
+}
+
+static int run_packet(struct classify_ctx *c, const __u8 *data, __u32 len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data,
+		    .data_size_in = len < TEST_RUN_MAX_FRAME ? len : TEST_RUN_MAX_FRAME,
+		    .repeat = 1);
+	int err = bpf_prog_test_run_opts(c->prog_fd, &opts);
+
+	if (err)
+		pr_warn("BPF_PROG_TEST_RUN failed: %s\n", strerror(errno));
+	return err;
+}
+
+/* Returns 0, or -1 if the file could not be read. */
+static int classify_file(struct classify_ctx *c, const char *path)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	unsigned long n = 0;
+	pcap_t *pc;
+	int ret;
+
+	pc = pcap_open_offline(path, errbuf);
+	if (!pc) {
+		pr_warn("%s: not a readable pcap file: %s\n", path, errbuf);
+		return -1;
+	}
+	if (pcap_datalink(pc) != DLT_EN10MB) {
+		pr_warn("%s: link type %s, only Ethernet (EN10MB) captures can be classified\n",
+			path, pcap_datalink_val_to_name(pcap_datalink(pc)));
+		pcap_close(pc);
+		return -1;
+	}
+	while ((ret = pcap_next_ex(pc, &h, &data)) == 1) {
+		__u64 after[XS_STAT_MAX];
+		const char *verdict, *reason;
+
+		n++;
+		if (run_packet(c, data, h->caplen) ||
+		    datapath_read_stats(c->stats_fd, after)) {
+			pcap_close(pc);
+			return -1;
+		}
+		verdict = verdict_from_delta(c->stats, after, &reason);
+		memcpy(c->stats, after, sizeof(after));
+		print_packet(c, path, n, verdict, reason, data,
+			     h->caplen < TEST_RUN_MAX_FRAME ? h->caplen : TEST_RUN_MAX_FRAME,
+			     h->len);
+	}
+	if (ret == PCAP_ERROR) /* a truncated file: keep what was read */
+		pr_warn("%s: read error after packet %lu: %s\n", path, n, pcap_geterr(pc));
+	pcap_close(pc);
+	return ret == PCAP_ERROR ? -1 : 0;
+}
+
+static void print_flows(struct classify_ctx *c)
+{
+	struct flow_entry *flows;
+	size_t n;
+
+	if (flow_table_read(bpf_map__fd(c->skel->maps.flows), &flows, &n)) {
+		pr_warn("cannot read the flow table\n");
+		return;
+	}
+	if (c->json) {
+		for (size_t i = 0; i < n; i++)
+			flow_print_json(stdout, "classify", &flows[i]);
+	} else {
+		printf("\n%zu flows\n", n);
+		flow_print_table(stdout, flows, n);
+	}
+	free(flows);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xdpsensor classify [--json] [RULES] FILE.pcap...\n"
+		"Runs every packet of the captures through the XDP program (BPF_PROG_TEST_RUN,\n"
+		"nothing attached) and prints its verdict and flow key, then the flow table.\n"
+		"%s", rules_usage);
+}
+
+int cmd_classify(int argc, char **argv)
+{
+	struct classify_ctx c = {};
+	struct rules rules;
+	int failed = 0, err;
+
+	rules_init(&rules, XS_ACTION_CAPTURE);
+	err = parse_rule_args(argc, argv, &rules, &c.json, usage);
+	if (err)
+		return err < 0 ? 2 : 0;
+	if (optind >= argc) {
+		pr_warn("classify needs at least one pcap file\n");
+		usage(stderr);
+		return 2;
+	}
+	c.skel = datapath_load(NULL);
+	if (!c.skel)
+		return 1;
+	if (rules_apply(&rules, c.skel)) {
+		xdpsensor_bpf__destroy(c.skel);
+		return 1;
+	}
+	c.prog_fd = bpf_program__fd(c.skel->progs.xdpsensor_xdp);
+	c.stats_fd = bpf_map__fd(c.skel->maps.stats);
+	datapath_read_stats(c.stats_fd, c.stats);
+
+	for (int i = optind; i < argc; i++)
+		failed |= classify_file(&c, argv[i]);
+	print_flows(&c);
+	xdpsensor_bpf__destroy(c.skel);
+	return failed ? 1 : 0;
+}

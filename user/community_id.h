@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Community ID v1 flow hash (https://github.com/corelight/community-id-spec). */
+#ifndef XS_COMMUNITY_ID_H
+#define XS_COMMUNITY_ID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "xdpsensor.h"
+
+/* "1:" + base64(SHA-1) = 30 characters and a NUL. */
+#define COMMUNITY_ID_LEN 31
+
+/*
+ * The key is already in Community ID order (flow_parse.h orders endpoints
+ * the same way), so the hash needs no packet. has_ports is false for
+ * protocols without ports and for non-first fragments.
+ */
+int community_id(const struct flow_key *key, bool has_ports, __u16 seed,
+		 char *out, size_t out_len);
+
+#endif

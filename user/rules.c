@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "rules.h"
+#include "xdpsensor.skel.h"
+
+static const char *const action_names[] = {
+	[XS_ACTION_NONE] = "none",
+	[XS_ACTION_CAPTURE] = "capture",
+	[XS_ACTION_COUNT] = "count",
+	[XS_ACTION_DROP] = "drop",
+};
+
+static const struct { const char *name; __u8 proto; } protos[] = {
+	{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 },
+};
+
+const char *action_name(__u32 action)
+{
+	return action < 4 ? action_names[action] : "?";
+}
+
+const char *proto_name(__u8 proto)
+{
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].proto == proto)
+			return protos[i].name;
+	return NULL;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (!*s || *end || errno || *out > max || *s == '-')
+		return -EINVAL;
+	return 0;
+}
+
+int proto_from_name(const char *name)
+{
+	unsigned long n;
+
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (!strcasecmp(name, protos[i].name))
+			return protos[i].proto;
+	return parse_uint(name, 255, &n) ? -1 : (int)n;
+}
+
+void rules_init(struct rules *r, __u32 default_action)
+{
+	memset(r, 0, sizeof(*r));
+	r->config.default_action = default_action;
+	r->config.sample_n = 1;
+}
+
+int rules_set_default(struct rules *r, const char *name)
+{
+	for (__u32 a = XS_ACTION_CAPTURE; a <= XS_ACTION_DROP; a++) {
+		if (!strcmp(name, action_names[a])) {
+			r->config.default_action = a;
+			return 0;
+		}
+	}
+	pr_warn("unknown action '%s': use capture, count or drop\n", name);
+	return -EINVAL;
+}
+
+int rules_set_sample(struct rules *r, const char *n)
+{
+	unsigned long v;
+
+	if (parse_uint(n, 1u << 30, &v) || v == 0) {
+		pr_warn("--sample takes N >= 1 (capture 1 flow in N), not '%s'\n", n);
+		return -EINVAL;
+	}
+	r->config.sample_n = (__u32)v;
+	return 0;
+}
+
+static int parse_prefix(struct rule *rule, const char *spec)
+{
+	char addr[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned long len;
+	__u8 *a = rule->prefix.addr;
+	int v4;
+
+	snprintf(addr, sizeof(addr), "%s", spec);
+	slash = strchr(addr, '/');
+	if (slash)
+		*slash++ = '\0';
+	v4 = inet_pton(AF_INET, addr, a + 12) == 1;
+	if (v4) {
+		memset(a, 0, 10);
+		a[10] = a[11] = 0xff; /* IPv4-mapped, as in struct flow_key */
+	} else if (inet_pton(AF_INET6, addr, a) != 1) {
+		return -EINVAL;
+	}
+	if (!slash)
+		len = v4 ? 32 : 128;
+	else if (parse_uint(slash, v4 ? 32 : 128, &len))
+		return -EINVAL;
+	rule->prefix.prefixlen = (__u32)len + (v4 ? 96 : 0);
+	return 0;
+}
+
+static int parse_port(struct rules *r, struct rule *rule, const char *spec)
+{
+	const char *slash = strchr(spec, '/');
+	unsigned long port;
+	int proto;
+
+	if (parse_uint(slash ? slash + 1 : spec, 65535, &port))
+		return -EINVAL;
+	rule->port.port = (__u16)port;
+	if (slash) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(slash - spec), spec);
+		proto = proto_from_name(name);
+		if (proto < 0)
+			return -EINVAL;
+		rule->port.proto = (__u8)proto;
+		return 0;
+	}
+	/* no protocol: the port of TCP, UDP and SCTP */
+	rule->port.proto = 6;
+	if (r->count + 2 >= RULES_MAX)
+		return -E2BIG;
+	r->rule[r->count] = *rule;
+	r->rule[r->count++].port.proto = 17;
+	r->rule[r->count] = *rule;
+	r->rule[r->count++].port.proto = 132;
+	return 0;
+}
+
+int rules_add(struct rules *r, __u32 action, const char *spec)
+{
+	struct rule rule = { .action = action };
+	int err = -EINVAL, proto;
+
+	if (r->count + 1 >= RULES_MAX) {
+		pr_warn("too many rules (at most %d)\n", RULES_MAX);
+		return -E2BIG;
+	}
+	if (!strncmp(spec, "net:", 4)) {
+		rule.kind = RULE_PREFIX;
+		err = parse_prefix(&rule, spec + 4);
+	} else if (!strncmp(spec, "port:", 5)) {
+		rule.kind = RULE_PORT;
+		err = parse_port(r, &rule, spec + 5);
+	} else if (!strncmp(spec, "proto:", 6)) {
+		rule.kind = RULE_PROTO;
+		proto = proto_from_name(spec + 6);
+		rule.proto = (__u32)proto;
+		err = proto < 0 ? -EINVAL : 0;
+	}
+	if (err) {
+		pr_warn("bad rule '%s': use net:ADDR[/LEN], port:[PROTO/]PORT or proto:NAME|NUMBER\n",
+			spec);
+		return err;
+	}
+	r->rule[r->count++] = rule;
+	return 0;
+}
+
+int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel)
+{
+	__u32 zero = 0;
+	int err;
+
+	err = bpf_map__update_elem(skel->maps.config, &zero, sizeof(zero), &r->config,
+				   sizeof(r->config), BPF_ANY);
+	for (int i = 0; !err && i < r->count; i++) {
+		const struct rule *rule = &r->rule[i];
+
+		switch (rule->kind) {
+		case RULE_PREFIX:
+			err = bpf_map__update_elem(skel->maps.prefix_rules, &rule->prefix,
+						   sizeof(rule->prefix), &rule->action,
+						   sizeof(rule->action), BPF_ANY);
+			break;
+		case RULE_PORT:
+			err = bpf_map__update_elem(skel->maps.port_rules, &rule->port,
+						   sizeof(rule->port), &rule->action,
+						   sizeof(rule->action), BPF_ANY);
+			break;
+		case RULE_PROTO:
+			err = bpf_map__update_elem(skel->maps.proto_rules, &rule->proto,
+						   sizeof(rule->proto), &rule->action,
+						   sizeof(rule->action), BPF_ANY);
+			break;
+		}
+	}
+	if (err)
+		pr_warn("cannot write the classification rules into the datapath: %s\n",
+			strerror(-err));
+	return err;
+}

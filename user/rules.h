@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Classification rules from the command line, written into the datapath's
+ * rule maps. First match wins, in this order: address prefix, port,
+ * protocol, then the default action.
+ */
+#ifndef XS_RULES_H
+#define XS_RULES_H
+
+#include <stdbool.h>
+#include "xdpsensor.h"
+
+#define RULES_MAX 256
+
+enum rule_kind { RULE_PREFIX, RULE_PORT, RULE_PROTO };
+
+struct rule {
+	enum rule_kind kind;
+	__u32 action; /* enum xs_action */
+	struct prefix_rule_key prefix;
+	struct port_rule_key port;
+	__u32 proto;
+};
+
+struct rules {
+	struct xs_config config;
+	struct rule rule[RULES_MAX];
+	int count;
+};
+
+/* Defaults: capture everything, no sampling. */
+void rules_init(struct rules *r, __u32 default_action);
+/* --capture/--count/--drop SPEC, where SPEC is net:PREFIX, port:[PROTO/]N
+ * or proto:NAME|N. Prints what is wrong and returns -EINVAL. */
+int rules_add(struct rules *r, __u32 action, const char *spec);
+int rules_set_default(struct rules *r, const char *action_name);
+int rules_set_sample(struct rules *r, const char *n);
+/* Writes config and rules into the maps of a loaded datapath. */
+struct xdpsensor_bpf;
+int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel);
+
+const char *action_name(__u32 action);
+/* "tcp" -> 6; also accepts a number. Returns -1 if unknown. */
+int proto_from_name(const char *name);
+const char *proto_name(__u8 proto);
+
+#endif
