@@ -77,4 +77,13 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
+/* Written by userspace only: per-queue worker counters, pinned so that
+ * `xdpsensor stats` and bpftool read every stage from one place. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_QUEUES_MAX);
+	__type(key, __u32);
+	__type(value, struct xs_worker_stats);
+} workers SEC(".maps");
+
 #endif /* XDPSENSOR_MAPS_H */

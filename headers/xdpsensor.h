@@ -120,4 +120,26 @@ struct xs_meta {
 	__u32 pad;
 };
 
+/*
+ * Counters of one AF_XDP worker (one RX queue), published by the daemon
+ * into the pinned `workers` map (index = queue) for `xdpsensor stats`.
+ * For each worker: read = produced + queue_full + sink_errors, and
+ * produced = delivered + failed + still in flight.
+ */
+struct xs_worker_stats {
+	__u64 read;          /* descriptors taken from the RX ring */
+	__u64 read_bytes;
+	__u64 produced;      /* records handed to the sink */
+	__u64 queue_full;    /* dropped: the Kafka producer queue was full */
+	__u64 sink_errors;   /* dropped: the sink refused the record */
+	__u64 delivered;     /* delivery reports: success */
+	__u64 failed;        /* delivery reports: permanent failure */
+	__u64 no_meta;       /* timestamp taken in userspace: no XDP metadata */
+	/* getsockopt(XDP_STATISTICS) of the socket */
+	__u64 xsk_rx_dropped;
+	__u64 xsk_rx_invalid_descs;
+	__u64 xsk_rx_ring_full;
+	__u64 xsk_fill_ring_empty;
+};
+
 #endif /* XDPSENSOR_H */

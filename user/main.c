@@ -11,7 +11,11 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "run", cmd_run, "attach to interfaces and produce captured packets to Kafka" },
 	{ "classify", cmd_classify, "run pcap files through the XDP program offline" },
+	{ "stats", cmd_stats, "show the counters of every stage of a running sensor" },
+	{ "flows", cmd_flows, "show the flow table of a running sensor" },
+	{ "detach", cmd_detach, "remove the program, pins and settings left on an interface" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs the test suites and sums their TAP output into one closing line:
+# "N passed, N failed, N skipped". Usage: tests/run.sh [SUITE...]
+# Suites: unit (BPF_PROG_TEST_RUN, cmocka), pcaps (real captures vs tshark),
+# e2e (veth + real Kafka broker), vm (the privileged suite in a VM).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(unit pcaps e2e vm)
+
+passed=0 failed=0 skipped=0
+failures=()
+
+# Reads TAP on stdin, echoes it, and adds to the totals.
+count_tap() {
+	local suite=$1 line
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case "$line" in
+		"not ok "*"# SKIP"* | "not ok "*"# skip"*) skipped=$((skipped + 1)) ;;
+		"ok "*"# SKIP"* | "ok "*"# skip"*) skipped=$((skipped + 1)) ;;
+		"not ok "*) failed=$((failed + 1)); failures+=("$suite: ${line#not ok }") ;;
+		"ok "*) passed=$((passed + 1)) ;;
+		esac
+	done
+}
+
+
+run_suite() {
+	local suite=$1 out rc before=$failed
+	echo "# suite: $suite"
+	out=$(mktemp)
+	case $suite in
+	unit)
+		for t in build/tests/*; do
+			[ -x "$t" ] || continue
+			CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
+			rc=$?
+			count_tap "unit/$(basename "$t")" <"$out"
+			if [ $rc -ne 0 ] && [ $failed -eq $before ]; then
+				failed=$((failed + 1)); failures+=("unit: $t exited $rc")
+			fi
+		done ;;
+	pcaps) tests/pcaps/run.sh >"$out" 2>&1; rc=$?; count_tap pcaps <"$out" ;;
+	e2e) tests/e2e/run.sh >"$out" 2>&1; rc=$?; count_tap e2e <"$out" ;;
+	vm) vmtest/run.sh -- tests/run.sh unit pcaps live >"$out" 2>&1; rc=$?; count_tap vm <"$out" ;;
+	live) tests/e2e/live.sh >"$out" 2>&1; rc=$?; count_tap live <"$out" ;;
+	*) echo "unknown suite '$suite'" >&2; rm -f "$out"; exit 2 ;;
+	esac
+	if [ "${rc:-0}" -ne 0 ] && [ $failed -eq $before ]; then
+		failed=$((failed + 1)); failures+=("$suite: exited $rc with no failing test named")
+	fi
+	rm -f "$out"
+}
+
+for s in "${suites[@]}"; do
+	run_suite "$s"
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "# failures:"
+	printf '#   %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "log.h"
+
+#define OUR_PROG_NAME "xdpsensor_xdp"
+
+int parse_xdp_mode(const char *s, enum xdp_mode_opt *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = XDP_MODE_AUTO;
+	else if (!strcmp(s, "native"))
+		*out = XDP_MODE_NATIVE;
+	else if (!strcmp(s, "generic"))
+		*out = XDP_MODE_GENERIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int xdp_query(int ifindex, struct attached_prog *out)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err, fd;
+
+	memset(out, 0, sizeof(*out));
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return err;
+	if (q.attach_mode == XDP_ATTACHED_DRV || q.attach_mode == XDP_ATTACHED_MULTI) {
+		out->id = q.drv_prog_id;
+		out->flags = XDP_FLAGS_DRV_MODE;
+	}
+	if (!out->id && q.skb_prog_id) {
+		out->id = q.skb_prog_id;
+		out->flags = XDP_FLAGS_SKB_MODE;
+	}
+	if (!out->id && q.hw_prog_id) {
+		out->id = q.hw_prog_id;
+		out->flags = XDP_FLAGS_HW_MODE;
+	}
+	if (!out->id)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(out->id);
+	if (fd >= 0) {
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			memcpy(out->name, info.name, sizeof(out->name) - 1);
+		close(fd);
+	}
+	out->ours = !strcmp(out->name, OUR_PROG_NAME);
+	return 0;
+}
+
+static int try_attach(int ifindex, int prog_fd, __u32 flags)
+{
+	return bpf_xdp_attach(ifindex, prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+}
+
+int xdp_attach(int ifindex, const char *ifname, int prog_fd, enum xdp_mode_opt mode,
+	       bool force, __u32 *flags_out)
+{
+	struct attached_prog cur;
+	int err;
+
+	err = xdp_query(ifindex, &cur);
+	if (err) {
+		pr_warn("%s: cannot query XDP state: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	if (cur.id && !cur.ours && !force) {
+		pr_warn("%s: already carries XDP program '%s' (id %u); use --force to replace it\n",
+			ifname, cur.name, cur.id);
+		return -EBUSY;
+	}
+	if (cur.id) {
+		pr_info("%s: replacing %s XDP program '%s' (id %u)\n", ifname,
+			cur.ours ? "a stale xdpsensor" : "the", cur.name, cur.id);
+		xdp_detach(ifindex, cur.flags);
+	}
+
+	if (mode != XDP_MODE_GENERIC) {
+		err = try_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE);
+		if (!err) {
+			*flags_out = XDP_FLAGS_DRV_MODE;
+			pr_info("%s: XDP program attached in native mode\n", ifname);
+			return 0;
+		}
+		if (mode == XDP_MODE_NATIVE) {
+			pr_warn("%s: cannot attach in native mode: %s (try --xdp-mode generic)\n",
+				ifname, strerror(-err));
+			return err;
+		}
+		pr_warn("%s: native XDP failed (%s): falling back to generic mode, which is slower\n",
+			ifname, strerror(-err));
+	}
+	err = try_attach(ifindex, prog_fd, XDP_FLAGS_SKB_MODE);
+	if (err) {
+		pr_warn("%s: cannot attach the XDP program: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	*flags_out = XDP_FLAGS_SKB_MODE;
+	pr_info("%s: XDP program attached in generic mode\n", ifname);
+	return 0;
+}
+
+int xdp_detach(int ifindex, __u32 flags)
+{
+	return bpf_xdp_detach(ifindex, flags, NULL);
+}

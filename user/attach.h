@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Attaching the XDP program to an interface, and finding what is there. */
+#ifndef XS_ATTACH_H
+#define XS_ATTACH_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+enum xdp_mode_opt { XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
+
+struct attached_prog {
+	__u32 id;          /* 0: nothing attached */
+	__u32 flags;       /* XDP_FLAGS_* mode it is attached in */
+	char name[16];
+	bool ours;         /* an xdpsensor program (by name) */
+};
+
+int xdp_query(int ifindex, struct attached_prog *out);
+/* Attaches; *flags_out gets the XDP_FLAGS_* mode that worked. Refuses an
+ * interface that carries another program unless force. */
+int xdp_attach(int ifindex, const char *ifname, int prog_fd, enum xdp_mode_opt mode,
+	       bool force, __u32 *flags_out);
+int xdp_detach(int ifindex, __u32 flags);
+int parse_xdp_mode(const char *s, enum xdp_mode_opt *out);
+
+#endif

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `xdpsensor stats`, `flows` and `detach`: they work from the pins under
+ * /sys/fs/bpf/xdpsensor/IFACE, so they run beside a sensor (or after it).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "commands.h"
+#include "datapath.h"
+#include "flow_format.h"
+#include "log.h"
+#include "sensor.h"
+
+static int open_pinned(const char *ifname, const char *map)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	int fd;
+
+	datapath_pin_dir(ifname, dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, map);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		pr_warn("%s: no sensor state at %s (%s): is `xdpsensor run -i %s` running,"
+			" and are you root?\n", ifname, path, strerror(errno), ifname);
+	return fd;
+}
+
+/* Calls fn for -i IFACE, or for every interface with pins. */
+static int for_each_iface(const char *only, int (*fn)(const char *ifname, void *arg),
+			  void *arg)
+{
+	struct dirent *d;
+	DIR *dp;
+	int err = 0, seen = 0;
+
+	if (only)
+		return fn(only, arg);
+	dp = opendir(XS_PIN_ROOT);
+	while (dp && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		seen++;
+		err |= fn(d->d_name, arg);
+	}
+	if (dp)
+		closedir(dp);
+	if (!seen) {
+		pr_warn("no running sensor found under %s (give -i IFACE?)\n", XS_PIN_ROOT);
+		return -ENOENT;
+	}
+	return err;
+}
+
+struct inspect_opts {
+	bool json;
+	unsigned long top;
+};
+
+static void sum_workers(int fd, struct xs_worker_stats *t)
+{
+	struct xs_worker_stats w;
+
+	memset(t, 0, sizeof(*t));
+	for (__u32 q = 0; !bpf_map_lookup_elem(fd, &q, &w); q++) {
+		const __u64 *src = (const __u64 *)&w;
+		__u64 *dst = (__u64 *)t;
+
+		for (size_t j = 0; j < sizeof(w) / sizeof(__u64); j++)
+			dst[j] += src[j];
+	}
+}
+
+static int show_stats(const char *ifname, void *arg)
+{
+	const struct inspect_opts *o = arg;
+	int stats_fd = open_pinned(ifname, "stats"), workers_fd;
+	__u64 s[XS_STAT_MAX], errs = 0, outcomes;
+	struct xs_worker_stats w;
+
+	if (stats_fd < 0)
+		return 1;
+	workers_fd = open_pinned(ifname, "workers");
+	if (workers_fd < 0 || datapath_read_stats(stats_fd, s)) {
+		close(stats_fd);
+		return 1;
+	}
+	sum_workers(workers_fd, &w);
+	close(stats_fd);
+	close(workers_fd);
+	for (int e = XS_STAT_ERR_TRUNCATED; e <= XS_STAT_ERR_IPV6_EXT_DEPTH; e++)
+		errs += s[e];
+	outcomes = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_COUNTED] +
+		   s[XS_STAT_DROPPED] + errs;
+
+	if (o->json) {
+		printf("{\"iface\":\"%s\"", ifname);
+		for (int i = 0; i < XS_STAT_MAX; i++)
+			printf(",\"%s\":%llu", stat_name(i), (unsigned long long)s[i]);
+		printf(",\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"xsk_fill_ring_empty\":%llu,"
+		       "\"xsk_rx_invalid_descs\":%llu,\"read\":%llu,\"produced\":%llu,"
+		       "\"queue_full\":%llu,\"sink_errors\":%llu,\"delivered\":%llu,\"failed\":%llu,"
+		       "\"no_meta\":%llu}\n",
+		       (unsigned long long)w.xsk_rx_dropped, (unsigned long long)w.xsk_rx_ring_full,
+		       (unsigned long long)w.xsk_fill_ring_empty,
+		       (unsigned long long)w.xsk_rx_invalid_descs, (unsigned long long)w.read,
+		       (unsigned long long)w.produced, (unsigned long long)w.queue_full,
+		       (unsigned long long)w.sink_errors, (unsigned long long)w.delivered,
+		       (unsigned long long)w.failed, (unsigned long long)w.no_meta);
+		return 0;
+	}
+#define ROW(label, v, note) printf("  %-28s %14llu  %s\n", label, (unsigned long long)(v), note)
+	printf("%s\n XDP program (every packet is counted once):\n", ifname);
+	ROW("rx_packets", s[XS_STAT_RX], "");
+	ROW("  captured", s[XS_STAT_CAPTURED], "redirected to AF_XDP");
+	ROW("  capture_no_socket", s[XS_STAT_CAPTURE_NO_SOCKET], "passed: no socket on the queue");
+	ROW("  counted", s[XS_STAT_COUNTED], "count only, passed");
+	ROW("  dropped", s[XS_STAT_DROPPED], "by a drop rule");
+	ROW("  not parsed", errs, "passed:");
+	for (int e = XS_STAT_ERR_TRUNCATED; e <= XS_STAT_ERR_IPV6_EXT_DEPTH; e++)
+		if (s[e])
+			ROW("    ", s[e], stat_name(e));
+	printf("  %-28s %14s  %s\n", "", outcomes == s[XS_STAT_RX] ? "adds up" : "MISMATCH",
+	       "(sum of the outcomes above)");
+	ROW("flows created", s[XS_STAT_FLOW_NEW], "");
+	ROW("flow table full", s[XS_STAT_FLOW_TABLE_FULL], "packets not counted in a flow");
+	ROW("sampled out", s[XS_STAT_SAMPLED_OUT], "capture turned into count");
+	printf(" AF_XDP sockets (kernel, XDP_STATISTICS):\n");
+	ROW("rx_dropped", w.xsk_rx_dropped, "captured, no room in the UMEM");
+	ROW("rx_ring_full", w.xsk_rx_ring_full, "captured, RX ring full");
+	ROW("fill_ring_empty", w.xsk_fill_ring_empty, "");
+	ROW("rx_invalid_descs", w.xsk_rx_invalid_descs, "");
+	printf(" Workers:\n");
+	ROW("read", w.read, "= captured - socket drops - still in rings");
+	ROW("  produced", w.produced, "handed to the sink");
+	ROW("  queue_full", w.queue_full, "dropped: producer queue full");
+	ROW("  sink_errors", w.sink_errors, "dropped: sink refused");
+	ROW("delivered", w.delivered, "acknowledged by the sink");
+	ROW("failed", w.failed, "delivery failed");
+	ROW("in flight", w.produced - w.delivered - w.failed, "produced, not yet acknowledged");
+	ROW("timestamp not from XDP", w.no_meta, "");
+#undef ROW
+	return 0;
+}
+
+static int show_flows(const char *ifname, void *arg)
+{
+	const struct inspect_opts *o = arg;
+	int fd = open_pinned(ifname, "flows");
+	struct flow_entry *flows;
+	size_t n;
+
+	if (fd < 0)
+		return 1;
+	if (flow_table_read(fd, &flows, &n)) {
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	if (o->top && n > o->top)
+		n = o->top;
+	if (o->json) {
+		for (size_t i = 0; i < n; i++)
+			flow_print_json(stdout, ifname, &flows[i]);
+	} else {
+		printf("%s: %zu flows%s\n", ifname, n, o->top ? " (largest first)" : "");
+		flow_print_table(stdout, flows, n);
+	}
+	free(flows);
+	return 0;
+}
+
+static int inspect_main(int argc, char **argv, int (*fn)(const char *, void *),
+			const char *what)
+{
+	static const struct option opts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct inspect_opts o = {};
+	const char *ifname = NULL;
+	char *end;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "i:jn:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': ifname = optarg; break;
+		case 'j': o.json = true; break;
+		case 'n':
+			o.top = strtoul(optarg, &end, 10);
+			if (*end || !*optarg) {
+				pr_warn("--top takes a number, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("usage: xdpsensor %s [-i IFACE] [--json]%s\n", what,
+			       fn == show_flows ? " [--top N]" : "");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	return for_each_iface(ifname, fn, &o) ? 1 : 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	return inspect_main(argc, argv, show_stats, "stats");
+}
+
+int cmd_flows(int argc, char **argv)
+{
+	return inspect_main(argc, argv, show_flows, "flows");
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *ifname = NULL;
+	bool force = false, found;
+	int opt, ifindex;
+
+	while ((opt = getopt_long(argc, argv, "i:fh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': ifname = optarg; break;
+		case 'f': force = true; break;
+		case 'h':
+			printf("usage: xdpsensor detach -i IFACE [--force]\n"
+			       "Removes what xdpsensor left on IFACE: its XDP program, the offload\n"
+			       "changes and the pins. --force also removes another XDP program.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!ifname) {
+		pr_warn("detach needs -i IFACE\n");
+		return 2;
+	}
+	if (check_privileges())
+		return 1;
+	/* a vanished interface may still have pins and a state file */
+	ifindex = (int)if_nametoindex(ifname);
+	if (sensor_clean_stale(ifname, ifindex, force, &found))
+		return 1;
+	if (!found)
+		pr_info("%s: nothing of xdpsensor's to remove\n", ifname);
+	return 0;
+}

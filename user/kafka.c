@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <librdkafka/rdkafka.h>
+
+#include "kafka.h"
+#include "latency.h"
+#include "log.h"
+
+/* Throughput defaults; -c and -X override any of them. */
+static const char *const defaults[][2] = {
+	{ "client.id", "xdpsensor" },
+	{ "partitioner", "murmur2_random" }, /* where the Java client puts a key */
+	{ "enable.idempotence", "true" },
+	{ "linger.ms", "5" },
+	{ "batch.num.messages", "10000" },
+	{ "queue.buffering.max.messages", "1000000" },
+	{ "queue.buffering.max.kbytes", "1048576" },
+	{ "compression.codec", "none" },
+};
+
+struct kafka_producer {
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt;
+	struct kafka_opts o;
+	struct latency_hist lat;
+	struct xs_worker_stats *workers; /* indexed by capture_rec.worker */
+	time_t last_error_log;
+};
+
+/* A record's opaque packs its worker (top 8 bits) and capture time (low 56
+ * bits of ns, ~2 years) so delivery reports count per worker and measure
+ * latency without an allocation per packet. */
+#define REF_TS_MASK ((1ull << 56) - 1)
+
+static void *record_ref(unsigned int worker, __u64 ts_ns)
+{
+	return (void *)(uintptr_t)((__u64)worker << 56 | (ts_ns & REF_TS_MASK));
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct kafka_producer *k = opaque;
+	__u64 ref = (__u64)(uintptr_t)m->_private;
+	struct xs_worker_stats *ws = &k->workers[ref >> 56];
+
+	(void)rk;
+	if (m->err) {
+		__atomic_fetch_add(&ws->failed, 1, __ATOMIC_RELAXED);
+		pr_debug("delivery failed: %s\n", rd_kafka_err2str(m->err));
+	} else {
+		__atomic_fetch_add(&ws->delivered, 1, __ATOMIC_RELAXED);
+		latency_add(&k->lat, (now_ns() - ref) & REF_TS_MASK);
+	}
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct kafka_producer *k = opaque;
+	time_t now = time(NULL);
+
+	(void)rk;
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		pr_warn("Kafka producer fatal error: %s\n", reason);
+		return;
+	}
+	/* a down broker reports every retry: say it once every 10 s */
+	if (now - k->last_error_log < 10)
+		return;
+	k->last_error_log = now;
+	pr_warn("Kafka: %s (%s); records are buffered up to queue.buffering.max.messages,"
+		" then dropped and counted\n", reason, rd_kafka_err2name(err));
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+		    const char *origin)
+{
+	char errstr[512];
+
+	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		pr_warn("%s: %s\n", origin, errstr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int conf_set_pair(rd_kafka_conf_t *conf, const char *pair, const char *origin)
+{
+	char name[256];
+	const char *eq = strchr(pair, '=');
+
+	if (!eq || eq == pair || (size_t)(eq - pair) >= sizeof(name)) {
+		pr_warn("%s: '%s' is not name=value\n", origin, pair);
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - pair), pair);
+	return conf_set(conf, name, eq + 1, origin);
+}
+
+static int conf_read_file(rd_kafka_conf_t *conf, const char *path)
+{
+	char line[1024], origin[PATH_MAX + 16];
+	int lineno = 0, err = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		pr_warn("cannot read Kafka config file %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	while (!err && fgets(line, sizeof(line), f)) {
+		char *s = line, *end;
+
+		lineno++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		end = s + strcspn(s, "\r\n");
+		*end = '\0';
+		if (!*s || *s == '#')
+			continue;
+		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
+		err = conf_set_pair(conf, s, origin);
+	}
+	fclose(f);
+	return err;
+}
+
+static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_producer *k)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	int err = 0;
+
+	for (size_t i = 0; !err && i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		err = conf_set(conf, defaults[i][0], defaults[i][1], "default");
+	if (!err && o->brokers)
+		err = conf_set(conf, "bootstrap.servers", o->brokers, "-b");
+	if (!err && o->config_file)
+		err = conf_read_file(conf, o->config_file);
+	for (int i = 0; !err && i < o->nprops; i++)
+		err = conf_set_pair(conf, o->props[i], "-X");
+	if (err) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_opaque(conf, k);
+	return conf;
+}
+
+static void check_reachable(struct kafka_producer *k)
+{
+	const struct rd_kafka_metadata *md;
+	rd_kafka_resp_err_t err;
+
+	err = rd_kafka_metadata(k->rk, 0, k->rkt, &md, 5000);
+	if (err) {
+		pr_warn("Kafka broker %s not reachable yet (%s): starting anyway, buffering"
+			" records and retrying\n", k->o.brokers, rd_kafka_err2str(err));
+		return;
+	}
+	pr_info("Kafka: connected to %s, topic %s has %d partitions\n", k->o.brokers,
+		k->o.topic, md->topic_cnt ? md->topics[0].partition_cnt : 0);
+	rd_kafka_metadata_destroy(md);
+}
+
+struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_stats *workers)
+{
+	struct kafka_producer *k = calloc(1, sizeof(*k));
+	rd_kafka_conf_t *conf;
+	char errstr[512];
+
+	if (!k)
+		return NULL;
+	k->o = *o;
+	k->workers = workers;
+	if (!k->o.topic)
+		k->o.topic = KAFKA_DEFAULT_TOPIC;
+	conf = build_conf(o, k);
+	if (!conf)
+		goto fail;
+	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!k->rk) {
+		pr_warn("cannot create the Kafka producer: %s\n", errstr);
+		rd_kafka_conf_destroy(conf);
+		goto fail;
+	}
+	k->rkt = rd_kafka_topic_new(k->rk, k->o.topic, NULL);
+	if (!k->rkt) {
+		pr_warn("cannot use topic %s: %s\n", k->o.topic,
+			rd_kafka_err2str(rd_kafka_last_error()));
+		goto fail;
+	}
+	check_reachable(k);
+	return k;
+fail:
+	if (k->rk)
+		rd_kafka_destroy(k->rk);
+	free(k);
+	return NULL;
+}
+
+int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
+{
+	__u8 key[RECORD_KEY_MAX], ts_be[8], queue_be[4], len_be[4], dir = rec->pkt.dir;
+	size_t key_len = record_key(k->o.key, k->o.ts_unit, rec, key);
+	rd_kafka_resp_err_t err;
+	put_be64(ts_be, rec->ts_ns);
+	put_be32(queue_be, rec->queue);
+	put_be32(len_be, rec->orig_len);
+	for (;;) {
+		err = rd_kafka_producev(
+			k->rk, RD_KAFKA_V_RKT(k->rkt),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), /* UMEM frames are reused */
+			RD_KAFKA_V_VALUE((void *)rec->data, rec->len),
+			RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
+			RD_KAFKA_V_TIMESTAMP((int64_t)(rec->ts_ns / 1000000)),
+			RD_KAFKA_V_HEADER("xs.ts_ns", ts_be, 8),
+			RD_KAFKA_V_HEADER("xs.iface", rec->ifname, -1),
+			RD_KAFKA_V_HEADER("xs.queue", queue_be, 4),
+			RD_KAFKA_V_HEADER("xs.dir", &dir, 1),
+			RD_KAFKA_V_HEADER("xs.orig_len", len_be, 4),
+			RD_KAFKA_V_OPAQUE(record_ref(rec->worker, rec->ts_ns)), RD_KAFKA_V_END);
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !k->o.block ||
+		    (k->o.stop && *k->o.stop))
+			break;
+		/* --block: wait for room; meanwhile the RX ring fills and the
+		 * kernel counts what it cannot place (XDP_STATISTICS) */
+		rd_kafka_poll(k->rk, 10);
+	}
+	if (!err)
+		return 0;
+	return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
+}
+
+void kafka_poll(struct kafka_producer *k, int timeout_ms)
+{
+	rd_kafka_poll(k->rk, timeout_ms);
+}
+
+int kafka_flush(struct kafka_producer *k, int timeout_ms)
+{
+	int left;
+
+	if (rd_kafka_flush(k->rk, timeout_ms))
+		pr_warn("Kafka: flush timed out after %d ms\n", timeout_ms);
+	left = rd_kafka_outq_len(k->rk);
+	if (left) {
+		pr_warn("Kafka: %d records were not delivered (broker %s unreachable?);"
+			" counted as failed\n", left, k->o.brokers);
+		/* purged records get a delivery report: failed, so counters add up */
+		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_poll(k->rk, 100);
+	}
+	return left;
+}
+
+void kafka_close(struct kafka_producer *k)
+{
+	rd_kafka_topic_destroy(k->rkt);
+	rd_kafka_destroy(k->rk);
+	free(k);
+}
+
+void kafka_latency(struct kafka_producer *k, double *p50_us, double *p99_us)
+{
+	*p50_us = latency_percentile(&k->lat, 0.50) / 1000.0;
+	*p99_us = latency_percentile(&k->lat, 0.99) / 1000.0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The librdkafka producer: one per sensor, shared by all workers. */
+#ifndef XS_KAFKA_H
+#define XS_KAFKA_H
+
+#include <stdbool.h>
+#include <signal.h>
+#include "capture.h"
+#include "record_key.h"
+
+#define KAFKA_MAX_PROPS 64
+#define KAFKA_DEFAULT_TOPIC "xdpsensor"
+
+struct kafka_opts {
+	const char *brokers;
+	const char *topic;
+	enum key_scheme key;
+	enum ts_unit ts_unit;
+	bool block;                /* wait on a full queue instead of dropping */
+	const char *config_file;   /* -c: name=value lines */
+	const char *props[KAFKA_MAX_PROPS]; /* -X name=value, applied last */
+	int nprops;
+	const volatile sig_atomic_t *stop; /* ends --block waits */
+};
+
+struct kafka_producer;
+
+/* workers: the per-worker counters that delivery reports add to. */
+struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_stats *workers);
+/* 0, or -ENOBUFS when the queue is full (not with --block), or -EIO. */
+int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec);
+void kafka_poll(struct kafka_producer *k, int timeout_ms);
+/* Flushes for up to timeout_ms; what is left is purged and reported as
+ * failed. Returns the number of records that were not delivered. */
+int kafka_flush(struct kafka_producer *k, int timeout_ms);
+void kafka_close(struct kafka_producer *k);
+void kafka_latency(struct kafka_producer *k, double *p50_us, double *p99_us);
+
+#endif

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "sensor.h"
+
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	bool admin, net_admin, bpf, net_raw;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+#define HAS(cap) (data[(cap) / 32].effective & (1u << ((cap) % 32)))
+	admin = HAS(CAP_SYS_ADMIN);
+	net_admin = HAS(CAP_NET_ADMIN);
+	net_raw = HAS(CAP_NET_RAW);
+	bpf = HAS(CAP_BPF) || admin;
+#undef HAS
+	if (net_admin && net_raw && bpf)
+		return 0;
+	pr_warn("this needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW): run it with sudo\n");
+	return -EPERM;
+}
+
+int sensor_lookup(struct sensor_iface *s, const char *ifname)
+{
+	memset(s, 0, sizeof(*s));
+	if (strlen(ifname) >= sizeof(s->name) || !(s->ifindex = (int)if_nametoindex(ifname))) {
+		pr_warn("no such interface '%s' (see `ip link`)\n", ifname);
+		return -ENODEV;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", ifname);
+	datapath_pin_dir(ifname, s->pin_dir);
+	s->nqueues = iface_rx_queues(ifname);
+	return 0;
+}
+
+/* Removes every pin in dir (maps and program), then dir; skips keep. */
+static int remove_pins(const char *dir, const char *keep)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *d;
+	int kept = 0;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return errno == ENOENT ? 0 : -errno;
+	while ((d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		if (keep && !strcmp(d->d_name, keep)) {
+			kept++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if (unlink(path))
+			pr_warn("cannot remove pin %s: %s\n", path, strerror(errno));
+	}
+	closedir(dp);
+	if (!kept && rmdir(dir) && errno != ENOENT)
+		return -errno;
+	rmdir(XS_PIN_ROOT); /* only succeeds when no other interface is pinned */
+	return 0;
+}
+
+int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found)
+{
+	struct iface_settings st;
+	struct attached_prog cur;
+	char dir[PATH_MAX];
+	struct stat sb;
+	int err;
+
+	*found = false;
+	if (ifindex && !xdp_query(ifindex, &cur) && cur.id) {
+		if (!cur.ours && !force) {
+			pr_warn("%s: carries XDP program '%s' (id %u), which is not xdpsensor's;"
+				" use --force to remove it\n", ifname, cur.name, cur.id);
+			return -EBUSY;
+		}
+		err = xdp_detach(ifindex, cur.flags);
+		if (err) {
+			pr_warn("%s: cannot detach program id %u: %s\n", ifname, cur.id,
+				strerror(-err));
+			return err;
+		}
+		pr_info("%s: detached %s XDP program '%s' (id %u)\n", ifname,
+			cur.ours ? "a stale xdpsensor" : "the", cur.name, cur.id);
+		*found = true;
+	}
+	if (!iface_load_state(ifname, &st)) {
+		pr_info("%s: restoring offloads changed by a previous run\n", ifname);
+		iface_restore(&st);
+		*found = true;
+	}
+	datapath_pin_dir(ifname, dir);
+	if (!stat(dir, &sb)) {
+		pr_info("%s: removing pins left in %s\n", ifname, dir);
+		remove_pins(dir, NULL);
+		*found = true;
+	}
+	return 0;
+}
+
+int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o)
+{
+	struct datapath_opts dopts = { .flows_max = o->flows_max };
+	struct attached_prog cur;
+	bool stale;
+	int err;
+
+	/* refuse a foreign program before touching anything */
+	if (!xdp_query(s->ifindex, &cur) && cur.id && !cur.ours && !o->force) {
+		pr_warn("%s: already carries XDP program '%s' (id %u); use --force to replace it\n",
+			s->name, cur.name, cur.id);
+		return -EBUSY;
+	}
+	err = sensor_clean_stale(s->name, s->ifindex, o->force, &stale);
+	if (err)
+		return err;
+
+	s->skel = datapath_load(&dopts);
+	if (!s->skel)
+		return -EINVAL;
+	err = rules_apply(o->rules, s->skel);
+	if (err)
+		return err;
+
+	mkdir(XS_PIN_ROOT, 0700); /* libbpf creates only the last level */
+	err = bpf_object__pin_maps(s->skel->obj, s->pin_dir);
+	if (!err) {
+		char path[PATH_MAX + 8];
+
+		snprintf(path, sizeof(path), "%s/prog", s->pin_dir);
+		err = bpf_program__pin(s->skel->progs.xdpsensor_xdp, path);
+	}
+	s->pinned = true; /* partial pins are removed by teardown too */
+	if (err) {
+		pr_warn("%s: cannot pin maps under %s: %s\n", s->name, s->pin_dir, strerror(-err));
+		return err;
+	}
+
+	err = iface_offloads_off(s->name, &s->offloads);
+	s->offloads_saved = true;
+	if (err)
+		return err;
+	return xdp_attach(s->ifindex, s->name, bpf_program__fd(s->skel->progs.xdpsensor_xdp),
+			  o->xdp_mode, o->force, &s->xdp_flags);
+}
+
+void sensor_teardown(struct sensor_iface *s, bool keep_pins)
+{
+	if (s->xdp_flags) {
+		int err = xdp_detach(s->ifindex, s->xdp_flags);
+
+		if (err)
+			pr_warn("%s: cannot detach the XDP program: %s\n", s->name, strerror(-err));
+		else
+			pr_info("%s: XDP program detached\n", s->name);
+		s->xdp_flags = 0;
+	}
+	if (s->offloads_saved) {
+		iface_restore(&s->offloads);
+		s->offloads_saved = false;
+	}
+	if (s->pinned) {
+		remove_pins(s->pin_dir, keep_pins ? "flows" : NULL);
+		if (keep_pins)
+			pr_info("%s: kept the flow table pinned at %s/flows\n", s->name, s->pin_dir);
+		s->pinned = false;
+	}
+	if (s->skel) {
+		xdpsensor_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+}

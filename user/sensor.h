@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The sensor on one interface: its loaded program and pinned maps, the
+ * offloads it turned off, the attachment. Setup recovers from a previous
+ * run that crashed; teardown undoes exactly what setup did.
+ */
+#ifndef XS_SENSOR_H
+#define XS_SENSOR_H
+
+#include <stdbool.h>
+#include <limits.h>
+#include <net/if.h>
+#include "attach.h"
+#include "datapath.h"
+#include "iface.h"
+#include "rules.h"
+
+struct sensor_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	int nqueues;
+	struct xdpsensor_bpf *skel;
+	char pin_dir[PATH_MAX];
+	struct iface_settings offloads;
+	bool offloads_saved, pinned;
+	__u32 xdp_flags; /* 0: not attached */
+};
+
+struct sensor_opts {
+	enum xdp_mode_opt xdp_mode;
+	bool force;
+	bool keep_pins;
+	__u32 flows_max;
+	const struct rules *rules;
+};
+
+/* Resolves the interface name; a clear error if it does not exist. */
+int sensor_lookup(struct sensor_iface *s, const char *ifname);
+/* Cleans a previous run's leftovers, loads, pins, turns offloads off, attaches. */
+int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o);
+/* Detaches, restores the offloads, removes the pins (except flows with keep_pins). */
+void sensor_teardown(struct sensor_iface *s, bool keep_pins);
+/* Removes what a crashed run left: attachment, offload changes, pins. */
+int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found);
+
+/* Non-zero (and says why) if we lack root / the capabilities XDP needs. */
+int check_privileges(void);
+
+#endif

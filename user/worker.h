@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* A worker thread: serves one AF_XDP socket's RX ring into the sink. */
+#ifndef XS_WORKER_H
+#define XS_WORKER_H
+
+#include <pthread.h>
+#include <signal.h>
+#include "sink.h"
+#include "xsk.h"
+
+struct worker {
+	pthread_t thread;
+	struct xsk_queue xsk;
+	struct sink *sink;
+	const char *ifname;
+	unsigned int index;            /* into the workers' stats array */
+	__u32 snaplen;                 /* 0: whole frames */
+	struct xs_worker_stats *stats;
+	const volatile sig_atomic_t *stop;
+};
+
+int worker_start(struct worker *w);
+void worker_join(struct worker *w);
+
+#endif

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "xsk.h"
+
+static int create_socket(struct xsk_queue *q, const char *ifname, __u32 xdp_flags,
+			 __u16 bind_flags)
+{
+	struct xsk_socket_config cfg = {
+		.rx_size = XSK_RX_RING,
+		.tx_size = 0,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* our program */
+		.xdp_flags = xdp_flags,
+		.bind_flags = bind_flags | XDP_USE_NEED_WAKEUP,
+	};
+
+	return xsk_socket__create(&q->xsk, ifname, q->queue_id, q->umem, &q->rx, NULL, &cfg);
+}
+
+int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
+		   __u32 xdp_flags, int xsks_map_fd, bool force_copy)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = XSK_FILL_RING,
+		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
+		.frame_size = XSK_FRAME_SIZE,
+		.frame_headroom = 0,
+	};
+	size_t size = (size_t)XSK_NUM_FRAMES * XSK_FRAME_SIZE;
+	int err, fd;
+	__u32 idx;
+
+	memset(q, 0, sizeof(*q));
+	q->queue_id = queue_id;
+	q->area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->area == MAP_FAILED) {
+		q->area = NULL;
+		return -errno;
+	}
+	err = xsk_umem__create(&q->umem, q->area, size, &q->fill, &q->comp, &ucfg);
+	if (err) {
+		pr_warn("%s queue %u: cannot register AF_XDP UMEM: %s\n", ifname, queue_id,
+			strerror(-err));
+		goto fail;
+	}
+
+	err = -EOPNOTSUPP;
+	if (!force_copy && !(xdp_flags & XDP_FLAGS_SKB_MODE))
+		err = create_socket(q, ifname, xdp_flags, XDP_ZEROCOPY);
+	q->zerocopy = !err;
+	if (err)
+		err = create_socket(q, ifname, xdp_flags, XDP_COPY);
+	if (err) {
+		pr_warn("%s queue %u: cannot create AF_XDP socket: %s\n", ifname, queue_id,
+			strerror(-err));
+		goto fail;
+	}
+
+	if (xsk_ring_prod__reserve(&q->fill, XSK_NUM_FRAMES, &idx) != XSK_NUM_FRAMES) {
+		err = -ENOSPC;
+		goto fail;
+	}
+	for (__u32 i = 0; i < XSK_NUM_FRAMES; i++)
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = (__u64)i * XSK_FRAME_SIZE;
+	xsk_ring_prod__submit(&q->fill, XSK_NUM_FRAMES);
+
+	fd = xsk_socket__fd(q->xsk);
+	if (bpf_map_update_elem(xsks_map_fd, &queue_id, &fd, BPF_ANY)) {
+		err = -errno;
+		pr_warn("%s queue %u: cannot register the socket in the XSKMAP: %s\n", ifname,
+			queue_id, strerror(-err));
+		goto fail;
+	}
+	pr_debug("%s queue %u: AF_XDP socket in %s mode\n", ifname, queue_id,
+		 q->zerocopy ? "zero-copy" : "copy");
+	return 0;
+fail:
+	xsk_queue_close(q, -1);
+	return err;
+}
+
+void xsk_queue_close(struct xsk_queue *q, int xsks_map_fd)
+{
+	if (xsks_map_fd >= 0 && q->xsk)
+		bpf_map_delete_elem(xsks_map_fd, &q->queue_id);
+	if (q->xsk)
+		xsk_socket__delete(q->xsk);
+	if (q->umem)
+		xsk_umem__delete(q->umem);
+	if (q->area)
+		munmap(q->area, (size_t)XSK_NUM_FRAMES * XSK_FRAME_SIZE);
+	memset(q, 0, sizeof(*q));
+}
+
+int xsk_queue_statistics(struct xsk_queue *q, struct xdp_statistics *st)
+{
+	socklen_t len = sizeof(*st);
+
+	memset(st, 0, sizeof(*st));
+	if (getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, st, &len))
+		return -errno;
+	return 0;
+}

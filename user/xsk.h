@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* One AF_XDP socket and its UMEM, bound to one RX queue (receive only). */
+#ifndef XS_XSK_H
+#define XS_XSK_H
+
+#include <stdbool.h>
+#include <linux/if_xdp.h>
+#include <xdp/xsk.h>
+
+#define XSK_NUM_FRAMES 8192
+#define XSK_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
+#define XSK_RX_RING 4096
+#define XSK_FILL_RING 8192 /* holds every frame: receive-only sockets */
+
+struct xsk_queue {
+	struct xsk_umem *umem;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	struct xsk_ring_cons rx;
+	struct xsk_socket *xsk;
+	void *area;
+	__u32 queue_id;
+	bool zerocopy;
+};
+
+/*
+ * Creates the socket on ifname/queue_id, fills the fill ring and puts the
+ * socket into xsks_map_fd at index queue_id. Zero-copy if the driver
+ * supports it, copy mode otherwise (or always, with force_copy).
+ */
+int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
+		   __u32 xdp_flags, int xsks_map_fd, bool force_copy);
+void xsk_queue_close(struct xsk_queue *q, int xsks_map_fd);
+int xsk_queue_statistics(struct xsk_queue *q, struct xdp_statistics *st);
+
+/* Gives n received frames back to the kernel through the fill ring. */
+static inline void xsk_queue_refill(struct xsk_queue *q, const __u64 *addrs, __u32 n)
+{
+	__u32 idx;
+
+	/* the fill ring holds every frame, so this reservation cannot fail */
+	while (xsk_ring_prod__reserve(&q->fill, n, &idx) != n)
+		;
+	for (__u32 i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addrs[i];
+	xsk_ring_prod__submit(&q->fill, n);
+}
+
+#endif
