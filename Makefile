@@ -37,8 +37,7 @@ SKELS     := $(BUILD)/xdpsensor.skel.h
 TEST_SRCS := $(wildcard tests/unit/*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all deps test test-unit test-pcaps test-e2e demo vmtest bench bench-quick \
-	bench-xdp clean format
+.PHONY: all deps test test-unit demo vmtest clean format
 
 all: $(BUILD)/xdpsensor
 
@@ -72,16 +71,27 @@ deps:
 # The whole suite: unit tests (BPF_PROG_TEST_RUN), the real captures against
 # tshark, end-to-end on veth against a real Kafka broker, and the VM suite.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS) bench-build
 	$(Q)tests/run.sh
 
 test-unit: all $(TEST_BINS)
 	$(Q)tests/run.sh unit
+
+# The privileged suite inside a virtme-ng VM (KERNEL=/path/to/vmlinuz for another).
+vmtest: all $(TEST_BINS)
+	$(Q)tests/run.sh vm
+
+# The sensor's main job on a self-contained default: veth pair, local Kafka.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
 
 clean:
 	$(Q)rm -rf $(BUILD)
 
 format:
 	$(Q)clang-format -i bpf/*.c bpf/*.h headers/*.h user/*.c user/*.h tests/unit/*.c
+
+include bench/bench.mk bench/micro.mk
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
