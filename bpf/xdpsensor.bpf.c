@@ -55,29 +55,46 @@ static __always_inline void flow_account(const struct xs_packet *p, __u64 len)
 		__sync_fetch_and_or(&fs->tcp_flags, p->tcp_flags);
 }
 
+/* Order of strictness when both endpoints match a rule of the same kind. */
+static __always_inline __u32 action_rank(__u32 action)
+{
+	return action == XS_ACTION_DROP ? 3 : action == XS_ACTION_CAPTURE ? 2 :
+	       action == XS_ACTION_COUNT ? 1 : 0;
+}
+
+/* Decides by the rules matching either endpoint, never by which endpoint
+ * sorts first, so both directions and every address order agree. */
 static __always_inline __u32 rule_action(const struct flow_key *key)
 {
 	struct prefix_rule_key pk = { .prefixlen = 128 };
 	struct port_rule_key tk = { .proto = key->proto };
-	__u32 idx = key->proto, *act;
+	struct prefix_rule_val *pa, *pb;
+	__u32 idx = key->proto, *act, *act_b, a = 0, b = 0;
 
 	__builtin_memcpy(pk.addr, key->addr_a, 16);
-	act = bpf_map_lookup_elem(&prefix_rules, &pk);
-	if (!act) {
-		__builtin_memcpy(pk.addr, key->addr_b, 16);
-		act = bpf_map_lookup_elem(&prefix_rules, &pk);
+	pa = bpf_map_lookup_elem(&prefix_rules, &pk);
+	__builtin_memcpy(pk.addr, key->addr_b, 16);
+	pb = bpf_map_lookup_elem(&prefix_rules, &pk);
+	if (pa && pb) {
+		if (pa->prefixlen != pb->prefixlen)
+			return pa->prefixlen > pb->prefixlen ? pa->action : pb->action;
+		return action_rank(pa->action) >= action_rank(pb->action) ? pa->action : pb->action;
 	}
-	if (act && *act)
-		return *act;
+	if (pa) /* (tested one by one: the verifier refuses pa | pb on pointers) */
+		return pa->action;
+	if (pb)
+		return pb->action;
 
 	tk.port = key->port_a;
 	act = bpf_map_lookup_elem(&port_rules, &tk);
-	if (!act) {
-		tk.port = key->port_b;
-		act = bpf_map_lookup_elem(&port_rules, &tk);
-	}
-	if (act && *act)
-		return *act;
+	tk.port = key->port_b;
+	act_b = bpf_map_lookup_elem(&port_rules, &tk);
+	if (act)
+		a = *act;
+	if (act_b)
+		b = *act_b;
+	if (a || b)
+		return action_rank(a) >= action_rank(b) ? a : b;
 
 	act = bpf_map_lookup_elem(&proto_rules, &idx);
 	if (act && *act)

@@ -44,16 +44,17 @@ struct {
 	__type(value, struct xs_config);
 } config SEC(".maps");
 
-/* Address rules: longest prefix of either endpoint -> enum xs_action. */
+/* Address rules: the longest prefix matching either endpoint. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, XS_RULES_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct prefix_rule_key);
-	__type(value, __u32);
+	__type(value, struct prefix_rule_val);
 } prefix_rules SEC(".maps");
 
-/* Port rules: (protocol, port) of either endpoint -> enum xs_action. */
+/* Port rules: (protocol, port) of either endpoint -> enum xs_action; when
+ * both ports match, the stricter action wins (drop, capture, count). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XS_RULES_MAX);

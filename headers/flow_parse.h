@@ -73,7 +73,21 @@ struct xs_packet {
 struct xs_cursor {
 	const __u8 *pos;
 	const __u8 *end;
+	__u32 ip_left; /* bytes left in the IP datagram per its length field */
 };
+
+#define XS_IP_LEN_UNKNOWN 0xffffffffu /* GSO/jumbo: the frame's length rules */
+
+/* Steps over n bytes of IP payload; 0, or non-zero if the datagram's own
+ * length says they are not there (the rest is Ethernet padding). */
+static __always_inline int xs_ip_consume(struct xs_cursor *c, __u32 n)
+{
+	if (n > c->ip_left)
+		return 1;
+	if (c->ip_left != XS_IP_LEN_UNKNOWN)
+		c->ip_left -= n;
+	return 0;
+}
 
 /* Addresses of the packet as seen on the wire, before normalization. */
 struct xs_endpoints {
@@ -111,7 +125,7 @@ static __always_inline int xs_icmp_peer_type(__u8 proto, __u8 type)
 		case 135: return 136; case 136: return 135; /* neighbor */
 		case 130: return 131; case 131: return 130; /* MLD */
 		case 144: return 145; case 145: return 144; /* home agent */
-		case 146: return 147; case 147: return 146; /* mobile prefix */
+		case 139: return 140; case 140: return 139; /* node information */
 		}
 	}
 	return -1;
@@ -159,20 +173,20 @@ static __always_inline int xs_parse_l4(struct xs_cursor *c, struct xs_packet *p,
 
 	switch (proto) {
 	case XS_IPPROTO_TCP:
-		if (h + 20 > c->end)
+		if (h + 20 > c->end || 20 > c->ip_left)
 			return XS_STAT_ERR_TRUNCATED;
 		p->tcp_flags = h[13];
 		break;
 	case XS_IPPROTO_UDP:
 	case XS_IPPROTO_SCTP:
-		if (h + 8 > c->end)
+		if (h + 8 > c->end || 8 > c->ip_left)
 			return XS_STAT_ERR_TRUNCATED;
 		break;
 	case XS_IPPROTO_ICMP:
 	case XS_IPPROTO_ICMPV6: {
 		int peer;
 
-		if (h + 2 > c->end)
+		if (h + 2 > c->end || 2 > c->ip_left)
 			return XS_STAT_ERR_TRUNCATED;
 		peer = xs_icmp_peer_type(proto, h[0]);
 		e->sport = h[0];
@@ -209,6 +223,7 @@ static __always_inline int xs_parse_ipv4(struct xs_cursor *c, struct xs_packet *
 	if (h + ihl > c->end)
 		return XS_STAT_ERR_TRUNCATED;
 
+	c->ip_left = tot_len ? tot_len - ihl : XS_IP_LEN_UNKNOWN;
 	p->key.family = XS_FAMILY_IPV4;
 	p->key.proto = h[9];
 	xs_map_v4(e->src, h + 12);
@@ -238,6 +253,9 @@ static __always_inline int xs_parse_ipv6(struct xs_cursor *c, struct xs_packet *
 	if ((h[0] >> 4) != 6)
 		return XS_STAT_ERR_BAD_IPV6;
 
+	c->ip_left = (__u32)(h[4] << 8 | h[5]);
+	if (!c->ip_left) /* jumbogram: the length is in a hop-by-hop option */
+		c->ip_left = XS_IP_LEN_UNKNOWN;
 	p->key.family = XS_FAMILY_IPV6;
 	__builtin_memcpy(e->src, h + 8, 16);
 	__builtin_memcpy(e->dst, h + 24, 16);
@@ -251,6 +269,8 @@ XS_UNROLL
 		if (!xs_ipv6_is_ext(nh))
 			break;
 		if (x + 8 > c->end)
+			return XS_STAT_ERR_TRUNCATED;
+		if (xs_ip_consume(c, nh == XS_IPPROTO_FRAGMENT ? 8 : ((__u32)x[1] + 1) * 8))
 			return XS_STAT_ERR_TRUNCATED;
 		if (nh == XS_IPPROTO_FRAGMENT) {
 			__u16 off = (__u16)(x[2] << 8 | (x[3] & 0xf8));
@@ -279,7 +299,7 @@ XS_UNROLL
 static __always_inline int xs_parse_frame(const void *data, const void *data_end,
 					  struct xs_packet *p)
 {
-	struct xs_cursor c = { .pos = data, .end = data_end };
+	struct xs_cursor c = { .pos = data, .end = data_end, .ip_left = XS_IP_LEN_UNKNOWN };
 	struct xs_endpoints e = {};
 	const __u8 *frame = data;
 	__u16 proto;

@@ -102,6 +102,13 @@ struct prefix_rule_key {
 	__u8 addr[16];
 };
 
+/* Value of the prefix rules: the length is kept so that when both endpoints
+ * match, the longer prefix wins whatever the address order. */
+struct prefix_rule_val {
+	__u32 action;    /* enum xs_action */
+	__u32 prefixlen; /* as in the key */
+};
+
 /* Key of the port rules: matches if either endpoint uses the port. */
 struct port_rule_key {
 	__u16 port;

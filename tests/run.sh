@@ -2,7 +2,9 @@
 # Runs the test suites and sums their TAP output into one closing line:
 # "N passed, N failed, N skipped". Usage: tests/run.sh [SUITE...]
 # Suites: unit (BPF_PROG_TEST_RUN, cmocka), pcaps (real captures vs tshark),
-# e2e (veth + real Kafka broker), vm (the privileged suite in a VM).
+# e2e (veth + real Kafka broker), vm (unit, same-as-host and live inside a
+# VM on another kernel), live (veth capture to a pcap file, no Kafka),
+# same-as-host (classify on this kernel = classify on the host).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +46,18 @@ run_suite() {
 		done ;;
 	pcaps) tests/pcaps/run.sh >"$out" 2>&1; rc=$?; count_tap pcaps <"$out" ;;
 	e2e) tests/e2e/run.sh >"$out" 2>&1; rc=$?; count_tap e2e <"$out" ;;
-	vm) vmtest/run.sh -- tests/run.sh unit pcaps live >"$out" 2>&1; rc=$?; count_tap vm <"$out" ;;
+	vm)
+		# the guest checks its classify output against this kernel's
+		mkdir -p build/vmtest
+		tests/pcaps/classify_all.sh "${PCAPS_DIR:-../shared/pcaps/tcpdump}" \
+			>build/vmtest/classify-host.jsonl
+		vmtest/run.sh -- tests/run.sh unit same-as-host live >"$out" 2>&1
+		rc=$?
+		count_tap vm <"$out" ;;
+	same-as-host)
+		tests/pcaps/same_as_host.sh build/vmtest/classify-host.jsonl >"$out" 2>&1
+		rc=$?
+		count_tap same-as-host <"$out" ;;
 	live) tests/e2e/live.sh >"$out" 2>&1; rc=$?; count_tap live <"$out" ;;
 	*) echo "unknown suite '$suite'" >&2; rm -f "$out"; exit 2 ;;
 	esac

@@ -28,7 +28,11 @@ static int by_bytes_desc(const void *a, const void *b)
 	const struct flow_stats *y = &((const struct flow_entry *)b)->stats;
 	__u64 bx = x->bytes[0] + x->bytes[1], by = y->bytes[0] + y->bytes[1];
 
-	return bx < by ? 1 : bx > by ? -1 : 0;
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	/* ties in key order, so the same table always prints the same way */
+	return memcmp(&((const struct flow_entry *)a)->key, &((const struct flow_entry *)b)->key,
+		      sizeof(struct flow_key));
 }
 
 int flow_table_read(int flows_fd, struct flow_entry **out, size_t *count)
@@ -67,7 +71,8 @@ void flow_print_json(FILE *f, const char *dvc, const struct flow_entry *e)
 	const struct flow_key *k = &e->key;
 	const struct flow_stats *s = &e->stats;
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], cid[COMMUNITY_ID_LEN] = "";
-	bool ports = proto_has_ports(k->proto);
+	/* a non-first fragment has ports 0:0 and is hashed without ports */
+	bool ports = proto_has_ports(k->proto) && (k->port_a || k->port_b);
 
 	format_addr(k->addr_a, k->family, a);
 	format_addr(k->addr_b, k->family, b);

@@ -85,6 +85,17 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		" then dropped and counted\n", reason, rd_kafka_err2name(err));
 }
 
+/* librdkafka's own log: errors as ours, its warnings (mostly transient:
+ * retries, coordinator loads) only with -v. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 3)
+		pr_warn("Kafka %s: %s\n", fac, buf);
+	else
+		xs_log(level <= 6 ? XS_LOG_DEBUG : XS_LOG_TRACE, "Kafka %s: %s\n", fac, buf);
+}
+
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
 		    const char *origin)
 {
@@ -156,6 +167,7 @@ static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_prod
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
 	rd_kafka_conf_set_opaque(conf, k);
 	return conf;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,11 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
 
+	if (!isdigit((unsigned char)*s)) /* strtoul would skip spaces and signs */
+		return -EINVAL;
 	errno = 0;
 	*out = strtoul(s, &end, 10);
-	if (!*s || *end || errno || *out > max || *s == '-')
+	if (*end || errno || *out > max)
 		return -EINVAL;
 	return 0;
 }
@@ -148,7 +151,7 @@ int rules_add(struct rules *r, __u32 action, const char *spec)
 	struct rule rule = { .action = action };
 	int err = -EINVAL, proto;
 
-	if (r->count + 1 >= RULES_MAX) {
+	if (r->count >= RULES_MAX) {
 		pr_warn("too many rules (at most %d)\n", RULES_MAX);
 		return -E2BIG;
 	}
@@ -163,6 +166,10 @@ int rules_add(struct rules *r, __u32 action, const char *spec)
 		proto = proto_from_name(spec + 6);
 		rule.proto = (__u32)proto;
 		err = proto < 0 ? -EINVAL : 0;
+	}
+	if (err == -E2BIG) {
+		pr_warn("too many rules (at most %d)\n", RULES_MAX);
+		return err;
 	}
 	if (err) {
 		pr_warn("bad rule '%s': use net:ADDR[/LEN], port:[PROTO/]PORT or proto:NAME|NUMBER\n",
@@ -184,11 +191,14 @@ int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel)
 		const struct rule *rule = &r->rule[i];
 
 		switch (rule->kind) {
-		case RULE_PREFIX:
+		case RULE_PREFIX: {
+			struct prefix_rule_val v = { .action = rule->action,
+						     .prefixlen = rule->prefix.prefixlen };
+
 			err = bpf_map__update_elem(skel->maps.prefix_rules, &rule->prefix,
-						   sizeof(rule->prefix), &rule->action,
-						   sizeof(rule->action), BPF_ANY);
+						   sizeof(rule->prefix), &v, sizeof(v), BPF_ANY);
 			break;
+		}
 		case RULE_PORT:
 			err = bpf_map__update_elem(skel->maps.port_rules, &rule->port,
 						   sizeof(rule->port), &rule->action,

@@ -2,7 +2,8 @@
 /*
  * Classification rules from the command line, written into the datapath's
  * rule maps. First match wins, in this order: address prefix, port,
- * protocol, then the default action.
+ * protocol, then the default action. When both endpoints match, the longer
+ * prefix wins, and between equals the stricter action (drop, capture, count).
  */
 #ifndef XS_RULES_H
 #define XS_RULES_H

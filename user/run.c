@@ -4,6 +4,7 @@
  * AF_XDP socket and worker per RX queue, serves Kafka delivery reports and
  * publishes the counters until SIGINT/SIGTERM, then undoes it all.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,7 +76,7 @@ static int parse_uint_opt(const char *name, const char *arg, unsigned long max,
 
 	errno = 0;
 	*out = strtoul(arg, &end, 10);
-	if (!*arg || *end || errno || *out > max || *arg == '-') {
+	if (!isdigit((unsigned char)*arg) || *end || errno || *out > max) {
 		pr_warn("%s takes a number up to %lu, not '%s'\n", name, max, arg);
 		return -EINVAL;
 	}

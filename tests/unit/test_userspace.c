@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Userspace-only tests: Community ID against published vectors (computed
+ * from packets through the userspace build of xs_parse_frame()), the ICMP
+ * port equivalents, and the command-line rule parser.
+ *
+ * The Community ID vectors are those of the reference implementation's
+ * test suite (corelight/pycommunityid tests/communityid_test.py), each
+ * re-checked against Wireshark's implementation (tshark 4.0
+ * --enable-protocol communityid, seeds 0 and 1) on packets built the same
+ * way; the node-information and mobile-prefix rows were produced the same
+ * way with tshark.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "community_id.h"
+#include "flow_format.h"
+#include "flow_parse.h"
+#include "rules.h"
+#include "pkt_build.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int g_fails;
+
+#define EXPECT_EQ(what, actual, expected)                                               \
+	do {                                                                            \
+		long long a_ = (long long)(actual), e_ = (long long)(expected);         \
+		if (a_ != e_) {                                                         \
+			fprintf(stderr, "#   %s: actual %lld, expected %lld\n", (what), a_, \
+				e_);                                                    \
+			g_fails++;                                                      \
+		}                                                                       \
+	} while (0)
+
+#define EXPECT_STR(what, actual, expected)                                             \
+	do {                                                                           \
+		if (strcmp((actual), (expected))) {                                    \
+			fprintf(stderr, "#   %s: actual \"%s\", expected \"%s\"\n", (what), \
+				(actual), (expected));                                 \
+			g_fails++;                                                     \
+		}                                                                      \
+	} while (0)
+
+/* Fails the test if any check above it failed; every test ends with it. */
+static void end_checks(const char *desc)
+{
+	int fails = g_fails;
+
+	g_fails = 0;
+	if (fails)
+		fail_msg("%d mismatch(es) in '%s' (listed above)", fails, desc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Community ID                                                        */
+
+struct cid_case {
+	__u8 proto;
+	const char *src, *dst;
+	__u16 sport, dport; /* ICMP: type, code */
+	const char *seed0, *seed1;
+};
+
+static const struct cid_case cid_cases[] = {
+	/* TCP */
+	{ 6, "128.232.110.120", "66.35.250.204", 34855, 80,
+	  "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "1:3V71V58M3Ksw/yuFALMcW0LAHvc=" },
+	{ 6, "66.35.250.204", "128.232.110.120", 80, 34855,
+	  "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "1:3V71V58M3Ksw/yuFALMcW0LAHvc=" },
+	{ 6, "10.0.0.1", "10.0.0.2", 10, 11569,
+	  "1:SXBGMX1lBOwhhoDrZynfROxnhnM=", "1:HmBRGR+fUyXF4t8WEtal7Y0gEAo=" },
+	/* UDP */
+	{ 17, "192.168.1.52", "8.8.8.8", 54585, 53,
+	  "1:d/FP5EW3wiY1vCndhwleRRKHowQ=", "1:Q9We8WO3piVF8yEQBNJF4uiSVrI=" },
+	{ 17, "8.8.8.8", "192.168.1.52", 53, 54585,
+	  "1:d/FP5EW3wiY1vCndhwleRRKHowQ=", "1:Q9We8WO3piVF8yEQBNJF4uiSVrI=" },
+	/* SCTP */
+	{ 132, "192.168.170.8", "192.168.170.56", 7, 80,
+	  "1:jQgCxbku+pNGw8WPbEc/TS/uTpQ=", "1:Y1/0jQg6e+I3ZwZZ9LP65DNbTXU=" },
+	{ 132, "192.168.170.56", "192.168.170.8", 80, 7,
+	  "1:jQgCxbku+pNGw8WPbEc/TS/uTpQ=", "1:Y1/0jQg6e+I3ZwZZ9LP65DNbTXU=" },
+	/* ICMP: echo request/reply pair up; type 20 is one-way, its code counts;
+	 * for a reply type the code is ignored */
+	{ 1, "192.168.0.89", "192.168.0.1", 8, 0,
+	  "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=", "1:03g6IloqVBdcZlPyX8r0hgoE7kA=" },
+	{ 1, "192.168.0.1", "192.168.0.89", 0, 8,
+	  "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=", "1:03g6IloqVBdcZlPyX8r0hgoE7kA=" },
+	{ 1, "192.168.0.89", "192.168.0.1", 20, 0,
+	  "1:3o2RFccXzUgjl7zDpqmY7yJi8rI=", "1:lCXHHxavE1Vq3oX9NH5ladQg02o=" },
+	{ 1, "192.168.0.89", "192.168.0.1", 20, 1,
+	  "1:tz/fHIDUHs19NkixVVoOZywde+I=", "1:Ie3wmFyxiEyikbsbcO03d2nh+PM=" },
+	{ 1, "192.168.0.1", "192.168.0.89", 0, 20,
+	  "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=", "1:03g6IloqVBdcZlPyX8r0hgoE7kA=" },
+	/* ICMPv6: neighbor solicitation/advertisement pair up; time exceeded
+	 * (3) is one-way, so its two directions differ */
+	{ 58, "fe80::200:86ff:fe05:80da", "fe80::260:97ff:fe07:69ea", 135, 0,
+	  "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=", "1:kHa1FhMYIT6Ym2Vm2AOtoOARDzY=" },
+	{ 58, "fe80::260:97ff:fe07:69ea", "fe80::200:86ff:fe05:80da", 136, 0,
+	  "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=", "1:kHa1FhMYIT6Ym2Vm2AOtoOARDzY=" },
+	{ 58, "3ffe:507:0:1:260:97ff:fe07:69ea", "3ffe:507:0:1:200:86ff:fe05:80da", 3, 0,
+	  "1:NdobDX8PQNJbAyfkWxhtL2Pqp5w=", "1:OlOWx9psIbBFi7lOCw/4MhlKR9M=" },
+	{ 58, "3ffe:507:0:1:200:86ff:fe05:80da", "3ffe:507:0:1:260:97ff:fe07:69ea", 3, 0,
+	  "1:/OGBt9BN1ofenrmSPWYicpij2Vc=", "1:Ij4ZxnC87/MXzhOjvH2vHu7LRmE=" },
+	{ 58, "2001:db8::1", "2001:db8::2", 128, 0,
+	  "1:u2vMS3HiWth2lIMKHB1fjELshpQ=", "1:/8emheB+mrn2yPC8dLdJ0QdERzQ=" },
+	{ 58, "2001:db8::2", "2001:db8::1", 129, 0,
+	  "1:u2vMS3HiWth2lIMKHB1fjELshpQ=", "1:/8emheB+mrn2yPC8dLdJ0QdERzQ=" },
+	/* node information query/reply (139/140) pair up ... */
+	{ 58, "2001:db8::2", "2001:db8::1", 139, 0,
+	  "1:EyvsTyxh629HwHG1XyqvKuccnPM=", "1:qtfzcow6uuQmEc2k1vWf2jfBK84=" },
+	{ 58, "2001:db8::1", "2001:db8::2", 140, 0,
+	  "1:EyvsTyxh629HwHG1XyqvKuccnPM=", "1:qtfzcow6uuQmEc2k1vWf2jfBK84=" },
+	/* ... mobile prefix solicitation/advertisement (146/147) do not */
+	{ 58, "2001:db8::2", "2001:db8::1", 146, 0,
+	  "1:Rs8ROr3Nt+mTBxpvWaFbiLyjEEI=", "1:U+S+iBiDnPlK13SatRAr2kHSo9s=" },
+	{ 58, "2001:db8::1", "2001:db8::2", 147, 0,
+	  "1:0pmeQX/pDwvq+yDfTZMIuFNzDUM=", "1:Y84LU3HcqT8byHbJcG5d+cw0sw8=" },
+	/* TCP over IPv6 */
+	{ 6, "2001:db8::2", "2001:db8::1", 443, 51000,
+	  "1:TZebe/ybIXr8J9lX26/lqPRYGuk=", "1:lQBZvBahtIZWDlE8fq259XuJY9o=" },
+	/* a protocol without ports (46, RSVP) */
+	{ 46, "10.1.24.4", "10.1.12.1", 0, 0,
+	  "1:/nQI4Rh/TtY3mf0R2gJFBkVlgS4=", "1:BK3BVW3U2eemuwVQVN3zd/GULno=" },
+	{ 46, "10.1.12.1", "10.1.24.4", 0, 0,
+	  "1:/nQI4Rh/TtY3mf0R2gJFBkVlgS4=", "1:BK3BVW3U2eemuwVQVN3zd/GULno=" },
+};
+
+/* One vector: the packet through xs_parse_frame(), then community_id(). */
+static void test_community_id_vector(void **state)
+{
+	const struct cid_case *c = *state;
+	struct pkt_spec s = { .src = c->src, .dst = c->dst, .proto = c->proto,
+			      .sport = c->sport, .dport = c->dport };
+	char out[COMMUNITY_ID_LEN] = "";
+	__u8 buf[PKT_MAX];
+	struct pkt_layout l = pkt_build(&s, buf);
+	struct xs_packet p;
+
+	EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+	EXPECT_EQ("has_ports", p.has_ports, c->proto != 46);
+	EXPECT_EQ("community_id seed 0", community_id(&p.key, p.has_ports, 0, out, sizeof(out)), 0);
+	EXPECT_STR("seed 0", out, c->seed0);
+	EXPECT_EQ("community_id seed 1", community_id(&p.key, p.has_ports, 1, out, sizeof(out)), 0);
+	EXPECT_STR("seed 1", out, c->seed1);
+	end_checks("community id vector");
+}
+
+/* community_id() on a key built by hand, and its output-size check. */
+static void test_community_id_direct(void **state)
+{
+	/* normalized: 66.35.250.204 < 128.232.110.120 */
+	struct flow_key k = { .family = XS_FAMILY_IPV4, .proto = 6, .port_a = 80, .port_b = 34855 };
+	char out[COMMUNITY_ID_LEN], small[COMMUNITY_ID_LEN - 1];
+
+	(void)state;
+	addr_to_key("66.35.250.204", k.addr_a);
+	addr_to_key("128.232.110.120", k.addr_b);
+	EXPECT_EQ("community_id", community_id(&k, true, 0, out, sizeof(out)), 0);
+	EXPECT_STR("tcp vector", out, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+	EXPECT_EQ("strlen", strlen(out), COMMUNITY_ID_LEN - 1);
+	EXPECT_EQ("out_len too small", community_id(&k, true, 0, small, sizeof(small)), -1);
+	end_checks("community id direct");
+}
+
+/* The Community ID flow_print_json() writes for one flow entry. */
+static void json_community_id(const struct flow_key *k, char out[COMMUNITY_ID_LEN])
+{
+	struct flow_entry e = { .key = *k };
+	char *json = NULL, *at;
+	size_t len = 0;
+	FILE *f = open_memstream(&json, &len);
+
+	assert_non_null(f);
+	flow_print_json(f, "test", &e);
+	fclose(f);
+	at = strstr(json, "\"community_id\":\"");
+	out[0] = '\0';
+	if (at)
+		sscanf(at + strlen("\"community_id\":\""), "%30[^\"]", out);
+	free(json);
+}
+
+/*
+ * One flow, one Community ID: the packet view (`classify` hashes with the
+ * parser's has_ports) and the flow view (flow_print_json) must agree, for
+ * a whole datagram and for a non-first fragment (keyed with ports 0 and
+ * has_ports 0).
+ */
+static void test_community_id_views_agree(void **state)
+{
+	static const struct pkt_spec pkts[] = {
+		{ .src = "192.0.2.1", .dst = "192.0.2.2", .proto = 17, .sport = 4000, .dport = 53 },
+		{ .src = "192.0.2.1", .dst = "192.0.2.2", .proto = 17, .sport = 4000, .dport = 53,
+		  .frag = 185 },
+		{ .src = "2001:db8::1", .dst = "2001:db8::2", .ext = "F", .frag = 185, .proto = 6 },
+	};
+	static const char *const what[] = { "whole udp datagram", "ipv4 non-first fragment",
+					    "ipv6 non-first fragment" };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(pkts); i++) {
+		char pkt_cid[COMMUNITY_ID_LEN] = "", flow_cid[COMMUNITY_ID_LEN];
+		__u8 buf[PKT_MAX];
+		struct pkt_layout l = pkt_build(&pkts[i], buf);
+		struct xs_packet p;
+
+		EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+		community_id(&p.key, p.has_ports, 0, pkt_cid, sizeof(pkt_cid));
+		json_community_id(&p.key, flow_cid);
+		EXPECT_STR(what[i], flow_cid, pkt_cid);
+	}
+	end_checks("community id views");
+}
+
+/*
+ * ICMP "port equivalents", as the Community ID spec (and Zeek) define them:
+ * a request type maps to its reply type and back; every other type is
+ * one-way (-1).
+ */
+static const struct { __u8 a, b; } icmp4_pairs[] = {
+	{ 8, 0 }, { 13, 14 }, { 15, 16 }, { 10, 9 }, { 17, 18 },
+};
+static const struct { __u8 a, b; } icmp6_pairs[] = {
+	{ 128, 129 }, { 130, 131 }, { 133, 134 }, { 135, 136 }, { 139, 140 }, { 144, 145 },
+};
+
+static int spec_peer(__u8 proto, int type)
+{
+	if (proto == XS_IPPROTO_ICMP) {
+		for (size_t i = 0; i < ARRAY_SIZE(icmp4_pairs); i++) {
+			if (icmp4_pairs[i].a == type)
+				return icmp4_pairs[i].b;
+			if (icmp4_pairs[i].b == type)
+				return icmp4_pairs[i].a;
+		}
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(icmp6_pairs); i++) {
+			if (icmp6_pairs[i].a == type)
+				return icmp6_pairs[i].b;
+			if (icmp6_pairs[i].b == type)
+				return icmp6_pairs[i].a;
+		}
+	}
+	return -1;
+}
+
+static void check_icmp_equivalents(__u8 proto)
+{
+	char what[64];
+
+	for (int t = 0; t < 256; t++) {
+		snprintf(what, sizeof(what), "xs_icmp_peer_type(%u, %d)", proto, t);
+		EXPECT_EQ(what, xs_icmp_peer_type(proto, (__u8)t), spec_peer(proto, t));
+	}
+}
+
+static void test_icmp_equivalents_v4(void **state)
+{
+	(void)state;
+	check_icmp_equivalents(XS_IPPROTO_ICMP);
+	end_checks("icmp port equivalents");
+}
+
+static void test_icmp_equivalents_v6(void **state)
+{
+	(void)state;
+	check_icmp_equivalents(XS_IPPROTO_ICMPV6);
+	end_checks("icmpv6 port equivalents");
+}
+
+/* ------------------------------------------------------------------ */
+/* Rule parser                                                         */
+
+struct rule_case {
+	const char *spec;
+	int ret;              /* rules_add's return */
+	int added;            /* rules it adds */
+	enum rule_kind kind;
+	const char *addr;     /* RULE_PREFIX */
+	__u32 prefixlen;
+	__u16 port;           /* RULE_PORT */
+	__u8 protos[3];       /* RULE_PORT: the protocol of each rule added */
+	__u32 proto;          /* RULE_PROTO */
+};
+
+static const struct rule_case rule_cases[] = {
+	/* good */
+	{ "net:10.0.0.0/8", .added = 1, .kind = RULE_PREFIX, .addr = "10.0.0.0", .prefixlen = 96 + 8 },
+	{ "net:192.168.1.10", .added = 1, .kind = RULE_PREFIX, .addr = "192.168.1.10", .prefixlen = 128 },
+	{ "net:0.0.0.0/0", .added = 1, .kind = RULE_PREFIX, .addr = "0.0.0.0", .prefixlen = 96 },
+	{ "net:2001:db8::/32", .added = 1, .kind = RULE_PREFIX, .addr = "2001:db8::", .prefixlen = 32 },
+	{ "net:2001:db8::1", .added = 1, .kind = RULE_PREFIX, .addr = "2001:db8::1", .prefixlen = 128 },
+	{ "port:tcp/80", .added = 1, .kind = RULE_PORT, .port = 80, .protos = { 6 } },
+	{ "port:udp/53", .added = 1, .kind = RULE_PORT, .port = 53, .protos = { 17 } },
+	{ "port:sctp/65535", .added = 1, .kind = RULE_PORT, .port = 65535, .protos = { 132 } },
+	{ "port:53", .added = 3, .kind = RULE_PORT, .port = 53, .protos = { 6, 17, 132 } },
+	{ "proto:icmp", .added = 1, .kind = RULE_PROTO, .proto = 1 },
+	{ "proto:ICMPv6", .added = 1, .kind = RULE_PROTO, .proto = 58 },
+	{ "proto:tcp", .added = 1, .kind = RULE_PROTO, .proto = 6 },
+	{ "proto:47", .added = 1, .kind = RULE_PROTO, .proto = 47 },
+	/* bad */
+	{ "net:10.0.0.0/33", .ret = -EINVAL },
+	{ "net:2001:db8::/129", .ret = -EINVAL },
+	{ "net:10.0.0.256/8", .ret = -EINVAL },
+	{ "net:10.0.0.0/", .ret = -EINVAL },
+	{ "net:10.0.0.0/-1", .ret = -EINVAL },
+	{ "net:10.0.0.0/8x", .ret = -EINVAL },
+	{ "net:", .ret = -EINVAL },
+	{ "net:example.com", .ret = -EINVAL },
+	{ "port:70000", .ret = -EINVAL },
+	{ "port:65536", .ret = -EINVAL },
+	{ "port:-1", .ret = -EINVAL },
+	{ "port:", .ret = -EINVAL },
+	{ "port:tcp/", .ret = -EINVAL },
+	{ "port:foo/80", .ret = -EINVAL },
+	{ "port:tcp/80x", .ret = -EINVAL },
+	{ "proto:foo", .ret = -EINVAL },
+	{ "proto:256", .ret = -EINVAL },
+	{ "proto:", .ret = -EINVAL },
+	{ "bogus", .ret = -EINVAL },
+	{ "", .ret = -EINVAL },
+	{ "tcp/80", .ret = -EINVAL },
+};
+
+static bool proto_in(const __u8 *set, int n, __u8 proto)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == proto)
+			return true;
+	return false;
+}
+
+static void test_rule_case(void **state)
+{
+	const struct rule_case *c = *state;
+	static struct rules r;
+	int ret;
+
+	rules_init(&r, XS_ACTION_COUNT);
+	ret = rules_add(&r, XS_ACTION_DROP, c->spec);
+	EXPECT_EQ("rules_add return", ret, c->ret);
+	EXPECT_EQ("rules added", r.count, c->ret ? 0 : c->added);
+	for (int i = 0; !ret && i < r.count && i < c->added; i++) {
+		const struct rule *rule = &r.rule[i];
+		__u8 addr[16];
+
+		EXPECT_EQ("kind", rule->kind, c->kind);
+		EXPECT_EQ("action", rule->action, XS_ACTION_DROP);
+		switch (c->kind) {
+		case RULE_PREFIX:
+			addr_to_key(c->addr, addr);
+			EXPECT_EQ("prefixlen", rule->prefix.prefixlen, c->prefixlen);
+			EXPECT_EQ("prefix address (memcmp)", memcmp(rule->prefix.addr, addr, 16), 0);
+			break;
+		case RULE_PORT:
+			EXPECT_EQ("port", rule->port.port, c->port);
+			EXPECT_EQ("pad", rule->port.pad, 0);
+			if (!proto_in(c->protos, c->added, rule->port.proto)) {
+				fprintf(stderr, "#   unexpected port rule protocol %u\n",
+					rule->port.proto);
+				g_fails++;
+			}
+			for (int j = 0; j < i; j++)
+				EXPECT_EQ("each protocol once",
+					  r.rule[j].port.proto == rule->port.proto, 0);
+			break;
+		case RULE_PROTO:
+			EXPECT_EQ("proto", rule->proto, c->proto);
+			break;
+		}
+	}
+	end_checks(c->spec);
+}
+
+/* RULES_MAX rules fit ("too many rules (at most RULES_MAX)"), one more does not. */
+static void test_rules_max(void **state)
+{
+	static struct rules r;
+	char spec[32];
+	int i, ret = 0;
+
+	(void)state;
+	rules_init(&r, XS_ACTION_COUNT);
+	for (i = 0; i < RULES_MAX + 1; i++) {
+		snprintf(spec, sizeof(spec), "port:tcp/%d", 1000 + i);
+		ret = rules_add(&r, XS_ACTION_DROP, spec);
+		if (ret)
+			break;
+	}
+	EXPECT_EQ("rules accepted before the first refusal", i, RULES_MAX);
+	EXPECT_EQ("refusal", ret, -E2BIG);
+	EXPECT_EQ("count", r.count, RULES_MAX);
+	end_checks("rules max");
+}
+
+static void test_rules_options(void **state)
+{
+	static struct rules r;
+
+	(void)state;
+	rules_init(&r, XS_ACTION_CAPTURE);
+	EXPECT_EQ("rules_init default action", r.config.default_action, XS_ACTION_CAPTURE);
+	EXPECT_EQ("rules_init sample_n", r.config.sample_n, 1);
+	EXPECT_EQ("--sample 4", rules_set_sample(&r, "4"), 0);
+	EXPECT_EQ("sample_n", r.config.sample_n, 4);
+	EXPECT_EQ("--sample 0", rules_set_sample(&r, "0"), -EINVAL);
+	EXPECT_EQ("--sample -3", rules_set_sample(&r, "-3"), -EINVAL);
+	EXPECT_EQ("--sample x", rules_set_sample(&r, "x"), -EINVAL);
+	EXPECT_EQ("sample_n unchanged by bad values", r.config.sample_n, 4);
+	EXPECT_EQ("--default drop", rules_set_default(&r, "drop"), 0);
+	EXPECT_EQ("default action", r.config.default_action, XS_ACTION_DROP);
+	EXPECT_EQ("--default none", rules_set_default(&r, "none"), -EINVAL);
+	EXPECT_EQ("--default bogus", rules_set_default(&r, "bogus"), -EINVAL);
+	EXPECT_EQ("default action unchanged", r.config.default_action, XS_ACTION_DROP);
+	EXPECT_EQ("proto_from_name(udp)", proto_from_name("udp"), 17);
+	EXPECT_EQ("proto_from_name(SCTP)", proto_from_name("SCTP"), 132);
+	EXPECT_EQ("proto_from_name(255)", proto_from_name("255"), 255);
+	EXPECT_EQ("proto_from_name(256)", proto_from_name("256"), -1);
+	EXPECT_EQ("proto_from_name(foo)", proto_from_name("foo"), -1);
+	end_checks("rules options");
+}
+
+/* ------------------------------------------------------------------ */
+/* Flow formatting helpers                                             */
+
+static void test_format_addr(void **state)
+{
+	char out[INET6_ADDRSTRLEN];
+	__u8 a[16];
+
+	(void)state;
+	addr_to_key("192.0.2.1", a);
+	format_addr(a, XS_FAMILY_IPV4, out);
+	EXPECT_STR("ipv4", out, "192.0.2.1");
+	addr_to_key("2001:db8::1", a);
+	format_addr(a, XS_FAMILY_IPV6, out);
+	EXPECT_STR("ipv6", out, "2001:db8::1");
+	EXPECT_EQ("proto_has_ports(tcp)", proto_has_ports(6), 1);
+	EXPECT_EQ("proto_has_ports(icmpv6)", proto_has_ports(58), 1);
+	EXPECT_EQ("proto_has_ports(gre)", proto_has_ports(47), 0);
+	end_checks("format_addr");
+}
+
+/* ------------------------------------------------------------------ */
+
+int main(void)
+{
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 8];
+	char cid_names[ARRAY_SIZE(cid_cases)][128];
+	char names[ARRAY_SIZE(rule_cases)][64];
+	size_t n = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cid_cases); i++) {
+		const struct cid_case *c = &cid_cases[i];
+
+		snprintf(cid_names[i], sizeof(cid_names[i]), "community id: proto %u %s:%u -> %s:%u",
+			 c->proto, c->src, c->sport, c->dst, c->dport);
+		tests[n++] = (struct CMUnitTest){ cid_names[i], test_community_id_vector, NULL, NULL,
+						  (void *)c };
+	}
+	tests[n++] = (struct CMUnitTest){ "community id: hand-built key, output too small",
+					  test_community_id_direct, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "community id: packet view and flow view agree",
+					  test_community_id_views_agree, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "community id: icmp port equivalents",
+					  test_icmp_equivalents_v4, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "community id: icmpv6 port equivalents",
+					  test_icmp_equivalents_v6, NULL, NULL, NULL };
+	for (size_t i = 0; i < ARRAY_SIZE(rule_cases); i++) {
+		snprintf(names[i], sizeof(names[i]), "rule '%s' -> %s", rule_cases[i].spec,
+			 rule_cases[i].ret ? "-EINVAL" : "ok");
+		tests[n++] = (struct CMUnitTest){ names[i], test_rule_case, NULL, NULL,
+						  (void *)&rule_cases[i] };
+	}
+	tests[n++] = (struct CMUnitTest){ "rules: RULES_MAX rules fit, one more is refused",
+					  test_rules_max, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "rules: --sample, --default, protocol names",
+					  test_rules_options, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "flow format: addresses, port-carrying protocols",
+					  test_format_addr, NULL, NULL, NULL };
+	return _cmocka_run_group_tests("userspace", tests, n, NULL, NULL);
+}
