@@ -25,7 +25,8 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
 static __always_inline void flow_account(const struct xs_packet *p, __u64 len)
 {
 	struct flow_stats *fs, init = {};
-	__u64 now = bpf_ktime_get_ns();
+	/* flow times need ms, not ns: the coarse clock costs a third */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	int err;
 
 	fs = bpf_map_lookup_elem(&flows, &p->key);
@@ -64,13 +65,15 @@ static __always_inline __u32 action_rank(__u32 action)
 
 /* Decides by the rules matching either endpoint, never by which endpoint
  * sorts first, so both directions and every address order agree. */
-static __always_inline __u32 rule_action(const struct flow_key *key)
+static __always_inline __u32 rule_action(const struct flow_key *key, __u32 kinds)
 {
 	struct prefix_rule_key pk = { .prefixlen = 128 };
 	struct port_rule_key tk = { .proto = key->proto };
 	struct prefix_rule_val *pa, *pb;
 	__u32 idx = key->proto, *act, *act_b, a = 0, b = 0;
 
+	if (!(kinds & XS_RULES_PREFIX))
+		goto ports;
 	__builtin_memcpy(pk.addr, key->addr_a, 16);
 	pa = bpf_map_lookup_elem(&prefix_rules, &pk);
 	__builtin_memcpy(pk.addr, key->addr_b, 16);
@@ -84,7 +87,9 @@ static __always_inline __u32 rule_action(const struct flow_key *key)
 		return pa->action;
 	if (pb)
 		return pb->action;
-
+ports:
+	if (!(kinds & XS_RULES_PORT))
+		goto protos;
 	tk.port = key->port_a;
 	act = bpf_map_lookup_elem(&port_rules, &tk);
 	tk.port = key->port_b;
@@ -95,6 +100,9 @@ static __always_inline __u32 rule_action(const struct flow_key *key)
 		b = *act_b;
 	if (a || b)
 		return action_rank(a) >= action_rank(b) ? a : b;
+protos:
+	if (!(kinds & XS_RULES_PROTO))
+		return XS_ACTION_NONE;
 
 	act = bpf_map_lookup_elem(&proto_rules, &idx);
 	if (act && *act)
@@ -109,7 +117,7 @@ static __always_inline __u32 classify(const struct xs_packet *p)
 
 	if (!cfg)
 		return XS_ACTION_COUNT;
-	action = rule_action(&p->key);
+	action = rule_action(&p->key, cfg->rule_kinds);
 	if (action == XS_ACTION_NONE)
 		action = cfg->default_action;
 	if (action == XS_ACTION_CAPTURE && cfg->sample_n > 1 &&

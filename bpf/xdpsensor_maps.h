@@ -17,12 +17,17 @@
 #endif
 
 /*
- * Per-flow counters. A preallocated hash, not LRU: when it is full an
- * insert fails and is counted (XS_STAT_FLOW_TABLE_FULL) instead of
- * silently evicting another flow's counters; userspace expires idle flows.
+ * Per-flow counters. A preallocated hash, chosen by measurement (make
+ * bench-xdp-maptypes, bench/RESULTS.md): LRU_HASH costs 12% more per
+ * insert and evicts silently; PERCPU_HASH saves ~6% but costs memory per
+ * CPU and a merge in userspace. When the hash is full an insert fails and
+ * is counted (XS_STAT_FLOW_TABLE_FULL); userspace expires idle flows.
  */
+#ifndef XS_FLOWS_MAP_TYPE
+#define XS_FLOWS_MAP_TYPE BPF_MAP_TYPE_HASH
+#endif
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, XS_FLOWS_MAP_TYPE);
 	__uint(max_entries, XS_FLOWS_MAX);
 	__type(key, struct flow_key);
 	__type(value, struct flow_stats);

@@ -44,7 +44,7 @@ enum xs_dir {
 struct flow_stats {
 	__u64 packets[2];
 	__u64 bytes[2];
-	__u64 first_seen_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 first_seen_ns; /* CLOCK_MONOTONIC_COARSE (ms resolution) */
 	__u64 last_seen_ns;
 	__u32 tcp_flags;     /* OR of the flags seen in both directions (u32:
 			      * BPF atomics have no byte-wide OR) */
@@ -93,8 +93,13 @@ struct xs_config {
 	__u32 default_action; /* enum xs_action */
 	__u32 sample_n;       /* capture 1 flow in N (0 or 1: every flow) */
 	__u32 sample_seed;    /* seed of the flow hash used for sampling */
-	__u32 pad;
+	__u32 rule_kinds;     /* XS_RULES_*: which rule maps have entries */
 };
+
+/* Bits of xs_config.rule_kinds: the program skips empty rule maps. */
+#define XS_RULES_PREFIX (1u << 0)
+#define XS_RULES_PORT (1u << 1)
+#define XS_RULES_PROTO (1u << 2)
 
 /* Key of the prefix rules (LPM trie); addresses IPv4-mapped as in flow_key. */
 struct prefix_rule_key {

@@ -182,11 +182,17 @@ int rules_add(struct rules *r, __u32 action, const char *spec)
 
 int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel)
 {
+	static const __u32 kind_bit[] = { [RULE_PREFIX] = XS_RULES_PREFIX,
+					  [RULE_PORT] = XS_RULES_PORT,
+					  [RULE_PROTO] = XS_RULES_PROTO };
+	struct xs_config cfg = r->config;
 	__u32 zero = 0;
 	int err;
 
-	err = bpf_map__update_elem(skel->maps.config, &zero, sizeof(zero), &r->config,
-				   sizeof(r->config), BPF_ANY);
+	for (int i = 0; i < r->count; i++)
+		cfg.rule_kinds |= kind_bit[r->rule[i].kind];
+	err = bpf_map__update_elem(skel->maps.config, &zero, sizeof(zero), &cfg, sizeof(cfg),
+				   BPF_ANY);
 	for (int i = 0; !err && i < r->count; i++) {
 		const struct rule *rule = &r->rule[i];
 
