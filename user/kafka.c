@@ -30,6 +30,8 @@ struct kafka_producer {
 	struct kafka_opts o;
 	struct latency_hist lat;
 	struct xs_worker_stats *workers; /* indexed by capture_rec.worker */
+	rd_kafka_topic_t *flows_rkt;
+	__u64 flows_delivered, flows_failed;
 	time_t last_error_log;
 };
 
@@ -37,6 +39,7 @@ struct kafka_producer {
  * bits of ns, ~2 years) so delivery reports count per worker and measure
  * latency without an allocation per packet. */
 #define REF_TS_MASK ((1ull << 56) - 1)
+#define REF_FLOW_RECORD 255 /* not a worker: a flow record */
 
 static void *record_ref(unsigned int worker, __u64 ts_ns)
 {
@@ -58,6 +61,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	struct xs_worker_stats *ws = &k->workers[ref >> 56];
 
 	(void)rk;
+	if (ref >> 56 == REF_FLOW_RECORD) {
+		__atomic_fetch_add(m->err ? &k->flows_failed : &k->flows_delivered, 1,
+				   __ATOMIC_RELAXED);
+		return;
+	}
 	if (m->err) {
 		__atomic_fetch_add(&ws->failed, 1, __ATOMIC_RELAXED);
 		pr_debug("delivery failed: %s\n", rd_kafka_err2str(m->err));
@@ -183,8 +191,13 @@ static void check_reachable(struct kafka_producer *k)
 			" records and retrying\n", k->o.brokers, rd_kafka_err2str(err));
 		return;
 	}
-	pr_info("Kafka: connected to %s, topic %s has %d partitions\n", k->o.brokers,
-		k->o.topic, md->topic_cnt ? md->topics[0].partition_cnt : 0);
+	if (md->topic_cnt && md->topics[0].partition_cnt)
+		pr_info("Kafka: connected to %s, topic %s has %d partitions\n", k->o.brokers,
+			k->o.topic, md->topics[0].partition_cnt);
+	else
+		pr_info("Kafka: connected to %s; topic %s does not exist yet (the broker"
+			" creates it on the first record if auto.create.topics.enable)\n",
+			k->o.brokers, k->o.topic);
 	rd_kafka_metadata_destroy(md);
 }
 
@@ -213,6 +226,10 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_s
 	if (!k->rkt) {
 		pr_warn("cannot use topic %s: %s\n", k->o.topic,
 			rd_kafka_err2str(rd_kafka_last_error()));
+		goto fail;
+	}
+	if (k->o.flows_topic && !(k->flows_rkt = rd_kafka_topic_new(k->rk, k->o.flows_topic, NULL))) {
+		pr_warn("cannot use topic %s\n", k->o.flows_topic);
 		goto fail;
 	}
 	check_reachable(k);
@@ -257,6 +274,39 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 	return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
 }
 
+int kafka_produce_flow(struct kafka_producer *k, const struct flow_entry *e, const char *dvc)
+{
+	struct capture_rec rec = { .pkt.key = e->key, .keyed = 1 };
+	__u8 key[RECORD_KEY_MAX];
+	char json[1024];
+	size_t key_len = record_key(KEY_5TUPLE, TS_NS, &rec, key);
+	FILE *f = fmemopen(json, sizeof(json), "w");
+	long len;
+
+	if (!k->flows_rkt || !f) {
+		if (f)
+			fclose(f);
+		return -EINVAL;
+	}
+	flow_print_json(f, dvc, e);
+	len = ftell(f) - 1; /* without the newline */
+	fclose(f);
+	if (rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->flows_rkt),
+			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			      RD_KAFKA_V_VALUE(json, (size_t)len), RD_KAFKA_V_KEY(key, key_len),
+			      RD_KAFKA_V_OPAQUE(record_ref(REF_FLOW_RECORD, 0)), RD_KAFKA_V_END)) {
+		__atomic_fetch_add(&k->flows_failed, 1, __ATOMIC_RELAXED);
+		return -EIO;
+	}
+	return 0;
+}
+
+void kafka_flow_counts(struct kafka_producer *k, __u64 *delivered, __u64 *failed)
+{
+	*delivered = __atomic_load_n(&k->flows_delivered, __ATOMIC_RELAXED);
+	*failed = __atomic_load_n(&k->flows_failed, __ATOMIC_RELAXED);
+}
+
 void kafka_poll(struct kafka_producer *k, int timeout_ms)
 {
 	rd_kafka_poll(k->rk, timeout_ms);
@@ -281,6 +331,8 @@ int kafka_flush(struct kafka_producer *k, int timeout_ms)
 
 void kafka_close(struct kafka_producer *k)
 {
+	if (k->flows_rkt)
+		rd_kafka_topic_destroy(k->flows_rkt);
 	rd_kafka_topic_destroy(k->rkt);
 	rd_kafka_destroy(k->rk);
 	free(k);

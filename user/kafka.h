@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <signal.h>
 #include "capture.h"
+#include "flow_format.h"
 #include "record_key.h"
 
 #define KAFKA_MAX_PROPS 64
@@ -18,6 +19,7 @@ struct kafka_opts {
 	enum ts_unit ts_unit;
 	bool block;                /* wait on a full queue instead of dropping */
 	const char *config_file;   /* -c: name=value lines */
+	const char *flows_topic;   /* KFlow JSON records of flows, or NULL */
 	const char *props[KAFKA_MAX_PROPS]; /* -X name=value, applied last */
 	int nprops;
 	const volatile sig_atomic_t *stop; /* ends --block waits */
@@ -29,6 +31,10 @@ struct kafka_producer;
 struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_stats *workers);
 /* 0, or -ENOBUFS when the queue is full (not with --block), or -EIO. */
 int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec);
+/* A flow record (KFlow-style JSON) to flows_topic, keyed like its packets. */
+int kafka_produce_flow(struct kafka_producer *k, const struct flow_entry *e, const char *dvc);
+/* Flow records delivered and failed so far. */
+void kafka_flow_counts(struct kafka_producer *k, __u64 *delivered, __u64 *failed);
 void kafka_poll(struct kafka_producer *k, int timeout_ms);
 /* Flushes for up to timeout_ms; what is left is purged and reported as
  * failed. Returns the number of records that were not delivered. */

@@ -40,7 +40,7 @@ struct run_opts {
 enum {
 	OPT_OUTPUT = OPT_FIRST_FREE, OPT_KEY, OPT_TS_UNIT, OPT_BLOCK, OPT_SNAPLEN,
 	OPT_XDP_MODE, OPT_FORCE, OPT_KEEP_PINS, OPT_FLOWS_MAX, OPT_COPY, OPT_DURATION,
-	OPT_FLOW_TIMEOUT,
+	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC,
 };
 
 static void usage(FILE *f)
@@ -64,6 +64,8 @@ static void usage(FILE *f)
 		"  --keep-pins            leave the flow table pinned after exit\n"
 		"  --flows-max N          flow table size (default 131072)\n"
 		"  --flow-timeout SECS    remove flows idle this long (default 300)\n"
+		"  --flows-topic TOPIC    also produce a KFlow JSON record of each flow when it\n"
+		"                         expires and at exit, keyed like its packets\n"
 		"  --duration SECS        stop after SECS seconds\n"
 		"  -v, --verbose          more messages (-v -v: libbpf's too)\n"
 		"%s", rules_usage);
@@ -103,6 +105,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "copy", no_argument, NULL, OPT_COPY },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
+		{ "flows-topic", required_argument, NULL, OPT_FLOWS_TOPIC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -188,6 +191,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				return -EINVAL;
 			o->flow_timeout_s = (unsigned int)v;
 			break;
+		case OPT_FLOWS_TOPIC: k->flows_topic = optarg; break;
 		case 'v': log_set_level(log_get_level() + 1); break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
@@ -199,6 +203,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (!o->nifaces) {
 		pr_warn("run needs an interface: -i IFACE\n");
+		return -EINVAL;
+	}
+	if (k->flows_topic && o->sink.kind != SINK_KAFKA) {
+		pr_warn("--flows-topic needs --output kafka\n");
 		return -EINVAL;
 	}
 	if (o->sink.kind == SINK_KAFKA && !k->brokers) {
@@ -233,6 +241,38 @@ struct run_state {
 	struct sink *sink;
 	__u64 flows_expired;
 };
+
+struct flow_export {
+	struct sink *sink;
+	const char *ifname;
+};
+
+static void export_flow(const struct flow_entry *e, void *arg)
+{
+	struct flow_export *x = arg;
+
+	sink_export_flow(x->sink, e, x->ifname);
+}
+
+/* Idle flows leave the table (as KFlow records with --flows-topic); with
+ * idle_ns 0, every flow is exported and none removed (at exit). */
+static __u64 expire_flows(struct run_state *st, __u64 idle_ns)
+{
+	bool export = st->o->sink.kafka.flows_topic;
+	__u64 n = 0;
+
+	for (int f = 0; f < st->nifaces; f++) {
+		struct flow_export x = { .sink = st->sink, .ifname = st->iface[f].name };
+
+		if (!st->iface[f].skel)
+			continue;
+		if (!idle_ns && !export)
+			continue;
+		n += flow_expire(bpf_map__fd(st->iface[f].skel->maps.flows), idle_ns,
+				 export ? export_flow : NULL, &x);
+	}
+	return n;
+}
 
 /* Copies each worker's counters and its socket's into the pinned map. */
 static void publish_stats(struct run_state *st)
@@ -324,6 +364,7 @@ static void print_summary(struct run_state *st)
 	struct xs_worker_stats t = {};
 	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX];
 	double p50, p99;
+	__u64 flows_ok, flows_failed;
 
 	for (unsigned int i = 0; i < st->nworkers; i++) {
 		const __u64 *src = (const __u64 *)&st->stats[i];
@@ -340,16 +381,19 @@ static void print_summary(struct run_state *st)
 			xdp[j] += one[j];
 	}
 	sink_latency(st->sink, &p50, &p99);
+	sink_flow_counts(st->sink, &flows_ok, &flows_failed);
 	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"received\":%llu,\"produced\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"queue_full\":%llu,\"sink_errors\":%llu,"
 	       "\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"no_meta\":%llu,"
-	       "\"flows_expired\":%llu,\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f}}\n",
+	       "\"flows_expired\":%llu,\"flows_exported\":%llu,\"flows_export_failed\":%llu,"
+	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f}}\n",
 	       (unsigned long long)xdp[XS_STAT_RX], (unsigned long long)xdp[XS_STAT_CAPTURED],
 	       (unsigned long long)t.read, (unsigned long long)t.produced,
 	       (unsigned long long)t.delivered, (unsigned long long)t.failed,
 	       (unsigned long long)t.queue_full, (unsigned long long)t.sink_errors,
 	       (unsigned long long)t.xsk_rx_dropped, (unsigned long long)t.xsk_rx_ring_full,
-	       (unsigned long long)t.no_meta, (unsigned long long)st->flows_expired, p50, p99);
+	       (unsigned long long)t.no_meta, (unsigned long long)st->flows_expired, (unsigned long long)flows_ok,
+	       (unsigned long long)flows_failed, p50, p99);
 	fflush(stdout);
 }
 
@@ -367,10 +411,8 @@ static void main_loop(struct run_state *st)
 			last_pub = now;
 		}
 		if (st->o->flow_timeout_s && now - last_expiry >= 5) {
-			for (int f = 0; f < st->nifaces; f++)
-				st->flows_expired += flow_expire(
-					bpf_map__fd(st->iface[f].skel->maps.flows),
-					(__u64)st->o->flow_timeout_s * 1000000000ull);
+			st->flows_expired +=
+				expire_flows(st, (__u64)st->o->flow_timeout_s * 1000000000ull);
 			last_expiry = now;
 		}
 		if (st->o->duration_s && now - start >= (time_t)st->o->duration_s)
@@ -420,6 +462,8 @@ out:
 			pr_info("%s: XDP program detached\n", st.iface[i].name);
 		}
 	close_sockets(&st);
+	if (st.sink && ret == 0)
+		expire_flows(&st, 0); /* the last word on every flow still open */
 	if (st.sink) {
 		sink_flush(st.sink, FLUSH_TIMEOUT_MS);
 		if (ret == 0)

@@ -143,6 +143,19 @@ void sink_close(struct sink *s)
 	free(s);
 }
 
+void sink_export_flow(struct sink *s, const struct flow_entry *e, const char *dvc)
+{
+	if (s->kind == SINK_KAFKA)
+		kafka_produce_flow(s->kafka, e, dvc);
+}
+
+void sink_flow_counts(struct sink *s, __u64 *delivered, __u64 *failed)
+{
+	*delivered = *failed = 0;
+	if (s->kind == SINK_KAFKA)
+		kafka_flow_counts(s->kafka, delivered, failed);
+}
+
 void sink_latency(struct sink *s, double *p50_us, double *p99_us)
 {
 	*p50_us = *p99_us = 0;
