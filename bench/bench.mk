@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Benchmark tools and driver. Included from the top-level Makefile
+# (`include bench/bench.mk`), or run alone from the repository root:
+#   make -f bench/bench.mk BUILD=build [V=1] bench-build
+#
+# Uses BUILD, CC, CLANG, CFLAGS when the including Makefile defines them;
+# every name this file defines starts with BENCH_ or bench-.
+#
+# Targets:
+#   bench-build   build/bench/{xs-gen,xdp-drop,afxdp-bare,pcap-probe,kafka-alone}
+#                 and the BPF objects they load
+#   bench         bench-build, then the full run of bench/run.sh (needs root)
+#   bench-quick   bench-build, then bench/run.sh --quick (under a minute)
+#   bench-clean   removes build/bench/
+
+BUILD ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+BENCH_OUT := $(BUILD)/bench
+BENCH_SRC := bench
+
+ifeq ($(V),1)
+BENCH_Q :=
+BENCH_MSG := @true
+else
+BENCH_Q := @
+BENCH_MSG := @printf '  %-8s %s\n'
+endif
+
+BENCH_CFLAGS := $(CFLAGS) -O2 -g -Wall -Wextra -Werror -MMD -MP \
+	-Iheaders -I$(BENCH_OUT)
+BENCH_BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-Iheaders -I/usr/include/$(shell $(CC) -dumpmachine)
+
+BENCH_LIBBPF := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+BENCH_LIBXDP := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf)
+BENCH_LIBPCAP := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+BENCH_LIBKAFKA := $(shell $(PKG_CONFIG) --libs rdkafka 2>/dev/null || echo -lrdkafka)
+
+BENCH_BINS := $(addprefix $(BENCH_OUT)/,xs-gen xdp-drop afxdp-bare pcap-probe kafka-alone)
+BENCH_BPF_OBJS := $(addprefix $(BENCH_OUT)/,xdp_drop.bpf.o xsk_redirect.bpf.o)
+
+.PHONY: bench-build bench bench-quick bench-clean
+.DELETE_ON_ERROR:
+
+bench-build: $(BENCH_BINS) $(BENCH_BPF_OBJS)
+
+bench: bench-build
+	$(BENCH_SRC)/run.sh --out $(BENCH_OUT)
+
+bench-quick: bench-build
+	$(BENCH_SRC)/run.sh --quick --out $(BENCH_OUT)
+
+bench-clean:
+	$(BENCH_Q)rm -rf $(BENCH_OUT)
+
+$(BENCH_OUT):
+	$(BENCH_Q)mkdir -p $@
+
+# BPF objects, then their skeletons (generated, never beside the sources)
+$(BENCH_OUT)/%.bpf.o: $(BENCH_SRC)/peers/%.bpf.c | $(BENCH_OUT)
+	$(BENCH_MSG) CLANG $@
+	$(BENCH_Q)$(CLANG) $(BENCH_BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BENCH_OUT)/%.skel.h: $(BENCH_OUT)/%.bpf.o
+	$(BENCH_MSG) GEN-SKEL $@
+	$(BENCH_Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BENCH_OUT)/xs-gen: $(BENCH_SRC)/gen/xs_gen.c | $(BENCH_OUT)
+	$(BENCH_MSG) CC $@
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBXDP)
+
+$(BENCH_OUT)/xdp-drop: $(BENCH_SRC)/peers/xdp_drop.c $(BENCH_OUT)/xdp_drop.skel.h
+	$(BENCH_MSG) CC $@
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBBPF)
+
+$(BENCH_OUT)/afxdp-bare: $(BENCH_SRC)/peers/afxdp_bare.c $(BENCH_OUT)/xsk_redirect.skel.h
+	$(BENCH_MSG) CC $@
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBXDP)
+
+$(BENCH_OUT)/pcap-probe: $(BENCH_SRC)/peers/pcap_probe.c | $(BENCH_OUT)
+	$(BENCH_MSG) CC $@
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBPCAP) $(BENCH_LIBKAFKA)
+
+$(BENCH_OUT)/kafka-alone: $(BENCH_SRC)/peers/kafka_alone.c | $(BENCH_OUT)
+	$(BENCH_MSG) CC $@
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBKAFKA)
+
+-include $(wildcard $(BENCH_OUT)/*.d)

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * kafka-alone: what the Kafka side costs without any capture. Produces N
+ * records of a given value size, keyed with 40-byte flow keys varied over
+ * K flows (the keys xs-gen's flows get from xs_parse_frame()), as fast as
+ * librdkafka takes them, with the shared producer settings. On QUEUE_FULL
+ * it serves delivery reports and retries (--drop-on-full: counts a drop,
+ * as pcap-probe does). Prints records/s up to the last delivery report.
+ */
+#include "../lib/bench_util.h"
+#include "flow_parse.h"
+#include "producer_conf.h"
+
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+
+#define ALONE_MAX_FLOWS (1u << 20)
+#define ALONE_MAX_VALUE (1u << 20)
+
+struct alone_ctx {
+	uint64_t delivered, failed;
+	time_t last_error_log;
+};
+
+static const struct option long_opts[] = {
+	{ "brokers", required_argument, NULL, 'b' },
+	{ "topic", required_argument, NULL, 't' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "size", required_argument, NULL, 's' },
+	{ "flows", required_argument, NULL, 'k' },
+	{ "drop-on-full", no_argument, NULL, 'D' },
+	{ "flush-ms", required_argument, NULL, 'F' },
+	{ "cpu", required_argument, NULL, 'c' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kafka-alone -b BROKERS [-t TOPIC] [options]\n"
+		"Produces N keyed records as fast as possible; prints one JSON line.\n"
+		"  -n, --count N       records (default 1M)\n"
+		"  -s, --size BYTES    value size (default 60: a 64 B frame without FCS)\n"
+		"  -k, --flows K       distinct 40-byte keys (default 1024)\n"
+		"  -D, --drop-on-full  count QUEUE_FULL as a drop instead of retrying\n"
+		"  -F, --flush-ms MS   flush timeout at the end (default 30000)\n"
+		"  -c, --cpu CPU       pin to CPU (librdkafka's threads too)\n"
+		"  -v, --verbose, --version, -h --help\n");
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct alone_ctx *ctx = opaque;
+
+	(void)rk;
+	if (m->err)
+		ctx->failed++;
+	else
+		ctx->delivered++;
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct alone_ctx *ctx = opaque;
+	time_t now = time(NULL);
+
+	(void)rk;
+	if (now == ctx->last_error_log)
+		return;
+	ctx->last_error_log = now;
+	fprintf(stderr, "kafka: %s: %s\n", rd_kafka_err2name(err), reason);
+}
+
+/* The key xs-gen's flow i gets: 198.18.0.0 + (i mod 65536) port
+ * 1024 + (i mod 50000) -> 198.19.0.1:9, through the sensor's parser. */
+static void flow_key_of(uint32_t i, struct flow_key *key)
+{
+	uint8_t f[42] = { [12] = 0x08, [14] = 0x45, [17] = 28, [23] = 17,
+			  [26] = 198, [27] = 18, [30] = 198, [31] = 19, [33] = 1,
+			  [37] = 9, [39] = 8 };
+	uint16_t sport = (uint16_t)(1024 + i % 50000);
+	struct xs_packet pkt;
+
+	f[28] = (uint8_t)(i >> 8);
+	f[29] = (uint8_t)i;
+	f[34] = (uint8_t)(sport >> 8);
+	f[35] = (uint8_t)sport;
+	xs_parse_frame(f, f + sizeof(f), &pkt);
+	*key = pkt.key;
+}
+
+int main(int argc, char **argv)
+{
+	const char *brokers = NULL, *topic = "xsbench";
+	uint64_t count = 1000000, size = 60, flows = 1024, v;
+	uint64_t produced = 0, queue_full = 0, errors = 0;
+	unsigned int flush_ms = 30000;
+	struct alone_ctx ctx = { 0 };
+	struct flow_key *keys = NULL;
+	rd_kafka_topic_t *rkt = NULL;
+	uint64_t start, enq_end, end, user_ns, sys_ns;
+	int drop_on_full = 0, cpu = -1, verbose = 0, c, ret = 1;
+	rd_kafka_conf_t *conf;
+	rd_kafka_t *rk = NULL;
+	char errstr[512];
+	uint8_t *value = NULL;
+
+	while ((c = getopt_long(argc, argv, "b:t:n:s:k:DF:c:vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': brokers = optarg; break;
+		case 't': topic = optarg; break;
+		case 'n': if (bench_parse_u64(optarg, &count)) goto bad; break;
+		case 's':
+			if (bench_parse_u64(optarg, &size) || size > ALONE_MAX_VALUE)
+				goto bad;
+			break;
+		case 'k':
+			if (bench_parse_u64(optarg, &flows) || !flows ||
+			    flows > ALONE_MAX_FLOWS)
+				goto bad;
+			break;
+		case 'D': drop_on_full = 1; break;
+		case 'F':
+			if (bench_parse_u64(optarg, &v) || v > 3600000)
+				goto bad;
+			flush_ms = (unsigned int)v;
+			break;
+		case 'c': cpu = atoi(optarg); break;
+		case 'v': verbose = 1; break;
+		case 'V': printf("kafka-alone %s\n", XS_BENCH_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		continue;
+bad:
+		fprintf(stderr, "bad value '%s' for -%c (see --help)\n", optarg, c);
+		return 2;
+	}
+	if (!brokers) {
+		usage(stderr);
+		return 2;
+	}
+	if (bench_pin_cpu(cpu))
+		return 1;
+	bench_install_stop(0);
+
+	keys = calloc(flows, sizeof(*keys));
+	value = calloc(1, size ? size : 1);
+	if (!keys || !value) {
+		fprintf(stderr, "out of memory for %llu keys\n", (unsigned long long)flows);
+		goto cleanup;
+	}
+	for (uint32_t i = 0; i < flows; i++)
+		flow_key_of(i, &keys[i]);
+	for (uint64_t i = 0; i < size; i++)
+		value[i] = (uint8_t)i;
+
+	conf = rd_kafka_conf_new();
+	if (bench_producer_conf_apply(conf, brokers, "xsbench-kafka-alone")) {
+		rd_kafka_conf_destroy(conf);
+		goto cleanup;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_opaque(conf, &ctx);
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!rk) {
+		fprintf(stderr, "creating the Kafka producer: %s\n", errstr);
+		rd_kafka_conf_destroy(conf);
+		goto cleanup;
+	}
+	rkt = rd_kafka_topic_new(rk, topic, NULL);
+	if (!rkt) {
+		fprintf(stderr, "topic %s: %s\n", topic,
+			rd_kafka_err2str(rd_kafka_last_error()));
+		goto cleanup;
+	}
+	if (bench_producer_warmup(rk, rkt, 30000))
+		goto cleanup;
+	ctx.delivered = 0;
+	ctx.failed = 0;
+	bench_ready();
+
+	start = bench_now_ns();
+	for (uint64_t i = 0; i < count && !bench_stop;) {
+		rd_kafka_resp_err_t r = rd_kafka_producev(
+			rk, RD_KAFKA_V_RKT(rkt),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_KEY(&keys[i % flows], sizeof(keys[0])),
+			RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_END);
+
+		if (!r) {
+			produced++;
+			i++;
+		} else if (r == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			queue_full++;
+			if (drop_on_full)
+				i++;
+			else
+				rd_kafka_poll(rk, 1);
+			continue;
+		} else {
+			errors++;
+			i++;
+		}
+		if (!(i & 1023))
+			rd_kafka_poll(rk, 0);
+	}
+	enq_end = bench_now_ns();
+	rd_kafka_flush(rk, (int)flush_ms);
+	end = bench_now_ns();
+	bench_cpu_ns(&user_ns, &sys_ns);
+	if (verbose)
+		fprintf(stderr, "enqueued in %.3f s, flushed in %.3f s\n",
+			(double)(enq_end - start) / 1e9, (double)(end - enq_end) / 1e9);
+
+	printf("{\"tool\":\"kafka-alone\",\"topic\":\"%s\",\"records\":%llu,"
+	       "\"size\":%llu,\"flows\":%llu,\"produced\":%llu,\"queue_full\":%llu,"
+	       "\"produce_errors\":%llu,\"delivered\":%llu,\"failed\":%llu,"
+	       "\"unflushed\":%d,\"elapsed_ns\":%llu,\"enqueue_ns\":%llu,"
+	       "\"rps\":%.0f,\"mbps\":%.1f,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu}\n",
+	       topic, (unsigned long long)count, (unsigned long long)size,
+	       (unsigned long long)flows, (unsigned long long)produced,
+	       (unsigned long long)queue_full, (unsigned long long)errors,
+	       (unsigned long long)ctx.delivered, (unsigned long long)ctx.failed,
+	       rd_kafka_outq_len(rk), (unsigned long long)(end - start),
+	       (unsigned long long)(enq_end - start),
+	       end > start ? (double)ctx.delivered * 1e9 / (double)(end - start) : 0.0,
+	       end > start ? (double)ctx.delivered * (double)(size + sizeof(keys[0])) *
+				     8e3 / (double)(end - start) : 0.0,
+	       (unsigned long long)user_ns, (unsigned long long)sys_ns);
+	ret = ctx.delivered == count && !ctx.failed ? 0 : 1;
+
+cleanup:
+	if (rkt)
+		rd_kafka_topic_destroy(rkt);
+	if (rk)
+		rd_kafka_destroy(rk);
+	free(keys);
+	free(value);
+	return ret;
+}
