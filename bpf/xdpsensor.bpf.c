@@ -36,6 +36,7 @@ static __always_inline void flow_account(const struct xs_packet *p, __u64 len)
 		init.first_seen_ns = now;
 		init.last_seen_ns = now;
 		init.tcp_flags = p->tcp_flags;
+		init.has_ports = p->has_ports;
 		err = bpf_map_update_elem(&flows, &p->key, &init, BPF_NOEXIST);
 		if (!err) {
 			stat_add(XS_STAT_FLOW_NEW, 1);

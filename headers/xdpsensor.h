@@ -48,7 +48,8 @@ struct flow_stats {
 	__u64 last_seen_ns;
 	__u32 tcp_flags;     /* OR of the flags seen in both directions (u32:
 			      * BPF atomics have no byte-wide OR) */
-	__u32 pad;
+	__u8 has_ports;      /* 0: a non-first fragment or a port-less protocol */
+	__u8 pad[3];
 };
 
 /* What the classifier decided for a packet. */

@@ -35,7 +35,7 @@ run_suite() {
 	out=$(mktemp)
 	case $suite in
 	unit)
-		for t in build/tests/*; do
+		for t in build/tests/test_*; do
 			[ -x "$t" ] || continue
 			CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1
 			rc=$?

@@ -71,12 +71,11 @@ void flow_print_json(FILE *f, const char *dvc, const struct flow_entry *e)
 	const struct flow_key *k = &e->key;
 	const struct flow_stats *s = &e->stats;
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], cid[COMMUNITY_ID_LEN] = "";
-	/* a non-first fragment has ports 0:0 and is hashed without ports */
-	bool ports = proto_has_ports(k->proto) && (k->port_a || k->port_b);
+	__u64 to_real = mono_to_realtime_ns(0); /* one offset for all three times */
 
 	format_addr(k->addr_a, k->family, a);
 	format_addr(k->addr_b, k->family, b);
-	community_id(k, ports, 0, cid, sizeof(cid));
+	community_id(k, s->has_ports, 0, cid, sizeof(cid));
 	fprintf(f, "{\"type\":\"flow\",\"dvc\":\"%s\",\"src\":\"%s\",\"srcp\":%u,"
 		"\"dst\":\"%s\",\"dstp\":%u,\"proto\":%u,\"flags\":%u,"
 		"\"bytes\":%llu,\"pkts\":%llu,\"time\":%llu,"
@@ -85,11 +84,11 @@ void flow_print_json(FILE *f, const char *dvc, const struct flow_entry *e)
 		dvc, a, k->port_a, b, k->port_b, k->proto, s->tcp_flags,
 		(unsigned long long)(s->bytes[0] + s->bytes[1]),
 		(unsigned long long)(s->packets[0] + s->packets[1]),
-		(unsigned long long)(mono_to_realtime_ns(s->last_seen_ns) / 1000000000ull),
+		(unsigned long long)((s->last_seen_ns + to_real) / 1000000000ull),
 		(unsigned long long)s->bytes[0], (unsigned long long)s->bytes[1],
 		(unsigned long long)s->packets[0], (unsigned long long)s->packets[1],
-		(unsigned long long)mono_to_realtime_ns(s->first_seen_ns),
-		(unsigned long long)mono_to_realtime_ns(s->last_seen_ns), cid);
+		(unsigned long long)(s->first_seen_ns + to_real),
+		(unsigned long long)(s->last_seen_ns + to_real), cid);
 }
 
 void flow_print_table(FILE *f, const struct flow_entry *e, size_t n)

@@ -17,6 +17,7 @@
 /* Offloads that change what XDP sees: merged segments or stripped tags. */
 static const char *const offloads[] = {
 	"rx-gro", "large-receive-offload", "rx-gro-hw", "rx-vlan-hw-parse",
+	"rx-vlan-stag-hw-parse",
 };
 
 static int ethtool_ioctl(const char *ifname, void *cmd)

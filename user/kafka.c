@@ -201,6 +201,16 @@ static void check_reachable(struct kafka_producer *k)
 	rd_kafka_metadata_destroy(md);
 }
 
+int kafka_check_conf(const struct kafka_opts *o)
+{
+	rd_kafka_conf_t *conf = build_conf(o, NULL);
+
+	if (!conf)
+		return -EINVAL;
+	rd_kafka_conf_destroy(conf);
+	return 0;
+}
+
 struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_stats *workers)
 {
 	struct kafka_producer *k = calloc(1, sizeof(*k));

@@ -27,6 +27,8 @@ struct kafka_opts {
 
 struct kafka_producer;
 
+/* Checks -b, -c and -X without connecting: a bad property is a usage error. */
+int kafka_check_conf(const struct kafka_opts *o);
 /* workers: the per-worker counters that delivery reports add to. */
 struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_stats *workers);
 /* 0, or -ENOBUFS when the queue is full (not with --block), or -EIO. */

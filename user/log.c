@@ -22,8 +22,6 @@ static void vlog(enum xs_log_level level, const char *fmt, va_list ap)
 	if (level > log_level)
 		return;
 	fputs("xdpsensor: ", stderr);
-	if (level == XS_LOG_WARN)
-		fputs("error: ", stderr);
 	vfprintf(stderr, fmt, ap);
 }
 

@@ -213,6 +213,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		pr_warn("run needs Kafka brokers: -b HOST:PORT (or --output null|pcap:FILE)\n");
 		return -EINVAL;
 	}
+	if (o->sink.kind == SINK_KAFKA && kafka_check_conf(k))
+		return -EINVAL;
 	return 0;
 }
 

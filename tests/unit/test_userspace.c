@@ -173,9 +173,11 @@ static void test_community_id_direct(void **state)
 }
 
 /* The Community ID flow_print_json() writes for one flow entry. */
-static void json_community_id(const struct flow_key *k, char out[COMMUNITY_ID_LEN])
+static void json_community_id(const struct flow_key *k, __u8 has_ports,
+			      char out[COMMUNITY_ID_LEN])
 {
-	struct flow_entry e = { .key = *k };
+	/* the datapath records has_ports with the flow, as here */
+	struct flow_entry e = { .key = *k, .stats.has_ports = has_ports };
 	char *json = NULL, *at;
 	size_t len = 0;
 	FILE *f = open_memstream(&json, &len);
@@ -216,7 +218,7 @@ static void test_community_id_views_agree(void **state)
 
 		EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
 		community_id(&p.key, p.has_ports, 0, pkt_cid, sizeof(pkt_cid));
-		json_community_id(&p.key, flow_cid);
+		json_community_id(&p.key, p.has_ports, flow_cid);
 		EXPECT_STR(what[i], flow_cid, pkt_cid);
 	}
 	end_checks("community id views");

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Live capture without Kafka (what the VM suite runs, on other kernels):
+# `xdpsensor run --output pcap:FILE --keep-pins` on a veth pair; traffic.py
+# sends generated conversations (both directions) from a namespace; then
+#   - the pcap holds exactly the capturable frames, byte-identical, in order;
+#   - stats --json and the pinned flow table (bpftool) add up while it runs,
+#     and the flow table kept after exit counts every packet per direction;
+#   - it exits 0 on SIGINT with a summary that adds up;
+#   - it detaches cleanly: `detach` removes the kept pin, offloads restored.
+# TAP on stdout. Needs root, bpffs (mounted here if missing), veth, python3,
+# bpftool, ethtool; skips with the reason when one is missing.
+# Environment: XDPSENSOR (default build/xdpsensor), E2E_KEEP=1.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+NS=xslive-$$
+VA=xl$$a
+VB=xl$$b
+W=
+MOUNTED_BPFFS=0
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	sensor_kill
+	scrub_iface "$VA"
+	teardown_veth "$NS" "$VA"
+	[ $MOUNTED_BPFFS -eq 1 ] && umount /sys/fs/bpf 2>/dev/null
+	if [ -n "$W" ] && [ -d "$W" ]; then
+		if [ $tap_failed -eq 0 ] && [ $rc -eq 0 ] && [ "${E2E_KEEP:-0}" != 1 ]; then
+			rm -rf "$W"
+		else
+			echo "# work files kept in $W"
+		fi
+	fi
+	exit $rc
+}
+
+skip_all() {
+	echo "1..1"
+	echo "ok 1 - live capture on veth # SKIP $*"
+	exit 0
+}
+
+prepare() {
+	local need
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root"
+	for need in ip ethtool python3 bpftool; do
+		command -v "$need" >/dev/null || skip_all "$need not installed"
+	done
+	if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != bpf_fs ]; then
+		mkdir -p /sys/fs/bpf 2>/dev/null
+		mount -t bpf bpf /sys/fs/bpf 2>/dev/null || skip_all "no bpffs at /sys/fs/bpf and cannot mount it"
+		MOUNTED_BPFFS=1
+	fi
+	if [ ! -x "$XS" ]; then
+		tap_not_ok "$XS missing: run make"
+		tap_end
+		exit 1
+	fi
+	W=$(mktemp -d /tmp/xs-live.XXXXXX) || exit 1
+	if ! setup_veth "$NS" "$VA" "$VB" 2>"$W/veth.err"; then
+		teardown_veth "$NS" "$VA"
+		skip_all "cannot create a veth pair in a netns: $(head -n 1 "$W/veth.err")"
+	fi
+	diag "kernel $(uname -r); veth $VA (sensor) <-> $VB (netns $NS); work dir $W"
+}
+
+checker() { tap_checker "live" python3 "$E2E/check.py" "$@"; }
+
+main() {
+	local d=$W pcap=$W/capture.pcap nsent ncap n prec pin
+	iface_settings "$VA" >"$d/settings.before"
+	sensor_start "$d/sensor" -i "$VA" --output "pcap:$pcap" --keep-pins
+	if ! sensor_wait_ready "$d/sensor.err"; then
+		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
+		report "live: the sensor starts"
+		return
+	fi
+	diag "$(grep -E 'attached|socket' "$d/sensor.err" | tr '\n' ' ')"
+	if ! send_traffic "$NS" "$VB" --generate --manifest "$d/manifest.json" \
+		--sent-pcap "$d/sent.pcap" 2>"$d/traffic.err"; then
+		fail "traffic.py failed: $(tail -n 3 "$d/traffic.err")"
+	elif ! "$XS" classify --json "$d/sent.pcap" >"$d/classify.jsonl" 2>"$d/classify.err"; then
+		fail "classify failed: $(tail -n 3 "$d/classify.err")"
+	else
+		read -r nsent ncap < <(python3 "$E2E/check.py" count --manifest "$d/manifest.json" \
+			--classify "$d/classify.jsonl")
+		wait_stats "$VA" 60 "s['rx_packets'] >= $nsent and s['read'] >= $ncap" \
+			>"$d/stats.json" || fail "not all read within 60 s: $(cat "$d/stats.json")"
+	fi
+	alive "$SENSOR_PID" || fail "the sensor died"
+	report "live: the sensor attaches and reads ${ncap:-?} of ${nsent:-?} frames"
+	[ -s "$d/classify.jsonl" ] || { sensor_stop INT; return; }
+
+	bpftool map dump pinned "$PIN_ROOT/$VA/flows" >"$d/dump.txt" 2>&1
+	bpftool -j map dump pinned "$PIN_ROOT/$VA/flows" >"$d/dump.json" 2>&1
+	checker stats --manifest "$d/manifest.json" --classify "$d/classify.jsonl" \
+		--stats "$d/stats.json"
+	checker bpftool --manifest "$d/manifest.json" --dump-json "$d/dump.json" \
+		--dump-text "$d/dump.txt"
+
+	sensor_stop INT
+	[ "$SENSOR_RC" = 0 ] ||
+		fail "exit $SENSOR_RC after SIGINT: $(tail -n 2 "$d/sensor.err" | tr '\n' ' ')"
+	[ "$(grep -c . "$d/sensor.out")" -eq 1 ] || fail "stdout is not one summary line"
+	has_xdp_prog "$VA" && fail "the XDP program is still attached"
+	[ -e "$PIN_ROOT/$VA/flows" ] || fail "--keep-pins: no $PIN_ROOT/$VA/flows"
+	for pin in "$PIN_ROOT/$VA"/*; do
+		[ "${pin##*/}" = flows ] || [ ! -e "$pin" ] ||
+			fail "--keep-pins kept more than the flow table: ${pin##*/}"
+	done
+	report "live: exits 0 on SIGINT, detaches, keeps only the flow table pinned"
+	checker summary --sink pcap --manifest "$d/manifest.json" --classify "$d/classify.jsonl" \
+		--summary "$d/sensor.out"
+	checker pcap --manifest "$d/manifest.json" --classify "$d/classify.jsonl" --pcap "$pcap"
+	if command -v tshark >/dev/null; then
+		n=$(tshark -r "$pcap" -T fields -e frame.number 2>"$d/tshark.err" | grep -c .)
+		prec=$(capinfos -M "$pcap" 2>/dev/null | sed -n 's/.*[Tt]imestamp precision: *//p')
+		[ "$n" -eq "$ncap" ] ||
+			fail "tshark reads $n frames, expected $ncap: $(head -n 2 "$d/tshark.err")"
+		case $prec in *nano*|"") ;; *) fail "timestamp precision: $prec, expected nanoseconds" ;; esac
+		report "live: tshark reads the pcap ($n frames${prec:+, $prec})"
+	else
+		tap_skip "live: tshark reads the pcap" "tshark not installed"
+	fi
+
+	# the flow table kept after exit
+	bpftool map dump pinned "$PIN_ROOT/$VA/flows" >"$d/kept.txt" 2>&1
+	bpftool -j map dump pinned "$PIN_ROOT/$VA/flows" >"$d/kept.json" 2>&1
+	tap_checker "live: kept flow table" python3 "$E2E/check.py" bpftool \
+		--manifest "$d/manifest.json" --dump-json "$d/kept.json" --dump-text "$d/kept.txt"
+
+	"$XS" detach -i "$VA" >"$d/detach.out" 2>"$d/detach.err" ||
+		fail "detach failed: $(cat "$d/detach.err")"
+	check_clean "$VA" "$d/settings.before"
+	report "live: detach removes the kept pin; no program, pins or state left; offloads restored"
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+prepare
+main
+tap_end

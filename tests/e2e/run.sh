@@ -1,0 +1,456 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# End to end: `xdpsensor run` on a veth pair against a real Kafka broker.
+# TAP on stdout; exit 0 when every test passed (or was skipped).
+#
+# One broker serves the whole suite (tests/kafka/broker.sh; the first use
+# fetches Kafka with Maven, which takes minutes). A namespace holds one end
+# of a veth pair; traffic.py sends frames from there into the end that
+# carries the sensor: real captures (PCAPS_DIR) and generated conversations
+# in both directions. check.py compares what Kafka holds with what was sent.
+#
+#   bad options, no such interface, not root, interface busy (and --force)
+#   crash recovery: kill -9, then `detach`; kill -9, then a fresh `run`
+#   broker unreachable at start: the suite's broker starts on that port later
+#   per key scheme (5tuple, community-id, metron --ts-unit us): records,
+#     keys, partitions, headers, summary, stats, flows, bpftool
+# After every test: no XDP program, pins, state file or changed offload.
+#
+# Environment: XDPSENSOR (default build/xdpsensor), PCAPS_DIR (default
+#   ../shared/pcaps/tcpdump), E2E_RATE (frames/s, default 1000),
+#   E2E_KEEP=1 (keep the work dir; it is always kept after a failure).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+PCAPS_DIR=${PCAPS_DIR:-../shared/pcaps/tcpdump}
+# Real captures replayed per key scheme: IPv4/IPv6, TCP/UDP/ICMP/ICMPv6,
+# VLAN and QinQ, IPv6 extension headers (hop-by-hop, routing, SRH), IPv4
+# fragments, tunnels (GRE, VXLAN, GENEVE), broken headers, non-IP frames;
+# gso-ipv4.pcap holds a frame longer than the MTU, which traffic.py skips.
+REPLAY=(802.1ad_QinQ.pcap ldp-common-session.pcap NHRP_registration.pcap various_gre.pcap
+	erspan-type-ii-3.pcap dns_tcp.pcap tcp_rst_data.pcap ntp.pcap HSRP_coup.pcap
+	icmpv6.pcap icmpv6-ni-flags.pcap ipv6-routing-header.pcap ipv6-srh-tlv-pad1-padn-5.pcap
+	dhcpv6-ia-na.pcap vxlan.pcap geneve.pcap vrrp-vrrp_print-oobr-2.pcap
+	rip_error_hexdump.pcap kday3.pcap ipv4_invalid_hdr_length.pcap ipv6_39_byte_header.pcap
+	LLDP_and_CDP.pcap gso-ipv4.pcap)
+RATE=${E2E_RATE:-1000}
+PARTS=4
+NS=xse2e-$$
+VA=xe$$a
+VB=xe$$b
+CONSUME=build/e2e/xs-consume
+FOREIGN=build/e2e/xs_xdp_pass.bpf.o
+W=
+BROKER_DIR=
+BROKER=
+KAFKA_MISSING=
+REPLAY_ARGS=()
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	sensor_kill
+	scrub_iface "$VA"
+	teardown_veth "$NS" "$VA"
+	if [ -n "$BROKER_DIR" ]; then
+		tests/kafka/broker.sh stop "$BROKER_DIR" >/dev/null 2>&1
+	fi
+	if [ -n "$W" ] && [ -d "$W" ]; then
+		if [ $tap_failed -eq 0 ] && [ $rc -eq 0 ] && [ "${E2E_KEEP:-0}" != 1 ]; then
+			rm -rf "$W"
+		else
+			echo "# work files (logs, manifests, records) kept in $W"
+		fi
+	fi
+	exit $rc
+}
+
+skip_all() {
+	echo "1..1"
+	echo "ok 1 - end to end on veth with Kafka # SKIP $*"
+	exit 0
+}
+
+bail() {
+	tap_not_ok "$*"
+	tap_end
+	exit 1
+}
+
+# ------------------------------------------------------------------ preparation
+
+prepare() {
+	local need
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (veth, netns, XDP)"
+	for need in ip ethtool python3 bpftool cc pkg-config; do
+		command -v "$need" >/dev/null || skip_all "$need not installed (make deps)"
+	done
+	pkg-config --exists rdkafka || skip_all "librdkafka-dev not installed (make deps)"
+	[ -x "$XS" ] || bail "$XS missing: run make"
+	W=$(mktemp -d /tmp/xs-e2e.XXXXXX) || bail "mktemp failed"
+	mkdir -p build/e2e # not build/tests: the unit suite runs every program there
+	if [ ! -x "$CONSUME" ] || [ "$E2E/consume.c" -nt "$CONSUME" ]; then
+		# shellcheck disable=SC2046
+		cc -O2 -Wall -Wextra -Werror "$E2E/consume.c" -o "$CONSUME" \
+			$(pkg-config --cflags --libs rdkafka) 2>"$W/consume-build.err" ||
+			bail "building $CONSUME failed: $(cat "$W/consume-build.err")"
+	fi
+	if command -v clang >/dev/null &&
+		{ [ ! -f "$FOREIGN" ] || [ "$E2E/xdp_pass.bpf.c" -nt "$FOREIGN" ]; }; then
+		clang -O2 -g -Wall -Werror -target bpf -c "$E2E/xdp_pass.bpf.c" -o "$FOREIGN" \
+			2>"$W/xdp_pass-build.err" || rm -f "$FOREIGN"
+	fi
+	# the broker starts in the middle of a test: get Kafka now (minutes, once)
+	if ! tests/kafka/broker.sh fetch >/dev/null 2>"$W/fetch.err"; then
+		KAFKA_MISSING="cannot fetch Kafka: $(tail -n 3 "$W/fetch.err" | tr '\n' ' ')"
+		diag "$KAFKA_MISSING"
+	fi
+	setup_veth "$NS" "$VA" "$VB" || bail "cannot create the veth pair $VA/$VB in netns $NS"
+	diag "veth $VA (sensor) <-> $VB (netns $NS, traffic); work dir $W"
+	for f in "${REPLAY[@]}"; do
+		if [ -f "$PCAPS_DIR/$f" ]; then
+			REPLAY_ARGS+=(--pcap "$PCAPS_DIR/$f")
+		else
+			diag "missing capture $PCAPS_DIR/$f: not replayed"
+		fi
+	done
+}
+
+# ------------------------------------------------------------------ helpers
+
+# traffic DIR [ARGS...]: sends (into the sensor's veth), classifies what was
+# sent, and sets NSENT and NCAP (frames sent, frames to capture).
+traffic() {
+	local d=$1
+	shift
+	NSENT=0 NCAP=0
+	if ! send_traffic "$NS" "$VB" --rate "$RATE" "$@" --manifest "$d/manifest.json" \
+		--sent-pcap "$d/sent.pcap" 2>"$d/traffic.err"; then
+		fail "traffic.py failed: $(tail -n 3 "$d/traffic.err")"
+		return 1
+	fi
+	if ! "$XS" classify --json "$d/sent.pcap" >"$d/classify.jsonl" 2>"$d/classify.err"; then
+		fail "classify failed: $(tail -n 3 "$d/classify.err")"
+		return 1
+	fi
+	read -r NSENT NCAP < <(python3 "$E2E/check.py" count --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl")
+	[ -n "$NCAP" ] || { fail "check.py count failed"; return 1; }
+}
+
+# summary_line FILE: the sensor's stdout must be exactly one JSON line.
+check_summary_line() {
+	local n
+	n=$(grep -c . "$1")
+	[ "$n" -eq 1 ] || fail "stdout has $n lines, not one summary line: $(head -c 300 "$1")"
+}
+
+# run_expect_fail NAME RC SUBSTRING ARGS...: `xdpsensor run ARGS` must exit
+# RC with a message naming SUBSTRING, and leave the interface alone.
+run_expect_fail() {
+	local name=$1 want_rc=$2 what=$3 d=$W/bad-$tap_n rc
+	shift 3
+	mkdir -p "$d"
+	iface_settings "$VA" >"$d/settings.before"
+	timeout 60 "$XS" run "$@" >"$d/out" 2>"$d/err"
+	rc=$?
+	[ $rc -eq "$want_rc" ] || fail "exit $rc, expected $want_rc"
+	grep -qF -- "$what" "$d/err" || fail "no message naming '$what'"
+	[ -s "$d/out" ] && fail "wrote to stdout: $(head -c 200 "$d/out")"
+	diag "stderr: $(head -n 1 "$d/err")"
+	check_clean "$VA" "$d/settings.before"
+	report "$name"
+}
+
+# ------------------------------------------------------------------ tests
+
+test_bad_options() {
+	run_expect_fail "unknown option: exit 2, names it" 2 "no-such-option" \
+		-i "$VA" -b 127.0.0.1:9 --no-such-option
+	run_expect_fail "unknown --key: exit 2, names it" 2 "sha256" \
+		-i "$VA" -b 127.0.0.1:9 --key sha256
+	run_expect_fail "unknown --ts-unit: exit 2, names it" 2 "parsec" \
+		-i "$VA" -b 127.0.0.1:9 --key metron --ts-unit parsec
+	run_expect_fail "unknown -X property: exit 2, names it" 2 "no.such.property" \
+		-i "$VA" -b 127.0.0.1:9 -X no.such.property=1
+	run_expect_fail "no -b: exit 2, says what is missing" 2 "-b" -i "$VA"
+}
+
+test_no_such_interface() {
+	local d=$W/noif ifname=xsnoif$$ rc n
+	mkdir -p "$d"
+	iface_settings "$VA" >"$d/settings.before"
+	timeout 60 "$XS" run -i "$ifname" -b 127.0.0.1:9 -t t >"$d/out" 2>"$d/err"
+	rc=$?
+	n=$(grep -c . "$d/err")
+	[ $rc -eq 1 ] || fail "exit $rc, expected 1"
+	[ "$n" -eq 1 ] || fail "$n lines on stderr, expected one"
+	grep -qF "'$ifname'" "$d/err" || fail "the message does not name '$ifname'"
+	diag "stderr: $(head -n 1 "$d/err")"
+	check_clean "$VA" "$d/settings.before"
+	report "no such interface: exit 1, one line naming it"
+}
+
+test_not_root() {
+	local d=$W/noroot rc drop
+	mkdir -p "$d"
+	if command -v setpriv >/dev/null; then
+		drop=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+	elif command -v runuser >/dev/null; then
+		drop=(runuser -u nobody --)
+	else
+		tap_skip "not root: refused" "neither setpriv nor runuser installed"
+		return
+	fi
+	iface_settings "$VA" >"$d/settings.before"
+	timeout 60 "${drop[@]}" "$XS" run -i "$VA" -b 127.0.0.1:9 >"$d/out" 2>"$d/err"
+	rc=$?
+	[ $rc -ne 0 ] || fail "exit 0 as user nobody"
+	case $rc in 126 | 127) fail "exit $rc: nobody cannot execute $XS" ;; esac
+	grep -q "root" "$d/err" || fail "the message does not say it needs root"
+	[ "$(grep -c . "$d/err")" -eq 1 ] || fail "not one line on stderr: $(tr '\n' '|' <"$d/err")"
+	diag "stderr: $(head -n 1 "$d/err")"
+	check_clean "$VA" "$d/settings.before"
+	report "not root: exit $rc, one line saying it needs root"
+}
+
+test_busy() {
+	local d=$W/busy obj=$FOREIGN rc name
+	mkdir -p "$d"
+	[ -f "$obj" ] || obj=build/bench/xdp_drop.bpf.o
+	if [ ! -f "$obj" ]; then
+		tap_skip "interface busy: refused" "no foreign XDP object (clang missing?)"
+		return
+	fi
+	iface_settings "$VA" >"$d/settings.before"
+	if ! attach_foreign "$VA" "$obj" 2>"$d/attach.err"; then
+		tap_skip "interface busy: refused" "cannot attach $obj: $(head -n 1 "$d/attach.err")"
+		return
+	fi
+	name=$(xdp_prog_name "$VA")
+	timeout 60 "$XS" run -i "$VA" --output null >"$d/out" 2>"$d/err"
+	rc=$?
+	[ $rc -eq 1 ] || fail "exit $rc, expected 1"
+	grep -qF "'$name'" "$d/err" || fail "the message does not name the program '$name'"
+	[ "$(xdp_prog_name "$VA")" = "$name" ] || fail "the foreign program '$name' is gone"
+	[ ! -e "$PIN_ROOT/$VA" ] || fail "left pins in $PIN_ROOT/$VA"
+	[ ! -e "$STATE_DIR/$VA.offloads" ] || fail "left $STATE_DIR/$VA.offloads"
+	diff -q "$d/settings.before" <(iface_settings "$VA") >/dev/null || fail "changed the offloads"
+	diag "stderr: $(head -n 1 "$d/err")"
+	report "interface busy: exit 1 naming the program ('$name'), which stays; nothing else touched"
+
+	sensor_start "$d/force" -i "$VA" --output null --force
+	if sensor_wait_ready "$d/force.err"; then
+		[ "$(xdp_prog_name "$VA")" = xdpsensor_xdp ] ||
+			fail "attached: '$(xdp_prog_name "$VA")', not xdpsensor_xdp"
+		traffic "$d" --generate
+		wait_stats "$VA" 30 "s['read'] >= $NCAP" >"$d/stats.json" ||
+			fail "read $(json_get read <"$d/stats.json") of $NCAP frames"
+	else
+		fail "with --force: not running: $(tail -n 2 "$d/force.err" | tr '\n' ' ')"
+	fi
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	if [ -s "$d/manifest.json" ]; then
+		python3 "$E2E/check.py" summary --sink null --manifest "$d/manifest.json" \
+			--classify "$d/classify.jsonl" --summary "$d/force.out" >"$d/summary.tap" ||
+			fail "summary: $(grep -v '^ok' "$d/summary.tap" | tr '\n' ' ')"
+	fi
+	check_clean "$VA" "$d/settings.before"
+	ip link set dev "$VA" xdpgeneric off 2>/dev/null
+	report "interface busy: --force replaces it, captures, stops on SIGTERM, leaves no program"
+}
+
+test_crash_recovery() {
+	local d=$W/crash
+	mkdir -p "$d"
+	iface_settings "$VA" >"$d/settings.before"
+
+	sensor_start "$d/s1" -i "$VA" --output null
+	sensor_wait_ready "$d/s1.err" || fail "first run did not start: $(tail -n 2 "$d/s1.err")"
+	sensor_stop KILL
+	[ "$(xdp_prog_name "$VA")" = xdpsensor_xdp ] || fail "no xdpsensor program left after kill -9"
+	[ -e "$PIN_ROOT/$VA/flows" ] || fail "no pins left in $PIN_ROOT/$VA"
+	[ -e "$STATE_DIR/$VA.offloads" ] || fail "no $STATE_DIR/$VA.offloads left"
+	if [ -s "$STATE_DIR/$VA.offloads" ] &&
+		diff -q "$d/settings.before" <(iface_settings "$VA") >/dev/null; then
+		fail "state file lists $(tr '\n' ' ' <"$STATE_DIR/$VA.offloads") but no offload is off"
+	fi
+	report "crash: kill -9 leaves the program, pins and state file (offloads off)"
+
+	"$XS" detach -i "$VA" >"$d/detach.out" 2>"$d/detach.err" ||
+		fail "detach failed: $(cat "$d/detach.err")"
+	diag "detach: $(tr '\n' '|' <"$d/detach.err")"
+	check_clean "$VA" "$d/settings.before"
+	report "crash: xdpsensor detach removes them and restores the offloads"
+
+	sensor_start "$d/s2" -i "$VA" --output null
+	sensor_wait_ready "$d/s2.err" || fail "second run did not start"
+	sensor_stop KILL
+	has_xdp_prog "$VA" || fail "no program left after the second kill -9"
+	sensor_start "$d/s3" -i "$VA" --output null --duration 6
+	if sensor_wait_ready "$d/s3.err"; then
+		grep -q "stale" "$d/s3.err" || fail "the fresh run does not mention the stale program"
+		traffic "$d" --generate
+		wait_stats "$VA" 30 "s['read'] >= $NCAP" >"$d/stats.json" ||
+			fail "read $(json_get read <"$d/stats.json") of $NCAP frames"
+	else
+		fail "fresh run after kill -9 did not start: $(tail -n 2 "$d/s3.err" | tr '\n' ' ')"
+	fi
+	sensor_wait_exit 30 || fail "still running 30 s after its --duration 6"
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC at the end of --duration"
+	if [ -s "$d/manifest.json" ]; then
+		python3 "$E2E/check.py" summary --sink null --manifest "$d/manifest.json" \
+			--classify "$d/classify.jsonl" --summary "$d/s3.out" >"$d/summary.tap" ||
+			fail "summary: $(grep -v '^ok' "$d/summary.tap" | tr '\n' ' ')"
+	fi
+	check_clean "$VA" "$d/settings.before"
+	report "crash: a fresh run after kill -9 recovers by itself, captures, ends on --duration," \
+		"leaves nothing"
+}
+
+# Runs the checks that need Kafka records; $1 label, $2 dir, $3 topic, rest:
+# check.py records options.
+check_kafka_records() {
+	local label=$1 d=$2 topic=$3
+	shift 3
+	if ! timeout 180 "$CONSUME" -b "$BROKER" -t "$topic" -e -I 20000 >"$d/records.jsonl" \
+		2>"$d/consume.err"; then
+		tap_not_ok "$label: consuming $topic failed: $(tail -n 2 "$d/consume.err" | tr '\n' ' ')"
+		return
+	fi
+	diag "$(tail -n 1 "$d/consume.err")"
+	tap_checker "$label" python3 "$E2E/check.py" records --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" --records "$d/records.jsonl" --partitions "$PARTS" \
+		--iface "$VA" --queues "$(ls -d /sys/class/net/"$VA"/queues/rx-* | wc -l)" "$@"
+}
+
+test_unreachable_broker() {
+	local label="broker unreachable" d=$W/unreachable topic=xs-e2e-late-$$ port s
+	mkdir -p "$d"
+	port=$(free_port)
+	iface_settings "$VA" >"$d/settings.before"
+	sensor_start "$d/sensor" -i "$VA" -b "127.0.0.1:$port" -t "$topic"
+	if ! sensor_wait_ready "$d/sensor.err" 60; then
+		fail "not capturing without a broker: $(tail -n 2 "$d/sensor.err" | tr '\n' ' ')"
+		report "$label: the sensor starts and warns"
+		sensor_stop KILL
+		scrub_iface "$VA"
+		return
+	fi
+	grep -q "not reachable" "$d/sensor.err" || fail "no warning that the broker is unreachable"
+	traffic "$d" --generate
+	s=$(wait_stats "$VA" 30 "s['produced'] >= $NCAP") ||
+		fail "produced $(json_get produced <<<"$s") of $NCAP"
+	sleep 2
+	alive "$SENSOR_PID" || fail "the sensor died without a broker"
+	[ "$(stats_json "$VA" | json_get delivered)" = 0 ] || fail "delivered records without a broker?"
+	diag "$(grep "not reachable" "$d/sensor.err" | head -n 1)"
+	report "$label: the sensor keeps running, warns, and holds $NCAP records"
+
+	# The suite's one broker starts now, on the port the sensor is trying.
+	BROKER_DIR=$W/kafka
+	diag "starting the Kafka broker on 127.0.0.1:$port"
+	if [ -n "$KAFKA_MISSING" ]; then
+		fail "$KAFKA_MISSING"
+	elif BROKER=$(KAFKA_PORT=$port tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err"); then
+		tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>>"$W/broker.err" ||
+			fail "cannot create topic $topic: $(tail -n 2 "$W/broker.err")"
+		diag "$(grep ready "$W/broker.err" | head -n 1)"
+		s=$(wait_stats "$VA" 120 "s['delivered'] >= $NCAP") ||
+			fail "delivered $(json_get delivered <<<"$s") of $NCAP in 120 s after the broker came up"
+	else
+		BROKER=
+		fail "the broker did not start: $(tail -n 5 "$W/broker.err" | tr '\n' ' ')"
+	fi
+	report "$label: the records are delivered once the broker is up"
+
+	sensor_stop INT
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGINT"
+	check_summary_line "$d/sensor.out"
+	report "$label: exits 0 on SIGINT with one summary line"
+	tap_checker "$label" python3 "$E2E/check.py" summary --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" --summary "$d/sensor.out"
+	[ -n "$BROKER" ] && check_kafka_records "$label" "$d" "$topic" --key 5tuple
+	check_clean "$VA" "$d/settings.before"
+	report "$label: nothing left behind"
+}
+
+test_key_scheme() {
+	local scheme=$1 unit=${2:-} label topic d line args=()
+	label="--key $scheme${unit:+ --ts-unit $unit}"
+	topic=xs-e2e-$scheme-$$
+	d=$W/key-$scheme
+	mkdir -p "$d"
+	args=(--key "$scheme")
+	[ -n "$unit" ] && args+=(--ts-unit "$unit")
+	if [ -z "$BROKER" ]; then
+		tap_not_ok "$label: no Kafka broker (it should have started above)"
+		return
+	fi
+	if ! tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>"$d/topic.err"; then
+		tap_not_ok "$label: cannot create topic $topic: $(tail -n 2 "$d/topic.err" | tr '\n' ' ')"
+		return
+	fi
+	iface_settings "$VA" >"$d/settings.before"
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" "${args[@]}"
+	if ! sensor_wait_ready "$d/sensor.err"; then
+		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
+		report "$label: the sensor starts"
+		sensor_stop KILL
+		scrub_iface "$VA"
+		return
+	fi
+	traffic "$d" "${REPLAY_ARGS[@]}" --generate
+	wait_stats "$VA" 60 \
+		"s['rx_packets'] >= $NSENT and s['read'] >= $NCAP and s['delivered'] >= $NCAP" \
+		>"$d/stats.json" || fail "not all delivered within 60 s: $(cat "$d/stats.json")"
+	alive "$SENSOR_PID" || fail "the sensor died"
+	while IFS= read -r line; do diag "$line"; done <"$d/traffic.err"
+	report "$label: the sensor captures and delivers $NCAP of $NSENT frames"
+
+	# while it runs
+	"$XS" flows -i "$VA" --json >"$d/flows.jsonl" 2>"$d/flows.err" ||
+		fail "flows --json failed: $(cat "$d/flows.err")"
+	bpftool map dump pinned "$PIN_ROOT/$VA/flows" >"$d/dump.txt" 2>&1
+	bpftool -j map dump pinned "$PIN_ROOT/$VA/flows" >"$d/dump.json" 2>&1
+	tap_checker "$label" python3 "$E2E/check.py" stats --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" --stats "$d/stats.json"
+	tap_checker "$label" python3 "$E2E/check.py" bpftool --manifest "$d/manifest.json" \
+		--dump-json "$d/dump.json" --dump-text "$d/dump.txt"
+	tap_checker "$label" python3 "$E2E/check.py" flows --manifest "$d/manifest.json" \
+		--flows "$d/flows.jsonl"
+
+	sensor_stop INT
+	[ "$SENSOR_RC" = 0 ] ||
+		fail "exit $SENSOR_RC after SIGINT: $(tail -n 2 "$d/sensor.err" | tr '\n' ' ')"
+	check_summary_line "$d/sensor.out"
+	report "$label: exits 0 on SIGINT with one JSON summary line"
+	tap_checker "$label" python3 "$E2E/check.py" summary --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" --summary "$d/sensor.out"
+	check_kafka_records "$label" "$d" "$topic" "${args[@]}"
+	check_clean "$VA" "$d/settings.before"
+	report "$label: nothing left behind"
+}
+
+# ------------------------------------------------------------------ main
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+prepare
+test_bad_options
+test_no_such_interface
+test_not_root
+test_busy
+test_crash_recovery
+test_unreachable_broker
+if [ ${#REPLAY_ARGS[@]} -eq 0 ]; then
+	tap_skip "replay real captures" "none of them in $PCAPS_DIR"
+fi
+test_key_scheme 5tuple
+test_key_scheme community-id
+test_key_scheme metron us
+tap_end
