@@ -135,7 +135,7 @@ static int show_stats(const char *ifname, void *arg)
 	ROW("rx_ring_full", w.xsk_rx_ring_full, "captured, RX ring full");
 	ROW("fill_ring_empty", w.xsk_fill_ring_empty, "");
 	ROW("rx_invalid_descs", w.xsk_rx_invalid_descs, "");
-	printf(" Workers:\n");
+	printf(" Workers (published by the sensor once a second):\n");
 	ROW("read", w.read, "= captured - socket drops - still in rings");
 	ROW("  produced", w.produced, "handed to the sink");
 	ROW("  queue_full", w.queue_full, "dropped: producer queue full");
