@@ -95,3 +95,4 @@ format:
 include bench/bench.mk bench/micro.mk
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+bench bench-quick: $(BUILD)/xdpsensor
