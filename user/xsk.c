@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <linux/if_link.h>
@@ -9,8 +10,8 @@
 #include "log.h"
 #include "xsk.h"
 
-static int create_socket(struct xsk_queue *q, const char *ifname, __u32 xdp_flags,
-			 __u16 bind_flags)
+static int create_socket_once(struct xsk_queue *q, const char *ifname, __u32 xdp_flags,
+			      __u16 bind_flags)
 {
 	struct xsk_socket_config cfg = {
 		.rx_size = XSK_RX_RING,
@@ -21,6 +22,21 @@ static int create_socket(struct xsk_queue *q, const char *ifname, __u32 xdp_flag
 	};
 
 	return xsk_socket__create(&q->xsk, ifname, q->queue_id, q->umem, &q->rx, NULL, &cfg);
+}
+
+/* A queue whose previous socket just closed stays busy for a moment (the
+ * kernel releases it asynchronously): retry for up to 2 s. */
+static int create_socket(struct xsk_queue *q, const char *ifname, __u32 xdp_flags,
+			 __u16 bind_flags)
+{
+	int err = -EBUSY;
+
+	for (int i = 0; i < 20 && err == -EBUSY; i++) {
+		if (i)
+			usleep(100 * 1000);
+		err = create_socket_once(q, ifname, xdp_flags, bind_flags);
+	}
+	return err;
 }
 
 int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
