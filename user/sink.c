@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #define PCAP_DONT_INCLUDE_PCAP_BPF_H /* it clashes with linux/bpf.h */
 #include <pcap/pcap.h>
 #include <pcap/dlt.h>
@@ -114,6 +115,8 @@ void sink_poll(struct sink *s, int timeout_ms)
 {
 	if (s->kind == SINK_KAFKA)
 		kafka_poll(s->kafka, timeout_ms);
+	else /* nothing to serve: the main loop must not spin */
+		usleep((useconds_t)timeout_ms * 1000);
 }
 
 void sink_flush(struct sink *s, int timeout_ms)

@@ -26,7 +26,8 @@ struct sink *sink_open(const struct sink_opts *o, struct xs_worker_stats *worker
  * sink_errors. Thread-safe: every worker calls it.
  */
 void sink_write(struct sink *s, const struct capture_rec *rec);
-/* Serves delivery reports; called from the main thread's loop. */
+/* Serves delivery reports (or sleeps, for other sinks) up to timeout_ms;
+ * called from the main thread's loop. */
 void sink_poll(struct sink *s, int timeout_ms);
 /* Flushes (Kafka: up to timeout_ms, then what is left counts as failed). */
 void sink_flush(struct sink *s, int timeout_ms);
