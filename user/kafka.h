@@ -18,6 +18,7 @@ struct kafka_opts {
 	enum key_scheme key;
 	enum ts_unit ts_unit;
 	bool block;                /* wait on a full queue instead of dropping */
+	bool no_headers;           /* --headers none: value, key and timestamp only */
 	const char *config_file;   /* -c: name=value lines */
 	const char *flows_topic;   /* KFlow JSON records of flows, or NULL */
 	const char *props[KAFKA_MAX_PROPS]; /* -X name=value, applied last */

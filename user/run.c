@@ -40,7 +40,7 @@ struct run_opts {
 enum {
 	OPT_OUTPUT = OPT_FIRST_FREE, OPT_KEY, OPT_TS_UNIT, OPT_BLOCK, OPT_SNAPLEN,
 	OPT_XDP_MODE, OPT_FORCE, OPT_KEEP_PINS, OPT_FLOWS_MAX, OPT_COPY, OPT_DURATION,
-	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC,
+	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC, OPT_HEADERS,
 };
 
 static void usage(FILE *f)
@@ -57,6 +57,7 @@ static void usage(FILE *f)
 		"  --ts-unit UNIT         metron key unit: ms, us or ns (default ns)\n"
 		"  --output SINK          kafka (default), null (read and key only) or pcap:FILE\n"
 		"  --block                wait when the producer queue is full instead of dropping\n"
+		"  --headers all|none     record headers (xs.ts_ns, xs.iface, ...; default all)\n"
 		"  --snaplen N            keep at most N bytes of each frame\n"
 		"  --xdp-mode MODE        native, generic or auto (default)\n"
 		"  --copy                 AF_XDP copy mode even where zero-copy works\n"
@@ -106,6 +107,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
 		{ "flows-topic", required_argument, NULL, OPT_FLOWS_TOPIC },
+		{ "headers", required_argument, NULL, OPT_HEADERS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -192,6 +194,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->flow_timeout_s = (unsigned int)v;
 			break;
 		case OPT_FLOWS_TOPIC: k->flows_topic = optarg; break;
+		case OPT_HEADERS:
+			if (strcmp(optarg, "all") && strcmp(optarg, "none")) {
+				pr_warn("--headers takes all or none, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			k->no_headers = !strcmp(optarg, "none");
+			break;
 		case 'v': log_set_level(log_get_level() + 1); break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
