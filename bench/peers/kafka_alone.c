@@ -18,8 +18,7 @@
 #define ALONE_MAX_VALUE (1u << 20)
 
 struct alone_ctx {
-	uint64_t delivered, failed;
-	time_t last_error_log;
+	struct bench_delivery dr; /* delivery reports */
 };
 
 static const struct option long_opts[] = {
@@ -49,29 +48,6 @@ static void usage(FILE *f)
 		"  -F, --flush-ms MS   flush timeout at the end (default 30000)\n"
 		"  -c, --cpu CPU       pin to CPU (librdkafka's threads too)\n"
 		"  -v, --verbose, --version, -h --help\n");
-}
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-	struct alone_ctx *ctx = opaque;
-
-	(void)rk;
-	if (m->err)
-		ctx->failed++;
-	else
-		ctx->delivered++;
-}
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	struct alone_ctx *ctx = opaque;
-	time_t now = time(NULL);
-
-	(void)rk;
-	if (now == ctx->last_error_log)
-		return;
-	ctx->last_error_log = now;
-	fprintf(stderr, "kafka: %s: %s\n", rd_kafka_err2name(err), reason);
 }
 
 /* The key xs-gen's flow i gets: 198.18.0.0 + (i mod 65536) port
@@ -163,9 +139,7 @@ bad:
 		rd_kafka_conf_destroy(conf);
 		goto cleanup;
 	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_conf_set_error_cb(conf, on_error);
-	rd_kafka_conf_set_opaque(conf, &ctx);
+	bench_producer_callbacks(conf, &ctx.dr);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (!rk) {
 		fprintf(stderr, "creating the Kafka producer: %s\n", errstr);
@@ -180,8 +154,8 @@ bad:
 	}
 	if (bench_producer_warmup(rk, rkt, 30000))
 		goto cleanup;
-	ctx.delivered = 0;
-	ctx.failed = 0;
+	ctx.dr.delivered = 0;
+	ctx.dr.failed = 0;
 	bench_ready();
 
 	start = bench_now_ns();
@@ -225,14 +199,14 @@ bad:
 	       topic, (unsigned long long)count, (unsigned long long)size,
 	       (unsigned long long)flows, (unsigned long long)produced,
 	       (unsigned long long)queue_full, (unsigned long long)errors,
-	       (unsigned long long)ctx.delivered, (unsigned long long)ctx.failed,
+	       (unsigned long long)ctx.dr.delivered, (unsigned long long)ctx.dr.failed,
 	       rd_kafka_outq_len(rk), (unsigned long long)(end - start),
 	       (unsigned long long)(enq_end - start),
-	       end > start ? (double)ctx.delivered * 1e9 / (double)(end - start) : 0.0,
-	       end > start ? (double)ctx.delivered * (double)(size + sizeof(keys[0])) *
+	       end > start ? (double)ctx.dr.delivered * 1e9 / (double)(end - start) : 0.0,
+	       end > start ? (double)ctx.dr.delivered * (double)(size + sizeof(keys[0])) *
 				     8e3 / (double)(end - start) : 0.0,
 	       (unsigned long long)user_ns, (unsigned long long)sys_ns);
-	ret = ctx.delivered == count && !ctx.failed ? 0 : 1;
+	ret = ctx.dr.delivered == count && !ctx.dr.failed ? 0 : 1;
 
 cleanup:
 	if (rkt)

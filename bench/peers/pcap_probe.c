@@ -41,8 +41,7 @@ struct probe_ctx {
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;
 	uint64_t received, keyed, unkeyed, produced, queue_full, produce_errors;
-	uint64_t delivered, failed; /* from delivery reports */
-	time_t last_error_log;
+	struct bench_delivery dr; /* delivery reports */
 };
 
 /* The capture, for the signal handler: libpcap's poll() waits for a full
@@ -148,30 +147,6 @@ bad:
 	return 0;
 }
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-	struct probe_ctx *ctx = opaque;
-
-	(void)rk;
-	if (m->err)
-		ctx->failed++;
-	else
-		ctx->delivered++;
-}
-
-/* librdkafka's errors, at most one line a second. */
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	struct probe_ctx *ctx = opaque;
-	time_t now = time(NULL);
-
-	(void)rk;
-	if (now == ctx->last_error_log)
-		return;
-	ctx->last_error_log = now;
-	fprintf(stderr, "kafka: %s: %s\n", rd_kafka_err2name(err), reason);
-}
-
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct probe_ctx *ctx = (struct probe_ctx *)user;
@@ -271,9 +246,7 @@ static int open_producer(struct probe_ctx *ctx)
 		rd_kafka_conf_destroy(conf);
 		return -EINVAL;
 	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_conf_set_error_cb(conf, on_error);
-	rd_kafka_conf_set_opaque(conf, ctx);
+	bench_producer_callbacks(conf, &ctx->dr);
 	ctx->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (!ctx->rk) {
 		fprintf(stderr, "creating the Kafka producer: %s\n", errstr);
@@ -288,8 +261,8 @@ static int open_producer(struct probe_ctx *ctx)
 	}
 	if (bench_producer_warmup(ctx->rk, ctx->rkt, 30000))
 		return -EIO;
-	ctx->delivered = 0;
-	ctx->failed = 0;
+	ctx->dr.delivered = 0;
+	ctx->dr.failed = 0;
 	return 0;
 }
 
@@ -356,7 +329,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)ctx.unkeyed, (unsigned long long)ctx.produced,
 	       (unsigned long long)ctx.queue_full,
 	       (unsigned long long)ctx.produce_errors,
-	       (unsigned long long)ctx.delivered, (unsigned long long)ctx.failed,
+	       (unsigned long long)ctx.dr.delivered, (unsigned long long)ctx.dr.failed,
 	       unflushed, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
 	       (unsigned long long)(end - start), (unsigned long long)flush_ns);
 

@@ -20,8 +20,48 @@
 #ifndef XS_BENCH_PRODUCER_CONF_H
 #define XS_BENCH_PRODUCER_CONF_H
 
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <librdkafka/rdkafka.h>
+
+/* What a peer's delivery reports and error callback keep. */
+struct bench_delivery {
+	uint64_t delivered, failed;
+	time_t last_error_log;
+};
+
+static void bench_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct bench_delivery *d = opaque;
+
+	(void)rk;
+	if (m->err)
+		d->failed++;
+	else
+		d->delivered++;
+}
+
+/* librdkafka's errors, at most one line a second. */
+static void bench_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct bench_delivery *d = opaque;
+	time_t now = time(NULL);
+
+	(void)rk;
+	if (now == d->last_error_log)
+		return;
+	d->last_error_log = now;
+	fprintf(stderr, "kafka: %s: %s\n", rd_kafka_err2name(err), reason);
+}
+
+/* Counts delivery reports and errors into d. */
+static inline void bench_producer_callbacks(rd_kafka_conf_t *conf, struct bench_delivery *d)
+{
+	rd_kafka_conf_set_dr_msg_cb(conf, bench_on_delivery);
+	rd_kafka_conf_set_error_cb(conf, bench_on_error);
+	rd_kafka_conf_set_opaque(conf, d);
+}
 
 static const char *const bench_producer_conf[][2] = {
 	{ "partitioner", "murmur2_random" },
