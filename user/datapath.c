@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -105,16 +104,4 @@ int datapath_ensure_bpffs(void)
 	}
 	pr_info("mounted bpffs at /sys/fs/bpf\n");
 	return 0;
-}
-
-__u64 mono_to_realtime_ns(__u64 mono_ns)
-{
-	struct timespec mono, real;
-	__u64 now_mono, now_real;
-
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &real);
-	now_mono = (__u64)mono.tv_sec * 1000000000ull + (__u64)mono.tv_nsec;
-	now_real = (__u64)real.tv_sec * 1000000000ull + (__u64)real.tv_nsec;
-	return now_real - (now_mono - mono_ns);
 }

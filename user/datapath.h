@@ -25,7 +25,4 @@ void datapath_pin_dir(const char *ifname, char out[PATH_MAX]);
 /* Mounts bpffs at /sys/fs/bpf if nothing is mounted there. */
 int datapath_ensure_bpffs(void);
 
-/* Monotonic ns (bpf_ktime_get_ns) to wall-clock ns since the epoch. */
-__u64 mono_to_realtime_ns(__u64 mono_ns);
-
 #endif

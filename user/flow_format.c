@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "community_id.h"
 #include "datapath.h"
 #include "flow_format.h"
@@ -71,7 +72,7 @@ void flow_print_json(FILE *f, const char *dvc, const struct flow_entry *e)
 	const struct flow_key *k = &e->key;
 	const struct flow_stats *s = &e->stats;
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], cid[COMMUNITY_ID_LEN] = "";
-	__u64 to_real = mono_to_realtime_ns(0); /* one offset for all three times */
+	__u64 to_real = (__u64)realtime_offset_ns(); /* one offset for all three times */
 
 	format_addr(k->addr_a, k->family, a);
 	format_addr(k->addr_b, k->family, b);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <librdkafka/rdkafka.h>
 
+#include "clock.h"
 #include "kafka.h"
 #include "latency.h"
 #include "log.h"
@@ -46,14 +47,6 @@ static void *record_ref(unsigned int worker, __u64 ts_ns)
 	return (void *)(uintptr_t)((__u64)worker << 56 | (ts_ns & REF_TS_MASK));
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct kafka_producer *k = opaque;
@@ -71,7 +64,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		pr_debug("delivery failed: %s\n", rd_kafka_err2str(m->err));
 	} else {
 		__atomic_fetch_add(&ws->delivered, 1, __ATOMIC_RELAXED);
-		latency_add(&k->lat, (now_ns() - ref) & REF_TS_MASK);
+		latency_add(&k->lat, (clock_ns(CLOCK_REALTIME) - ref) & REF_TS_MASK);
 	}
 }
 

@@ -11,19 +11,12 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "datapath.h"
 #include "log.h"
 #include "worker.h"
 
 #define RX_BATCH 64
-
-static __u64 clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
 
 /* The XDP program's timestamp sits just before the frame (xs_meta). */
 static __u64 frame_timestamp(struct worker *w, const __u8 *frame, __s64 mono_to_real)
@@ -81,7 +74,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		/* one clock pair per batch converts every frame's own timestamp */
-		mono_to_real = (__s64)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+		mono_to_real = realtime_offset_ns();
 		w->stats->read += n;
 		for (__u32 i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);
