@@ -32,6 +32,7 @@ struct run_opts {
 	struct rules rules;
 	struct sink_opts sink;
 	__u32 snaplen;
+	unsigned int rx_sleep_us;
 	bool force_copy;
 	unsigned int duration_s;     /* 0: until a signal */
 	unsigned int flow_timeout_s; /* idle flows are removed after this */
@@ -40,7 +41,7 @@ struct run_opts {
 enum {
 	OPT_OUTPUT = OPT_FIRST_FREE, OPT_KEY, OPT_TS_UNIT, OPT_BLOCK, OPT_SNAPLEN,
 	OPT_XDP_MODE, OPT_FORCE, OPT_KEEP_PINS, OPT_FLOWS_MAX, OPT_COPY, OPT_DURATION,
-	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC, OPT_HEADERS,
+	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC, OPT_HEADERS, OPT_RX_SLEEP,
 };
 
 static void usage(FILE *f)
@@ -61,6 +62,9 @@ static void usage(FILE *f)
 		"  --snaplen N            keep at most N bytes of each frame\n"
 		"  --xdp-mode MODE        native, generic or auto (default)\n"
 		"  --copy                 AF_XDP copy mode even where zero-copy works\n"
+		"  --rx-sleep-us N        while traffic flows, look at an empty RX ring again\n"
+		"                         after N us instead of being woken (default 100;\n"
+		"                         0: always wait to be woken, in poll())\n"
 		"  --force                replace another XDP program on the interface\n"
 		"  --keep-pins            leave the flow table pinned after exit\n"
 		"  --flows-max N          flow table size (default 131072)\n"
@@ -108,6 +112,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
 		{ "flows-topic", required_argument, NULL, OPT_FLOWS_TOPIC },
 		{ "headers", required_argument, NULL, OPT_HEADERS },
+		{ "rx-sleep-us", required_argument, NULL, OPT_RX_SLEEP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -122,6 +127,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	k->ts_unit = TS_NS;
 	k->stop = &stopping;
 	o->flow_timeout_s = 300;
+	o->rx_sleep_us = 100;
 
 	while ((opt = getopt_long(argc, argv, "i:b:t:c:X:vh", opts, NULL)) != -1) {
 		r = rules_option(&o->rules, opt, optarg);
@@ -183,6 +189,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->sensor.flows_max = (__u32)v;
 			break;
 		case OPT_COPY: o->force_copy = true; break;
+		case OPT_RX_SLEEP:
+			if (parse_uint_opt("--rx-sleep-us", optarg, 10000, &v))
+				return -EINVAL;
+			o->rx_sleep_us = (unsigned int)v;
+			break;
 		case OPT_DURATION:
 			if (parse_uint_opt("--duration", optarg, 1u << 30, &v))
 				return -EINVAL;
@@ -336,7 +347,8 @@ static int start_workers(struct run_state *st)
 			struct worker *w = &st->workers[i];
 
 			*w = (struct worker){ .sink = st->sink, .ifname = s->name, .index = i,
-					      .snaplen = st->o->snaplen, .stats = &st->stats[i],
+					      .snaplen = st->o->snaplen,
+					      .rx_sleep_us = st->o->rx_sleep_us, .stats = &st->stats[i],
 					      .stop = &stopping };
 			err = xsk_queue_open(&w->xsk, s->name, (__u32)q, s->xdp_flags, xsks_fd,
 					     st->o->force_copy);

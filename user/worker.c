@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "datapath.h"
@@ -50,18 +51,31 @@ static void handle_frame(struct worker *w, const struct xdp_desc *d, __s64 mono_
 	((struct xs_meta *)(frame - sizeof(struct xs_meta)))->magic = 0;
 }
 
-static void wait_for_packets(struct worker *w)
+/* After this long without a frame the worker blocks in poll(). */
+#define NAP_WINDOW_NS 10000000ull
+
+/*
+ * While frames flow, an empty RX ring is looked at again after a short nap
+ * instead of waiting in poll(): a thread asleep in poll() is woken by the CPU
+ * that delivers the frame (an IPI per wake-up, on a VM the dearest step of
+ * copy-mode AF_XDP), a napping one costs that CPU nothing. Once the traffic
+ * stops, poll() lets an idle sensor sleep until the next frame. The timeout
+ * lets the thread notice a stop request.
+ */
+static void wait_for_packets(struct worker *w, __u64 last_frame_ns)
 {
 	struct pollfd pfd = { .fd = xsk_socket__fd(w->xsk.xsk), .events = POLLIN };
 
-	/* the timeout lets the thread notice a stop request */
-	poll(&pfd, 1, 100);
+	if (w->rx_sleep_us && clock_ns(CLOCK_MONOTONIC) - last_frame_ns < NAP_WINDOW_NS)
+		usleep(w->rx_sleep_us);
+	else
+		poll(&pfd, 1, 100);
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	__u64 addrs[RX_BATCH];
+	__u64 addrs[RX_BATCH], last_frame_ns = 0;
 
 	while (!*w->stop) {
 		__u32 idx, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
@@ -70,11 +84,13 @@ static void *worker_main(void *arg)
 		if (!n) {
 			if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 				recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			wait_for_packets(w);
+			wait_for_packets(w, last_frame_ns);
 			continue;
 		}
 		/* one clock pair per batch converts every frame's own timestamp */
 		mono_to_real = realtime_offset_ns();
+		if (w->rx_sleep_us)
+			last_frame_ns = clock_ns(CLOCK_MONOTONIC);
 		w->stats->read += n;
 		for (__u32 i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);

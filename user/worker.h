@@ -15,6 +15,7 @@ struct worker {
 	const char *ifname;
 	unsigned int index;            /* into the workers' stats array */
 	__u32 snaplen;                 /* 0: whole frames */
+	unsigned int rx_sleep_us;      /* nap on an empty ring; 0: wait in poll() */
 	struct xs_worker_stats *stats;
 	const volatile sig_atomic_t *stop;
 };

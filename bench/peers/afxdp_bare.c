@@ -7,7 +7,9 @@
  * xs_parse_frame(), the parser the sensor uses.
  *
  * Idle strategy: when every RX ring is empty the thread sleeps in poll()
- * (so its CPU time is honest); --busy spins instead. The kernel is kicked
+ * (so its CPU time is honest); --busy spins instead; --sleep-us N naps N us
+ * and looks again while traffic flows (the sending CPU then never pays a
+ * wake-up) and polls only after 10 ms without a frame. The kernel is kicked
  * only when xsk_ring_prod__needs_wakeup() asks for it.
  */
 #include "../lib/bench_util.h"
@@ -30,6 +32,8 @@
 
 #define BARE_MAX_QUEUES 64
 #define BARE_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
+/* with --sleep-us: poll() again after this long without a frame */
+#define NAP_WINDOW_NS 10000000ull
 
 struct bare_opts {
 	const char *iface;
@@ -42,6 +46,7 @@ struct bare_opts {
 	unsigned int duration_s;
 	int cpu;
 	int busy;
+	unsigned int sleep_us;
 	int parse;
 	int verbose;
 };
@@ -59,7 +64,7 @@ struct bare_port {
 };
 
 struct bare_counts {
-	uint64_t received, bytes, keyed, polls, wakeups;
+	uint64_t received, bytes, keyed, polls, naps, wakeups;
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +77,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "cpu", required_argument, NULL, 'c' },
 	{ "busy", no_argument, NULL, 'B' },
+	{ "sleep-us", required_argument, NULL, 's' },
 	{ "parse", no_argument, NULL, 'p' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
@@ -92,6 +98,8 @@ static void usage(FILE *f)
 		"  -F, --frames N        UMEM frames per socket, power of 2 (default 4096)\n"
 		"  -r, --ring N          RX ring size, power of 2 (default 2048)\n"
 		"  -B, --busy            spin when idle instead of poll()\n"
+		"  -s, --sleep-us N      while frames flow, nap N us when idle instead\n"
+		"                        of poll() (0: always poll, the default)\n"
 		"  -p, --parse           run xs_parse_frame() on every frame\n"
 		"  -d, --duration S      stop after S seconds\n"
 		"  -c, --cpu CPU         pin to CPU\n"
@@ -108,7 +116,7 @@ static int parse_args(int argc, char **argv, struct bare_opts *o)
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:q:m:b:F:r:d:c:Bpvh", long_opts,
+	while ((c = getopt_long(argc, argv, "i:q:m:b:F:r:d:c:s:Bpvh", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'i': o->iface = optarg; break;
@@ -147,6 +155,11 @@ static int parse_args(int argc, char **argv, struct bare_opts *o)
 			break;
 		case 'c': o->cpu = atoi(optarg); break;
 		case 'B': o->busy = 1; break;
+		case 's':
+			if (bench_parse_u64(optarg, &v) || v > 1000000)
+				goto bad;
+			o->sleep_us = (unsigned int)v;
+			break;
 		case 'p': o->parse = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'V': printf("afxdp-bare %s\n", XS_BENCH_VERSION); exit(0);
@@ -317,14 +330,15 @@ static void print_result(const struct bare_opts *o, struct bare_port *ports,
 		sum.rx_fill_ring_empty_descs += st.rx_fill_ring_empty_descs;
 	}
 	printf("{\"tool\":\"afxdp-bare\",\"iface\":\"%s\",\"queues\":%u,"
-	       "\"bind\":\"copy\",\"xdp_mode\":\"%s\",\"batch\":%u,\"busy\":%d,"
+	       "\"bind\":\"copy\",\"xdp_mode\":\"%s\",\"batch\":%u,\"busy\":%d,\"sleep_us\":%u,"
 	       "\"parse\":%d,\"received\":%llu,\"bytes\":%llu,\"keyed\":%llu,"
-	       "\"polls\":%llu,\"wakeups\":%llu,\"rx_dropped\":%llu,"
+	       "\"polls\":%llu,\"naps\":%llu,\"wakeups\":%llu,\"rx_dropped\":%llu,"
 	       "\"rx_invalid_descs\":%llu,\"rx_ring_full\":%llu,"
 	       "\"rx_fill_ring_empty_descs\":%llu,\"elapsed_ns\":%llu}\n",
-	       o->iface, nports, o->xdp_mode, o->batch, o->busy, o->parse,
+	       o->iface, nports, o->xdp_mode, o->batch, o->busy, o->sleep_us, o->parse,
 	       (unsigned long long)cnt->received, (unsigned long long)cnt->bytes,
 	       (unsigned long long)cnt->keyed, (unsigned long long)cnt->polls,
+	       (unsigned long long)cnt->naps,
 	       (unsigned long long)cnt->wakeups,
 	       (unsigned long long)sum.rx_dropped,
 	       (unsigned long long)sum.rx_invalid_descs,
@@ -346,7 +360,7 @@ int main(int argc, char **argv)
 	struct bare_counts cnt = { 0 };
 	unsigned int nports = 0, first = 0, nq;
 	int ifindex, map_fd, attached = 0, err = 0;
-	uint64_t start;
+	uint64_t start, last_frame;
 
 	if (parse_args(argc, argv, &o))
 		return 2;
@@ -397,13 +411,22 @@ int main(int argc, char **argv)
 	bench_ready();
 
 	start = bench_now_ns();
+	last_frame = start;
 	while (!bench_stop) {
 		unsigned int got = 0;
 
 		for (unsigned int i = 0; i < nports; i++)
 			got += port_rx(&ports[i], &o, &cnt);
-		if (got || o.busy)
+		if (got || o.busy) {
+			if (got && o.sleep_us)
+				last_frame = bench_now_ns();
 			continue;
+		}
+		if (o.sleep_us && bench_now_ns() - last_frame < NAP_WINDOW_NS) {
+			cnt.naps++;
+			usleep(o.sleep_us);
+			continue;
+		}
 		cnt.polls++;
 		poll(pfd, nports, 100);
 	}
