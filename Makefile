@@ -18,6 +18,10 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 PKGS     := libbpf libxdp rdkafka libpcap libcrypto
+# jemalloc: librdkafka allocates per record and per header and frees on
+# another thread; glibc's malloc took a third of the worker's time there
+# (bench/RESULTS.md). Linked even if no object of ours calls malloc.
+JEMALLOC := -Wl,--push-state,--no-as-needed -ljemalloc -Wl,--pop-state
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -25,7 +29,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -DXS_VERSION='"$(VERSION)"' \
 	    -Iheaders -Iuser -I$(BUILD) $(PKG_CFLAGS) -MD -MP
-LDLIBS   += $(PKG_LIBS) -lpthread
+LDLIBS   += $(PKG_LIBS) $(JEMALLOC) -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) \
 	      -Iheaders -Ibpf -MD -MP
 

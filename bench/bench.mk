@@ -38,7 +38,10 @@ BENCH_BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 BENCH_LIBBPF := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 BENCH_LIBXDP := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf)
 BENCH_LIBPCAP := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
-BENCH_LIBKAFKA := $(shell $(PKG_CONFIG) --libs rdkafka 2>/dev/null || echo -lrdkafka)
+# the producers link jemalloc, as the sensor does: the same allocator for
+# librdkafka's per-record allocations on both sides of a comparison
+BENCH_LIBKAFKA := $(shell $(PKG_CONFIG) --libs rdkafka 2>/dev/null || echo -lrdkafka) \
+		  -Wl,--push-state,--no-as-needed -ljemalloc -Wl,--pop-state
 
 BENCH_BINS := $(addprefix $(BENCH_OUT)/,xs-gen xdp-drop afxdp-bare pcap-probe kafka-alone)
 BENCH_BPF_OBJS := $(addprefix $(BENCH_OUT)/,xdp_drop.bpf.o xsk_redirect.bpf.o)
@@ -81,12 +84,13 @@ $(BENCH_OUT)/afxdp-bare: $(BENCH_SRC)/peers/afxdp_bare.c $(BENCH_OUT)/xsk_redire
 	$(BENCH_MSG) CC $@
 	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBXDP)
 
-$(BENCH_OUT)/pcap-probe: $(BENCH_SRC)/peers/pcap_probe.c | $(BENCH_OUT)
+# the producers measure latency with the sensor's histogram (user/latency.c)
+$(BENCH_OUT)/pcap-probe: $(BENCH_SRC)/peers/pcap_probe.c user/latency.c | $(BENCH_OUT)
 	$(BENCH_MSG) CC $@
-	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBPCAP) $(BENCH_LIBKAFKA)
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) -Iuser $^ -o $@ $(BENCH_LIBPCAP) $(BENCH_LIBKAFKA)
 
-$(BENCH_OUT)/kafka-alone: $(BENCH_SRC)/peers/kafka_alone.c | $(BENCH_OUT)
+$(BENCH_OUT)/kafka-alone: $(BENCH_SRC)/peers/kafka_alone.c user/latency.c | $(BENCH_OUT)
 	$(BENCH_MSG) CC $@
-	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBKAFKA)
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) -Iuser $^ -o $@ $(BENCH_LIBKAFKA)
 
 -include $(wildcard $(BENCH_OUT)/*.d)

@@ -245,6 +245,15 @@ setup_net() {
 
 # --- measurements --------------------------------------------------------------
 
+# What the veth pair itself dropped (its ring full: the receive side's XDP
+# or NAPI could not keep up), both ends.
+veth_dropped() {
+	local a b
+	a=$(ip netns exec "$gen_ns" cat "/sys/class/net/$gen_if/statistics/tx_dropped")
+	b=$(ip netns exec "$rx_ns" cat "/sys/class/net/$rx_if/statistics/rx_dropped")
+	echo $((a + b))
+}
+
 clk_tck=$(getconf CLK_TCK)
 tick_ns=$((1000000000 / clk_tck))
 
@@ -359,7 +368,7 @@ fail_trial() { # fail_trial IDX PHASE WHY
 # line; sets T_OFFERED T_GOT T_LOSS T_PPS T_OK (0: the trial failed)
 traffic_trial() {
 	local i=$1 phase=$2 trial=$3 rate=$4 n=$5 gen_json rxj got offered loss
-	local p0 p1 t0 t1 perf_json='' rate_opt=() a0 g0 r0 a1 g1 r1 sys gb rb gp other
+	local p0 p1 t0 t1 perf_json='' rate_opt=() a0 g0 r0 a1 g1 r1 sys gb rb gp other v0 v1
 	T_OK=0 T_PPS=0 T_LOSS=0
 	start_rx "$i"
 	if ! wait_ready "$i"; then
@@ -373,6 +382,7 @@ traffic_trial() {
 		perf stat -x, -a -A -e "$perf_events" -o "$tmp/perf.txt" >/dev/null 2>&1 &
 		perf_pid=$!
 	fi
+	v0=$(veth_dropped)
 	p0=$(proc_cpu "$rx_pid")
 	read -r t0 a0 g0 r0 < <(cpu_snapshot)
 	gen_json=$(ip netns exec "$gen_ns" "$bin_dir/xs-gen" -i "$gen_if" -m "$rx_mac" \
@@ -382,6 +392,7 @@ traffic_trial() {
 	sleep "$settle"
 	read -r t1 a1 g1 r1 < <(cpu_snapshot)
 	p1=$(proc_cpu "$rx_pid")
+	v1=$(veth_dropped)
 	sys=$(busy_ns "$t0" "$t1" "$a0" "$a1" "$ncpu")
 	gb=$(busy_ns "$t0" "$t1" "$g0" "$g1" 1)
 	rb=$(busy_ns "$t0" "$t1" "$r0" "$r1" 1)
@@ -409,9 +420,9 @@ traffic_trial() {
 	gp=$(($(jget "$gen_json" cpu_user_ns) + $(jget "$gen_json" cpu_sys_ns)))
 	other=$((sys - gp - (p1 - p0)))
 	((other > 0)) || other=0
-	printf '{"phase":"%s","variant":"%s","trial":%s,"rate":%s,"offered":%s,"got":%s,"loss":%s,"gen_pps":%s,"wall_ns":%s,"ncpu":%s,"sys_busy_ns":%s,"gen_cpu_busy_ns":%s,"rx_cpu_busy_ns":%s,"gen_proc_ns":%s,"rx_proc_ns":%s,"other_busy_ns":%s%s,"gen":%s,"rx":%s}\n' \
+	printf '{"phase":"%s","variant":"%s","trial":%s,"rate":%s,"offered":%s,"got":%s,"loss":%s,"gen_pps":%s,"wall_ns":%s,"ncpu":%s,"sys_busy_ns":%s,"gen_cpu_busy_ns":%s,"rx_cpu_busy_ns":%s,"gen_proc_ns":%s,"rx_proc_ns":%s,"other_busy_ns":%s,"veth_dropped":%s%s,"gen":%s,"rx":%s}\n' \
 		"$phase" "${V_NAME[$i]}" "$trial" "$rate" "$offered" "$got" "$loss" "$T_PPS" \
-		$((t1 - t0)) "$ncpu" "$sys" "$gb" "$rb" "$gp" $((p1 - p0)) "$other" "$perf_json" \
+		$((t1 - t0)) "$ncpu" "$sys" "$gb" "$rb" "$gp" $((p1 - p0)) "$other" $((v1 - v0)) "$perf_json" \
 		"$gen_json" "$rxj" >>"$raw"
 	log "$(printf '%-14s %-6s #%-2s rate %-8s offered %-8s got %-8s loss %-7s gen %s pps' \
 		"${V_NAME[$i]}" "$phase" "$trial" "${rate/#0/max}" "$offered" "$got" "$loss" "$T_PPS")"
@@ -634,6 +645,50 @@ fi
 
 # --- report ------------------------------------------------------------------
 
+# Where packets were lost, by the counters each stage keeps (generator,
+# AF_XDP socket, libpcap, producer queue, delivery), and the latency from
+# capture to delivery report. The veth's own drop counter is shown apart:
+# it also counts the frames XDP failed to redirect (a full socket ring).
+drop_keys=(tx_dropped rx_dropped rx_ring_full rx_fill_ring_empty_descs
+	rx_invalid_descs xsk_rx_dropped xsk_rx_ring_full pcap_drop pcap_ifdrop queue_full
+	sink_errors produce_errors failed unflushed)
+
+loss_table() {
+	local i n k v where lost left lat phase
+	printf '\nLoss by stage in the max-rate trials (medians; a counter is listed when not 0; "unaccounted" = lost minus the listed counters; "veth" = the drops the veth pair counted, which include XDP redirects that found the socket ring full) and latency from capture (the packet'"'"'s timestamp) to its delivery report, at the common rate (Kafka alone: produce to report, at full speed):\n\n'
+	printf '| variant | lost | where | veth | latency p50 / p99 (ms) |\n|---|---|---|---|---|\n'
+	for i in "${SEL[@]}"; do
+		n=${V_NAME[$i]}
+		[[ -z ${SKIP[$i]:-} ]] || continue
+		grep -F "\"variant\":\"$n\"," "$raw" | grep -qv '"failed_trial"' || continue
+		lat=–
+		phase=common
+		has_flag "$i" alone && phase=max
+		if has_flag "$i" kafka; then
+			lat=$(awk -v a="$(stat "$phase" "$n" p50 median)" -v b="$(stat "$phase" "$n" p99 median)" \
+				'BEGIN { printf "%.2f / %.2f", a / 1000, b / 1000 }')
+		fi
+		if has_flag "$i" alone; then
+			printf '| %s | – | – | – | %s |\n' "$n" "$lat"
+			continue
+		fi
+		lost=$(stat max "$n" loss median)
+		where='' left=$lost
+		for k in "${drop_keys[@]}"; do
+			v=$(stat max "$n" "$k" median)
+			[[ $v == – ]] && continue
+			awk -v v="$v" 'BEGIN { exit !(v > 0) }' || continue
+			where+="${where:+, }$k $v"
+			left=$(awk -v a="$left" -v b="$v" 'BEGIN { print a - b }')
+		done
+		if awk -v a="$left" 'BEGIN { exit !(a > 0) }'; then
+			where+="${where:+, }unaccounted $left"
+		fi
+		printf '| %s | %s | %s | %s | %s |\n' "$n" "$lost" "${where:-–}" \
+			"$(stat max "$n" veth_dropped median)" "$lat"
+	done
+}
+
 elapsed=$(($(date +%s) - start_ts))
 {
 	printf '### %s — %s, %s B frames, %s flows, kernel %s, %s CPUs (%s)\n\n' \
@@ -686,6 +741,7 @@ elapsed=$(($(date +%s) - start_ts))
 			"$(stat common "$n" procs_ns_pkt)" "$delta" "$(stat common "$n" proc_ns_pkt)" \
 			"$(stat common "$n" proc_pct)" "$(stat max "$n" other_pct) / $(stat common "$n" other_pct)"
 	done
+	loss_table
 	printf '\nRaw trials: raw.jsonl (one JSON line per trial, with the tools'"'"' own output).\n'
 } >"$results"
 log "results: $results (raw: $raw)"

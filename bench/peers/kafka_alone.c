@@ -164,7 +164,8 @@ bad:
 			rk, RD_KAFKA_V_RKT(rkt),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_KEY(&keys[i % flows], sizeof(keys[0])),
-			RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_END);
+			RD_KAFKA_V_VALUE(value, size),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)bench_wall_ns()), RD_KAFKA_V_END);
 
 		if (!r) {
 			produced++;
@@ -195,7 +196,7 @@ bad:
 	       "\"size\":%llu,\"flows\":%llu,\"produced\":%llu,\"queue_full\":%llu,"
 	       "\"produce_errors\":%llu,\"delivered\":%llu,\"failed\":%llu,"
 	       "\"unflushed\":%d,\"elapsed_ns\":%llu,\"enqueue_ns\":%llu,"
-	       "\"rps\":%.0f,\"mbps\":%.1f,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu}\n",
+	       "\"rps\":%.0f,\"mbps\":%.1f,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu,",
 	       topic, (unsigned long long)count, (unsigned long long)size,
 	       (unsigned long long)flows, (unsigned long long)produced,
 	       (unsigned long long)queue_full, (unsigned long long)errors,
@@ -206,6 +207,8 @@ bad:
 	       end > start ? (double)ctx.dr.delivered * (double)(size + sizeof(keys[0])) *
 				     8e3 / (double)(end - start) : 0.0,
 	       (unsigned long long)user_ns, (unsigned long long)sys_ns);
+	bench_print_latency(&ctx.dr);
+	printf("}\n");
 	ret = ctx.dr.delivered == count && !ctx.dr.failed ? 0 : 1;
 
 cleanup:

@@ -152,6 +152,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	struct probe_ctx *ctx = (struct probe_ctx *)user;
 	struct xs_packet pkt;
 	rd_kafka_resp_err_t r;
+	uint64_t ts_ns;
 	int keyed;
 
 	ctx->received++;
@@ -163,9 +164,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	if (!ctx->rk)
 		return;
 
+	ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000ull;
 	if (ctx->o->headers) {
-		uint64_t ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
-				 (uint64_t)h->ts.tv_usec * 1000ull;
 		uint64_t ts_be = htobe64(ts_ns);
 		uint32_t len_be = htonl(h->len);
 
@@ -179,7 +179,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 			RD_KAFKA_V_HEADER("xs.ts_ns", &ts_be, 8),
 			RD_KAFKA_V_HEADER("xs.iface", ctx->o->iface, -1),
 			RD_KAFKA_V_HEADER("xs.orig_len", &len_be, 4),
-			RD_KAFKA_V_END);
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ts_ns), RD_KAFKA_V_END);
 	} else {
 		r = rd_kafka_producev(
 			ctx->rk, RD_KAFKA_V_RKT(ctx->rkt),
@@ -187,9 +187,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 			RD_KAFKA_V_KEY(keyed ? &pkt.key : NULL,
 				       keyed ? sizeof(pkt.key) : 0),
 			RD_KAFKA_V_VALUE((void *)bytes, h->caplen),
-			RD_KAFKA_V_TIMESTAMP((int64_t)h->ts.tv_sec * 1000 +
-					     h->ts.tv_usec / 1000),
-			RD_KAFKA_V_END);
+			RD_KAFKA_V_TIMESTAMP((int64_t)(ts_ns / 1000000)),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ts_ns), RD_KAFKA_V_END);
 	}
 	if (!r)
 		ctx->produced++;
@@ -323,7 +322,7 @@ int main(int argc, char **argv)
 	       "\"produced\":%llu,\"queue_full\":%llu,\"produce_errors\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"unflushed\":%d,"
 	       "\"pcap_recv\":%u,\"pcap_drop\":%u,\"pcap_ifdrop\":%u,"
-	       "\"elapsed_ns\":%llu,\"flush_ns\":%llu}\n",
+	       "\"elapsed_ns\":%llu,\"flush_ns\":%llu,",
 	       o.iface, o.kafka ? "kafka" : "null", o.headers,
 	       (unsigned long long)ctx.received, (unsigned long long)ctx.keyed,
 	       (unsigned long long)ctx.unkeyed, (unsigned long long)ctx.produced,
@@ -332,6 +331,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)ctx.dr.delivered, (unsigned long long)ctx.dr.failed,
 	       unflushed, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
 	       (unsigned long long)(end - start), (unsigned long long)flush_ns);
+	bench_print_latency(&ctx.dr);
+	printf("}\n");
 
 cleanup:
 	bench_stop_hook = NULL;

@@ -24,22 +24,45 @@
 #include <stdio.h>
 #include <time.h>
 #include <librdkafka/rdkafka.h>
+#include "latency.h"
 
 /* What a peer's delivery reports and error callback keep. */
 struct bench_delivery {
 	uint64_t delivered, failed;
 	time_t last_error_log;
+	struct latency_hist lat; /* wall-clock ns from the record's opaque to its report */
 };
 
+static inline uint64_t bench_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The record's opaque is its capture (or produce) time, wall-clock ns, as
+ * the sensor measures its own capture-to-delivery latency. */
 static void bench_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct bench_delivery *d = opaque;
+	uint64_t t = (uint64_t)(uintptr_t)m->_private, now = bench_wall_ns();
 
 	(void)rk;
-	if (m->err)
+	if (m->err) {
 		d->failed++;
-	else
-		d->delivered++;
+		return;
+	}
+	d->delivered++;
+	if (t && now > t)
+		latency_add(&d->lat, now - t);
+}
+
+/* "latency_us":{"p50":..,"p99":..}, the sensor's summary format */
+static inline void bench_print_latency(const struct bench_delivery *d)
+{
+	printf("\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f}",
+	       latency_percentile(&d->lat, 0.50) / 1000, latency_percentile(&d->lat, 0.99) / 1000);
 }
 
 /* librdkafka's errors, at most one line a second. */

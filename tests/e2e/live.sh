@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Live capture without Kafka (what the VM suite runs, on other kernels):
-# `xdpsensor run --output pcap:FILE --keep-pins` on a veth pair; traffic.py
+# `xdpsensor run --output pcap:FILE --keep-pins --rx-sleep-us 0` on a veth
+# pair (workers wait in poll(); the e2e suite runs the default naps); traffic.py
 # sends generated conversations (both directions) from a namespace; then
 #   - the pcap holds exactly the capturable frames, byte-identical, in order;
 #   - stats --json and the pinned flow table (bpftool) add up while it runs,
@@ -73,7 +74,7 @@ checker() { tap_checker "live" python3 "$E2E/check.py" "$@"; }
 main() {
 	local d=$W pcap=$W/capture.pcap nsent ncap n prec pin
 	iface_settings "$VA" >"$d/settings.before"
-	sensor_start "$d/sensor" -i "$VA" --output "pcap:$pcap" --keep-pins
+	sensor_start "$d/sensor" -i "$VA" --output "pcap:$pcap" --keep-pins --rx-sleep-us 0
 	if ! sensor_wait_ready "$d/sensor.err"; then
 		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
 		report "live: the sensor starts"

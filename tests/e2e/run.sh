@@ -174,6 +174,8 @@ test_bad_options() {
 		-i "$VA" -b 127.0.0.1:9 --key metron --ts-unit parsec
 	run_expect_fail "unknown -X property: exit 2, names it" 2 "no.such.property" \
 		-i "$VA" -b 127.0.0.1:9 -X no.such.property=1
+	run_expect_fail "--rx-sleep-us out of range: exit 2, names it" 2 "--rx-sleep-us" \
+		-i "$VA" -b 127.0.0.1:9 --rx-sleep-us 20000
 	run_expect_fail "no -b: exit 2, says what is missing" 2 "-b" -i "$VA"
 }
 
