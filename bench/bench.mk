@@ -82,7 +82,7 @@ $(BENCH_OUT)/xdp-drop: $(BENCH_SRC)/peers/xdp_drop.c $(BENCH_OUT)/xdp_drop.skel.
 
 $(BENCH_OUT)/afxdp-bare: $(BENCH_SRC)/peers/afxdp_bare.c $(BENCH_OUT)/xsk_redirect.skel.h
 	$(BENCH_MSG) CC $@
-	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBXDP)
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) -Iuser $< -o $@ $(BENCH_LIBXDP)
 
 # the producers measure latency with the sensor's histogram (user/latency.c)
 $(BENCH_OUT)/pcap-probe: $(BENCH_SRC)/peers/pcap_probe.c user/latency.c | $(BENCH_OUT)

@@ -660,7 +660,7 @@ loss_table() {
 	for i in "${SEL[@]}"; do
 		n=${V_NAME[$i]}
 		[[ -z ${SKIP[$i]:-} ]] || continue
-		grep -F "\"variant\":\"$n\"," "$raw" | grep -qv '"failed_trial"' || continue
+		(($(grep -F "\"variant\":\"$n\"," "$raw" | grep -vc '"failed_trial"' || true))) || continue
 		lat=–
 		phase=common
 		has_flag "$i" alone && phase=max

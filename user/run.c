@@ -63,8 +63,9 @@ static void usage(FILE *f)
 		"  --xdp-mode MODE        native, generic or auto (default)\n"
 		"  --copy                 AF_XDP copy mode even where zero-copy works\n"
 		"  --rx-sleep-us N        while traffic flows, look at an empty RX ring again\n"
-		"                         after N us instead of being woken (default 100;\n"
-		"                         0: always wait to be woken, in poll())\n"
+		"                         after a nap fitted to the rate, of at most N us,\n"
+		"                         instead of being woken (default 1000; 0: always\n"
+		"                         wait to be woken, in poll())\n"
 		"  --force                replace another XDP program on the interface\n"
 		"  --keep-pins            leave the flow table pinned after exit\n"
 		"  --flows-max N          flow table size (default 131072)\n"
@@ -127,7 +128,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	k->ts_unit = TS_NS;
 	k->stop = &stopping;
 	o->flow_timeout_s = 300;
-	o->rx_sleep_us = 100;
+	o->rx_sleep_us = 1000;
 
 	while ((opt = getopt_long(argc, argv, "i:b:t:c:X:vh", opts, NULL)) != -1) {
 		r = rules_option(&o->rules, opt, optarg);

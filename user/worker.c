@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "datapath.h"
 #include "log.h"
+#include "rx_nap.h"
 #include "worker.h"
 
 #define RX_BATCH 64
@@ -51,31 +52,25 @@ static void handle_frame(struct worker *w, const struct xdp_desc *d, __s64 mono_
 	((struct xs_meta *)(frame - sizeof(struct xs_meta)))->magic = 0;
 }
 
-/* After this long without a frame the worker blocks in poll(). */
-#define NAP_WINDOW_NS 10000000ull
+static bool may_nap(const struct worker *w, __u64 last_frame_ns)
+{
+	return w->rx_sleep_us && clock_ns(CLOCK_MONOTONIC) - last_frame_ns < RX_NAP_WINDOW_NS;
+}
 
-/*
- * While frames flow, an empty RX ring is looked at again after a short nap
- * instead of waiting in poll(): a thread asleep in poll() is woken by the CPU
- * that delivers the frame (an IPI per wake-up, on a VM the dearest step of
- * copy-mode AF_XDP), a napping one costs that CPU nothing. Once the traffic
- * stops, poll() lets an idle sensor sleep until the next frame. The timeout
- * lets the thread notice a stop request.
- */
-static void wait_for_packets(struct worker *w, __u64 last_frame_ns)
+/* the timeout lets the thread notice a stop request */
+static void wait_in_poll(struct worker *w)
 {
 	struct pollfd pfd = { .fd = xsk_socket__fd(w->xsk.xsk), .events = POLLIN };
 
-	if (w->rx_sleep_us && clock_ns(CLOCK_MONOTONIC) - last_frame_ns < NAP_WINDOW_NS)
-		usleep(w->rx_sleep_us);
-	else
-		poll(&pfd, 1, 100);
+	poll(&pfd, 1, 100);
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	__u64 addrs[RX_BATCH], last_frame_ns = 0;
+	unsigned int nap_us = RX_NAP_MIN_US;
+	__u32 since_nap = 0;
 
 	while (!*w->stop) {
 		__u32 idx, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
@@ -84,9 +79,16 @@ static void *worker_main(void *arg)
 		if (!n) {
 			if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 				recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			wait_for_packets(w, last_frame_ns);
+			if (may_nap(w, last_frame_ns)) {
+				nap_us = rx_next_nap_us(nap_us, since_nap, XSK_RX_RING, w->rx_sleep_us);
+				since_nap = 0;
+				usleep(nap_us);
+			} else {
+				wait_in_poll(w);
+			}
 			continue;
 		}
+		since_nap += n;
 		/* one clock pair per batch converts every frame's own timestamp */
 		mono_to_real = realtime_offset_ns();
 		if (w->rx_sleep_us)

@@ -7,14 +7,15 @@
  * xs_parse_frame(), the parser the sensor uses.
  *
  * Idle strategy: when every RX ring is empty the thread sleeps in poll()
- * (so its CPU time is honest); --busy spins instead; --sleep-us N naps N us
- * and looks again while traffic flows (the sending CPU then never pays a
- * wake-up) and polls only after 10 ms without a frame. The kernel is kicked
+ * (so its CPU time is honest); --busy spins instead; --sleep-us N naps while
+ * traffic flows as the sensor's workers do (user/rx_nap.h, naps of at most
+ * N us). The kernel is kicked
  * only when xsk_ring_prod__needs_wakeup() asks for it.
  */
 #include "../lib/bench_util.h"
 #include "bpf_log.h"
 #include "flow_parse.h"
+#include "rx_nap.h"
 #include "xsk_redirect.skel.h"
 
 #include <getopt.h>
@@ -32,8 +33,6 @@
 
 #define BARE_MAX_QUEUES 64
 #define BARE_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
-/* with --sleep-us: poll() again after this long without a frame */
-#define NAP_WINDOW_NS 10000000ull
 
 struct bare_opts {
 	const char *iface;
@@ -98,8 +97,9 @@ static void usage(FILE *f)
 		"  -F, --frames N        UMEM frames per socket, power of 2 (default 4096)\n"
 		"  -r, --ring N          RX ring size, power of 2 (default 2048)\n"
 		"  -B, --busy            spin when idle instead of poll()\n"
-		"  -s, --sleep-us N      while frames flow, nap N us when idle instead\n"
-		"                        of poll() (0: always poll, the default)\n"
+		"  -s, --sleep-us N      while frames flow, nap (at most N us, fitted to\n"
+		"                        the rate) when idle instead of poll() (0:\n"
+		"                        always poll, the default)\n"
 		"  -p, --parse           run xs_parse_frame() on every frame\n"
 		"  -d, --duration S      stop after S seconds\n"
 		"  -c, --cpu CPU         pin to CPU\n"
@@ -361,6 +361,8 @@ int main(int argc, char **argv)
 	unsigned int nports = 0, first = 0, nq;
 	int ifindex, map_fd, attached = 0, err = 0;
 	uint64_t start, last_frame;
+	unsigned int nap_us = RX_NAP_MIN_US;
+	uint32_t since_nap = 0;
 
 	if (parse_args(argc, argv, &o))
 		return 2;
@@ -420,11 +422,14 @@ int main(int argc, char **argv)
 		if (got || o.busy) {
 			if (got && o.sleep_us)
 				last_frame = bench_now_ns();
+			since_nap += got;
 			continue;
 		}
-		if (o.sleep_us && bench_now_ns() - last_frame < NAP_WINDOW_NS) {
+		if (o.sleep_us && bench_now_ns() - last_frame < RX_NAP_WINDOW_NS) {
 			cnt.naps++;
-			usleep(o.sleep_us);
+			nap_us = rx_next_nap_us(nap_us, since_nap, o.ring, o.sleep_us);
+			since_nap = 0;
+			usleep(nap_us);
 			continue;
 		}
 		cnt.polls++;
