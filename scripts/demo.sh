@@ -60,7 +60,8 @@ step "xdpsensor stats -i $if_sensor"
 build/xdpsensor stats -i "$if_sensor"
 
 step "bpftool map dump pinned /sys/fs/bpf/xdpsensor/$if_sensor/flows (first entry)"
-bpftool map dump pinned "/sys/fs/bpf/xdpsensor/$if_sensor/flows" | head -40
+# sed reads it all: head would end bpftool with SIGPIPE, and pipefail the demo
+bpftool map dump pinned "/sys/fs/bpf/xdpsensor/$if_sensor/flows" | sed -n 1,40p
 
 step "xdpsensor flows -i $if_sensor --top 10"
 build/xdpsensor flows -i "$if_sensor" --top 10
