@@ -52,11 +52,6 @@ static void handle_frame(struct worker *w, const struct xdp_desc *d, __s64 mono_
 	((struct xs_meta *)(frame - sizeof(struct xs_meta)))->magic = 0;
 }
 
-static bool may_nap(const struct worker *w, __u64 last_frame_ns)
-{
-	return w->rx_sleep_us && clock_ns(CLOCK_MONOTONIC) - last_frame_ns < RX_NAP_WINDOW_NS;
-}
-
 /* the timeout lets the thread notice a stop request */
 static void wait_in_poll(struct worker *w)
 {
@@ -68,31 +63,29 @@ static void wait_in_poll(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	__u64 addrs[RX_BATCH], last_frame_ns = 0;
-	unsigned int nap_us = RX_NAP_MIN_US;
-	__u32 since_nap = 0;
+	__u64 addrs[RX_BATCH];
+	struct rx_nap nap;
+
+	rx_nap_init(&nap, w->rx_sleep_us);
 
 	while (!*w->stop) {
 		__u32 idx, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
+		unsigned int nap_us;
 		__s64 mono_to_real;
 
+		rx_nap_got(&nap, n);
 		if (!n) {
 			if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 				recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			if (may_nap(w, last_frame_ns)) {
-				nap_us = rx_next_nap_us(nap_us, since_nap, XSK_RX_RING, w->rx_sleep_us);
-				since_nap = 0;
+			nap_us = rx_nap_next(&nap, XSK_RX_RING);
+			if (nap_us)
 				usleep(nap_us);
-			} else {
+			else
 				wait_in_poll(w);
-			}
 			continue;
 		}
-		since_nap += n;
 		/* one clock pair per batch converts every frame's own timestamp */
 		mono_to_real = realtime_offset_ns();
-		if (w->rx_sleep_us)
-			last_frame_ns = clock_ns(CLOCK_MONOTONIC);
 		w->stats->read += n;
 		for (__u32 i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);

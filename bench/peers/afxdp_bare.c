@@ -360,9 +360,9 @@ int main(int argc, char **argv)
 	struct bare_counts cnt = { 0 };
 	unsigned int nports = 0, first = 0, nq;
 	int ifindex, map_fd, attached = 0, err = 0;
-	uint64_t start, last_frame;
-	unsigned int nap_us = RX_NAP_MIN_US;
-	uint32_t since_nap = 0;
+	uint64_t start;
+	struct rx_nap nap;
+	unsigned int nap_us;
 
 	if (parse_args(argc, argv, &o))
 		return 2;
@@ -413,22 +413,18 @@ int main(int argc, char **argv)
 	bench_ready();
 
 	start = bench_now_ns();
-	last_frame = start;
+	rx_nap_init(&nap, o.sleep_us);
 	while (!bench_stop) {
 		unsigned int got = 0;
 
 		for (unsigned int i = 0; i < nports; i++)
 			got += port_rx(&ports[i], &o, &cnt);
-		if (got || o.busy) {
-			if (got && o.sleep_us)
-				last_frame = bench_now_ns();
-			since_nap += got;
+		rx_nap_got(&nap, got);
+		if (got || o.busy)
 			continue;
-		}
-		if (o.sleep_us && bench_now_ns() - last_frame < RX_NAP_WINDOW_NS) {
+		nap_us = rx_nap_next(&nap, o.ring);
+		if (nap_us) {
 			cnt.naps++;
-			nap_us = rx_next_nap_us(nap_us, since_nap, o.ring, o.sleep_us);
-			since_nap = 0;
 			usleep(nap_us);
 			continue;
 		}

@@ -165,7 +165,7 @@ bad:
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_KEY(&keys[i % flows], sizeof(keys[0])),
 			RD_KAFKA_V_VALUE(value, size),
-			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)bench_wall_ns()), RD_KAFKA_V_END);
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)clock_ns(CLOCK_REALTIME)), RD_KAFKA_V_END);
 
 		if (!r) {
 			produced++;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <librdkafka/rdkafka.h>
+#include "clock.h"
 #include "latency.h"
 
 /* What a peer's delivery reports and error callback keep. */
@@ -33,20 +34,12 @@ struct bench_delivery {
 	struct latency_hist lat; /* wall-clock ns from the record's opaque to its report */
 };
 
-static inline uint64_t bench_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The record's opaque is its capture (or produce) time, wall-clock ns, as
  * the sensor measures its own capture-to-delivery latency. */
 static void bench_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct bench_delivery *d = opaque;
-	uint64_t t = (uint64_t)(uintptr_t)m->_private, now = bench_wall_ns();
+	uint64_t t = (uint64_t)(uintptr_t)m->_private, now = clock_ns(CLOCK_REALTIME);
 
 	(void)rk;
 	if (m->err) {

@@ -26,6 +26,7 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "rules.h"
+#include "rx_nap.h"
 #include "pkt_build.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -455,9 +456,43 @@ static void test_format_addr(void **state)
 
 /* ------------------------------------------------------------------ */
 
+/* The workers' wait: naps fitted to the rate, bounded, and poll() when idle. */
+static void test_rx_nap(void **state)
+{
+	const __u32 ring = 4096;
+	struct rx_nap n;
+	unsigned int us = 0;
+
+	(void)state;
+	rx_nap_init(&n, 0);
+	rx_nap_got(&n, 10);
+	assert_int_equal(rx_nap_next(&n, ring), 0); /* --rx-sleep-us 0: always poll() */
+
+	rx_nap_init(&n, 1000);
+	assert_int_equal(rx_nap_next(&n, ring), 0); /* no frame yet: poll() */
+	rx_nap_got(&n, 1);
+	for (int i = 0; i < 10; i++) { /* a trickle: the nap doubles up to the bound */
+		rx_nap_got(&n, 1);
+		us = rx_nap_next(&n, ring);
+		assert_true(us >= RX_NAP_MIN_US && us <= 1000);
+	}
+	assert_int_equal(us, 1000);
+	rx_nap_got(&n, ring / 4); /* a burst: it halves */
+	assert_int_equal(rx_nap_next(&n, ring), 500);
+	rx_nap_got(&n, ring / 32); /* between the marks: it holds */
+	assert_int_equal(rx_nap_next(&n, ring), 500);
+
+	/* no frame for RX_NAP_IDLE_US of naps: back to poll() until the next frame */
+	for (us = 0; rx_nap_next(&n, ring); us++)
+		assert_true(us < RX_NAP_IDLE_US / RX_NAP_MIN_US);
+	assert_int_equal(rx_nap_next(&n, ring), 0);
+	rx_nap_got(&n, 1);
+	assert_int_not_equal(rx_nap_next(&n, ring), 0);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 8];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 9];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -491,5 +526,7 @@ int main(void)
 					  test_rules_options, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "flow format: addresses, port-carrying protocols",
 					  test_format_addr, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "rx nap: fitted to the rate, bounded, poll() when idle",
+					  test_rx_nap, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("userspace", tests, n, NULL, NULL);
 }
