@@ -25,6 +25,8 @@
 #include <bpf/bpf_endian.h>
 #define xs_ntohs(x) bpf_ntohs(x)
 #define xs_htons(x) bpf_htons(x)
+#define xs_ntohl(x) bpf_ntohl(x)
+#define xs_htonl(x) bpf_htonl(x)
 #else
 #include <arpa/inet.h>
 #ifndef __always_inline
@@ -32,6 +34,36 @@
 #endif
 #define xs_ntohs(x) ntohs(x)
 #define xs_htons(x) htons(x)
+#define xs_ntohl(x) ntohl(x)
+#define xs_htonl(x) htonl(x)
+#endif
+
+/*
+ * Loads of 16 and 32 bits in network order, wherever they sit in the
+ * frame. The datapath reads them in one instruction each (the verifier
+ * allows unaligned packet reads where the CPU does them cheaply, as on
+ * x86 and arm64); userspace goes through memcpy, which is the same load.
+ * Byte by byte, the parser was a third of the program's instructions.
+ */
+#ifdef __bpf__
+#define xs_load16(p) (*(const __u16 *)(const void *)(p))
+#define xs_load32(p) (*(const __u32 *)(const void *)(p))
+#else
+static inline __u16 xs_load16(const void *p)
+{
+	__u16 v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline __u32 xs_load32(const void *p)
+{
+	__u32 v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
 #endif
 
 /* How deep the parser follows; overridable with -D. */
@@ -89,21 +121,23 @@ static __always_inline int xs_ip_consume(struct xs_cursor *c, __u32 n)
 	return 0;
 }
 
-/* Addresses of the packet as seen on the wire, before normalization. */
+/* Addresses of the packet as seen on the wire, before normalization:
+ * 32-bit words in network order, IPv4 mapped as in flow_key. */
 struct xs_endpoints {
-	__u8 src[16];
-	__u8 dst[16];
+	__u32 src[4];
+	__u32 dst[4];
 	__u16 sport;
 	__u16 dport;
 	__u8 one_way; /* ICMP types without a reply type: never reordered */
 };
 
-static __always_inline void xs_map_v4(__u8 out[16], const __u8 *v4)
+/* ::ffff:a.b.c.d, from the address as it sits in the header */
+static __always_inline void xs_map_v4(__u32 out[4], __u32 v4)
 {
-	__builtin_memset(out, 0, 10);
-	out[10] = 0xff;
-	out[11] = 0xff;
-	__builtin_memcpy(out + 12, v4, 4);
+	out[0] = 0;
+	out[1] = 0;
+	out[2] = xs_htonl(0x0000ffff);
+	out[3] = v4;
 }
 
 /* Community ID's ICMP "port equivalents": a request type maps to its reply
@@ -131,13 +165,14 @@ static __always_inline int xs_icmp_peer_type(__u8 proto, __u8 type)
 	return -1;
 }
 
-/* memcmp that both clang -target bpf and gcc turn into plain loads. */
-static __always_inline int xs_addr_cmp(const __u8 *a, const __u8 *b)
+/* memcmp of two addresses, a word at a time: the first word that differs
+ * decides, compared as the big-endian number it is. */
+static __always_inline int xs_addr_cmp(const __u32 *a, const __u32 *b)
 {
 XS_UNROLL
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
+			return xs_ntohl(a[i]) < xs_ntohl(b[i]) ? -1 : 1;
 	}
 	return 0;
 }
@@ -199,8 +234,8 @@ static __always_inline int xs_parse_l4(struct xs_cursor *c, struct xs_packet *p,
 	default:
 		return 0; /* keyed by addresses and protocol only */
 	}
-	e->sport = (__u16)(h[0] << 8 | h[1]);
-	e->dport = (__u16)(h[2] << 8 | h[3]);
+	e->sport = xs_ntohs(xs_load16(h));
+	e->dport = xs_ntohs(xs_load16(h + 2));
 	p->has_ports = 1;
 	p->l4_off = (__u16)(h - frame);
 	return 0;
@@ -216,7 +251,7 @@ static __always_inline int xs_parse_ipv4(struct xs_cursor *c, struct xs_packet *
 	if (h + 20 > c->end)
 		return XS_STAT_ERR_TRUNCATED;
 	ihl = (h[0] & 0x0f) * 4;
-	tot_len = (__u32)h[2] << 8 | h[3];
+	tot_len = xs_ntohs(xs_load16(h + 2));
 	/* tot_len 0 is how GSO/big-TCP frames carry lengths over 64 KiB */
 	if ((h[0] >> 4) != 4 || ihl < 20 || (tot_len && tot_len < ihl))
 		return XS_STAT_ERR_BAD_IPV4;
@@ -226,11 +261,11 @@ static __always_inline int xs_parse_ipv4(struct xs_cursor *c, struct xs_packet *
 	c->ip_left = tot_len ? tot_len - ihl : XS_IP_LEN_UNKNOWN;
 	p->key.family = XS_FAMILY_IPV4;
 	p->key.proto = h[9];
-	xs_map_v4(e->src, h + 12);
-	xs_map_v4(e->dst, h + 16);
+	xs_map_v4(e->src, xs_load32(h + 12));
+	xs_map_v4(e->dst, xs_load32(h + 16));
 	c->pos = h + ihl;
 
-	frag = (__u16)((h[6] & 0x1f) << 8 | h[7]);
+	frag = xs_ntohs(xs_load16(h + 6)) & 0x1fff;
 	if (frag) /* non-first fragment: no transport header */
 		return 0;
 	return xs_parse_l4(c, p, e, frame);
@@ -253,12 +288,15 @@ static __always_inline int xs_parse_ipv6(struct xs_cursor *c, struct xs_packet *
 	if ((h[0] >> 4) != 6)
 		return XS_STAT_ERR_BAD_IPV6;
 
-	c->ip_left = (__u32)(h[4] << 8 | h[5]);
+	c->ip_left = xs_ntohs(xs_load16(h + 4));
 	if (!c->ip_left) /* jumbogram: the length is in a hop-by-hop option */
 		c->ip_left = XS_IP_LEN_UNKNOWN;
 	p->key.family = XS_FAMILY_IPV6;
-	__builtin_memcpy(e->src, h + 8, 16);
-	__builtin_memcpy(e->dst, h + 24, 16);
+XS_UNROLL
+	for (int i = 0; i < 4; i++) {
+		e->src[i] = xs_load32(h + 8 + 4 * i);
+		e->dst[i] = xs_load32(h + 24 + 4 * i);
+	}
 	nh = h[6];
 	c->pos = h + 40;
 
@@ -273,7 +311,7 @@ XS_UNROLL
 		if (xs_ip_consume(c, nh == XS_IPPROTO_FRAGMENT ? 8 : ((__u32)x[1] + 1) * 8))
 			return XS_STAT_ERR_TRUNCATED;
 		if (nh == XS_IPPROTO_FRAGMENT) {
-			__u16 off = (__u16)(x[2] << 8 | (x[3] & 0xf8));
+			__u16 off = xs_ntohs(xs_load16(x + 2)) & 0xfff8;
 
 			nh = x[0];
 			c->pos = x + 8;
@@ -308,7 +346,7 @@ static __always_inline int xs_parse_frame(const void *data, const void *data_end
 	__builtin_memset(p, 0, sizeof(*p));
 	if (c.pos + XS_ETH_HLEN > c.end)
 		return XS_STAT_ERR_TRUNCATED;
-	proto = (__u16)(c.pos[12] << 8 | c.pos[13]);
+	proto = xs_ntohs(xs_load16(c.pos + 12));
 	c.pos += XS_ETH_HLEN;
 
 XS_UNROLL
@@ -318,7 +356,7 @@ XS_UNROLL
 			break;
 		if (c.pos + 4 > c.end)
 			return XS_STAT_ERR_TRUNCATED;
-		proto = (__u16)(c.pos[2] << 8 | c.pos[3]);
+		proto = xs_ntohs(xs_load16(c.pos + 2));
 		c.pos += 4;
 		p->vlan_tags++;
 	}
