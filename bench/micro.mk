@@ -46,9 +46,10 @@ $(MICRO_OUT)/xdp_pass.skel.h: $(MICRO_OUT)/xdp_pass.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name xdp_pass_bpf > $@
 
-$(MICRO_BIN): $(MICRO_SRC)/bench_xdp.c $(MICRO_OUT)/xdp_pass.skel.h $(LIB_OBJS) $(SKELS)
+$(MICRO_BIN): $(MICRO_SRC)/bench_xdp.c $(MICRO_SRC)/mem_latency.c $(MICRO_SRC)/mem_latency.h \
+		$(MICRO_OUT)/xdp_pass.skel.h $(LIB_OBJS) $(SKELS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(MICRO_OUT) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -I$(MICRO_OUT) $(filter %.c,$^) $(LIB_OBJS) -o $@ $(LDLIBS)
 
 # The datapath with another flows map type: a copy of bpf/ patched by
 # flows-variant.sh (bpf/ itself is left alone), built with BPF_CFLAGS.

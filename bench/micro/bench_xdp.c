@@ -42,6 +42,7 @@
 
 #include "xdpsensor.h"
 #include "flow_parse.h"
+#include "mem_latency.h"
 #include "datapath.h"
 #include "log.h"
 #include "rules.h"
@@ -543,6 +544,7 @@ struct bench {
 	struct pkt *mix;
 	struct flow_key *keys; /* mix keys, then the two single-flow keys */
 	__u32 nkeys;
+	double mem_mib, mem_ns; /* mem_random_read_ns() over the flow table's size */
 };
 
 static bool case_enabled(const struct bench *b, int c)
@@ -901,6 +903,18 @@ static void target_lines(const struct bench *b, struct sbuf *sb, double limit)
 		  " timer (%.0f ns) and the ratio is the program's.\n\n", b->o.flows, limit,
 		  summarize(arms[0].ns[CASE_MIX_STEADY][CLK_CPU], b->o.trials).med,
 		  summarize(arms[0].ns[CASE_MIX_STEADY][CLK_KERN], b->o.trials).med);
+	if (b->mem_ns > 0) {
+		double fl = summarize(arms[0].ns[CASE_MIX_STEADY][CLK_KERN], b->o.trials).med;
+
+		sb_printf(sb, "Memory, measured in the same run: one random read in %.0f MiB of"
+			  " 4 KiB pages (the flow table's size; a pointer chase) takes %.0f ns"
+			  " here. Every packet of the mix reads its hash bucket, then its flow"
+			  " entry: two dependent reads in a table this size, %.0f ns, on top of"
+			  " the program's own work. On the kern clock %.0fx the floor leaves the"
+			  " program %.0f ns, %s those two reads.\n\n", b->mem_mib, b->mem_ns,
+			  2 * b->mem_ns, limit, (limit - 1) * fl,
+			  (limit - 1) * fl < 2 * b->mem_ns ? "less than" : "more than");
+	}
 	for (int i = 1; i < narms; i++) {
 		const struct arm *a = &arms[i];
 		char name[96];
@@ -1344,6 +1358,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "\r  trial %d/%d", t + 1, b.o.trials);
 	}
 	fputc('\n', stderr);
+	if (b.o.do_mix && nsensors) {
+		b.mem_mib = map_memlock_mib(sensor[0].flows_fd);
+		b.mem_ns = mem_random_read_ns((size_t)(b.mem_mib * 1024 * 1024), 3);
+		printf("  memory: a random read in %.0f MiB of 4 KiB pages: %.0f ns\n",
+		       b.mem_mib, b.mem_ns);
+	}
 
 	/* every packet must have been keyed and counted, none lost to a full table */
 	for (int i = 0; i < nsensors; i++) {

@@ -11,6 +11,7 @@
 #include "flow_parse.h"
 #include "producer_conf.h"
 
+#include <endian.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 
@@ -27,6 +28,7 @@ static const struct option long_opts[] = {
 	{ "count", required_argument, NULL, 'n' },
 	{ "size", required_argument, NULL, 's' },
 	{ "flows", required_argument, NULL, 'k' },
+	{ "headers", required_argument, NULL, 'H' },
 	{ "drop-on-full", no_argument, NULL, 'D' },
 	{ "flush-ms", required_argument, NULL, 'F' },
 	{ "cpu", required_argument, NULL, 'c' },
@@ -44,6 +46,7 @@ static void usage(FILE *f)
 		"  -n, --count N       records (default 1M)\n"
 		"  -s, --size BYTES    value size (default 60: a 64 B frame without FCS)\n"
 		"  -k, --flows K       distinct 40-byte keys (default 1024)\n"
+		"  -H, --headers IFACE add the sensor's five record headers, xs.iface = IFACE\n"
 		"  -D, --drop-on-full  count QUEUE_FULL as a drop instead of retrying\n"
 		"  -F, --flush-ms MS   flush timeout at the end (default 30000)\n"
 		"  -c, --cpu CPU       pin to CPU (librdkafka's threads too)\n"
@@ -70,7 +73,7 @@ static void flow_key_of(uint32_t i, struct flow_key *key)
 
 int main(int argc, char **argv)
 {
-	const char *brokers = NULL, *topic = "xsbench";
+	const char *brokers = NULL, *topic = "xsbench", *hdr_iface = NULL;
 	uint64_t count = 1000000, size = 60, flows = 1024, v;
 	uint64_t produced = 0, queue_full = 0, errors = 0;
 	unsigned int flush_ms = 30000;
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	char errstr[512];
 	uint8_t *value = NULL;
 
-	while ((c = getopt_long(argc, argv, "b:t:n:s:k:DF:c:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:t:n:s:k:H:DF:c:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': brokers = optarg; break;
 		case 't': topic = optarg; break;
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
 			    flows > ALONE_MAX_FLOWS)
 				goto bad;
 			break;
+		case 'H': hdr_iface = optarg; break;
 		case 'D': drop_on_full = 1; break;
 		case 'F':
 			if (bench_parse_u64(optarg, &v) || v > 3600000)
@@ -160,12 +164,23 @@ bad:
 
 	start = bench_now_ns();
 	for (uint64_t i = 0; i < count && !bench_stop;) {
-		rd_kafka_resp_err_t r = rd_kafka_producev(
-			rk, RD_KAFKA_V_RKT(rkt),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_KEY(&keys[i % flows], sizeof(keys[0])),
-			RD_KAFKA_V_VALUE(value, size),
-			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)clock_ns(CLOCK_REALTIME)), RD_KAFKA_V_END);
+		uint64_t now = clock_ns(CLOCK_REALTIME), ts_be = htobe64(now);
+		uint32_t queue_be = 0, len_be = htonl((uint32_t)size);
+		uint8_t dir = (uint8_t)(i & 1);
+		rd_kafka_resp_err_t r = hdr_iface ?
+			rd_kafka_producev(
+				rk, RD_KAFKA_V_RKT(rkt),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_KEY(&keys[i % flows], sizeof(keys[0])),
+				RD_KAFKA_V_VALUE(value, size),
+				BENCH_SENSOR_HEADERS(&ts_be, hdr_iface, &queue_be, &dir, &len_be),
+				RD_KAFKA_V_OPAQUE((void *)(uintptr_t)now), RD_KAFKA_V_END) :
+			rd_kafka_producev(
+				rk, RD_KAFKA_V_RKT(rkt),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_KEY(&keys[i % flows], sizeof(keys[0])),
+				RD_KAFKA_V_VALUE(value, size),
+				RD_KAFKA_V_OPAQUE((void *)(uintptr_t)now), RD_KAFKA_V_END);
 
 		if (!r) {
 			produced++;
@@ -193,12 +208,12 @@ bad:
 			(double)(enq_end - start) / 1e9, (double)(end - enq_end) / 1e9);
 
 	printf("{\"tool\":\"kafka-alone\",\"topic\":\"%s\",\"records\":%llu,"
-	       "\"size\":%llu,\"flows\":%llu,\"produced\":%llu,\"queue_full\":%llu,"
+	       "\"size\":%llu,\"flows\":%llu,\"headers\":%d,\"produced\":%llu,\"queue_full\":%llu,"
 	       "\"produce_errors\":%llu,\"delivered\":%llu,\"failed\":%llu,"
 	       "\"unflushed\":%d,\"elapsed_ns\":%llu,\"enqueue_ns\":%llu,"
 	       "\"rps\":%.0f,\"mbps\":%.1f,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu,",
 	       topic, (unsigned long long)count, (unsigned long long)size,
-	       (unsigned long long)flows, (unsigned long long)produced,
+	       (unsigned long long)flows, hdr_iface != NULL, (unsigned long long)produced,
 	       (unsigned long long)queue_full, (unsigned long long)errors,
 	       (unsigned long long)ctx.dr.delivered, (unsigned long long)ctx.dr.failed,
 	       rd_kafka_outq_len(rk), (unsigned long long)(end - start),

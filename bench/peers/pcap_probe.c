@@ -82,8 +82,8 @@ static void usage(FILE *f)
 		"  -o, --output kafka|null  produce, or only read and key (default kafka)\n"
 		"  -b, --brokers LIST       bootstrap servers\n"
 		"  -t, --topic TOPIC        topic (default xsbench)\n"
-		"  -H, --headers            add the sensor's record headers (xs.ts_ns,\n"
-		"                           xs.iface, xs.orig_len)\n"
+		"  -H, --headers            add the sensor's five record headers (xs.ts_ns,\n"
+		"                           xs.iface, xs.queue, xs.dir, xs.orig_len)\n"
 		"  -B, --buffer MIB         capture buffer (default 64)\n"
 		"  -T, --timeout MS         TPACKET_V3 block timeout (default 100)\n"
 		"  -s, --snaplen N          (default 65535)\n"
@@ -167,7 +167,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000ull;
 	if (ctx->o->headers) {
 		uint64_t ts_be = htobe64(ts_ns);
-		uint32_t len_be = htonl(h->len);
+		uint32_t len_be = htonl(h->len), queue_be = 0; /* one TPACKET ring */
+		uint8_t dir = keyed ? pkt.dir : 0;
 
 		r = rd_kafka_producev(
 			ctx->rk, RD_KAFKA_V_RKT(ctx->rkt),
@@ -176,9 +177,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 				       keyed ? sizeof(pkt.key) : 0),
 			RD_KAFKA_V_VALUE((void *)bytes, h->caplen),
 			RD_KAFKA_V_TIMESTAMP((int64_t)(ts_ns / 1000000)),
-			RD_KAFKA_V_HEADER("xs.ts_ns", &ts_be, 8),
-			RD_KAFKA_V_HEADER("xs.iface", ctx->o->iface, -1),
-			RD_KAFKA_V_HEADER("xs.orig_len", &len_be, 4),
+			BENCH_SENSOR_HEADERS(&ts_be, ctx->o->iface, &queue_be, &dir, &len_be),
 			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ts_ns), RD_KAFKA_V_END);
 	} else {
 		r = rd_kafka_producev(

@@ -149,4 +149,17 @@ static inline int bench_producer_warmup(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 	return 0;
 }
 
+/*
+ * The record headers xdpsensor adds by default (user/kafka.c, README
+ * "Headers"): the same five names and value sizes, so a peer run with
+ * headers produces records of the sensor's size. Arguments point to the
+ * big-endian values; iface is a C string.
+ */
+#define BENCH_SENSOR_HEADERS(ts_be8, iface, queue_be4, dir1, orig_len_be4)    \
+	RD_KAFKA_V_HEADER("xs.ts_ns", (ts_be8), 8),                         \
+	RD_KAFKA_V_HEADER("xs.iface", (iface), -1),                         \
+	RD_KAFKA_V_HEADER("xs.queue", (queue_be4), 4),                      \
+	RD_KAFKA_V_HEADER("xs.dir", (dir1), 1),                             \
+	RD_KAFKA_V_HEADER("xs.orig_len", (orig_len_be4), 4)
+
 #endif /* XS_BENCH_PRODUCER_CONF_H */
