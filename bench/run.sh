@@ -653,9 +653,27 @@ drop_keys=(tx_dropped rx_dropped rx_ring_full rx_fill_ring_empty_descs
 	rx_invalid_descs xsk_rx_dropped xsk_rx_ring_full pcap_drop pcap_ifdrop queue_full
 	sink_errors produce_errors failed unflushed)
 
+# The raw line of variant $1's max-rate trial with the median loss: its
+# counters add up, where medians taken counter by counter need not.
+median_loss_trial() {
+	grep -F "\"phase\":\"max\",\"variant\":\"$1\"," "$raw" | grep -vF '"failed_trial"' |
+		awk '{ match($0, /"loss":-?[0-9]+/); print substr($0, RSTART + 7, RLENGTH - 7) "\t" $0 }' |
+		sort -t$'\t' -n -k1,1 | awk -F'\t' '{ l[NR] = $2 } END { if (NR) print l[int((NR + 1) / 2)] }'
+}
+
+# raw_field LINE KEY: the first numeric field KEY of a raw line, or –
+raw_field() {
+	awk -v k="$2" '{
+		if (match($0, "\"" k "\":-?[0-9.eE+]+"))
+			print substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3) + 0
+		else
+			print "–"
+	}' <<<"$1"
+}
+
 loss_table() {
-	local i n k v where lost left lat phase
-	printf '\nLoss by stage in the max-rate trials (medians; a counter is listed when not 0; "unaccounted" = lost minus the listed counters; "veth" = the drops the veth pair counted, which include XDP redirects that found the socket ring full) and latency from capture (the packet'"'"'s timestamp) to its delivery report, at the common rate (Kafka alone: produce to report, at full speed):\n\n'
+	local i n k v where lost left lat phase line
+	printf '\nLoss by stage in the max-rate trials (the trial with the median loss; a counter is listed when not 0; "unaccounted" = lost minus the listed counters; "veth" = the drops the veth pair counted, which include XDP redirects that found the socket ring full) and latency from capture (the packet'"'"'s timestamp) to its delivery report, at the common rate (Kafka alone: produce to report, at full speed):\n\n'
 	printf '| variant | lost | where | veth | latency p50 / p99 (ms) |\n|---|---|---|---|---|\n'
 	for i in "${SEL[@]}"; do
 		n=${V_NAME[$i]}
@@ -672,10 +690,11 @@ loss_table() {
 			printf '| %s | – | – | – | %s |\n' "$n" "$lat"
 			continue
 		fi
-		lost=$(stat max "$n" loss median)
+		line=$(median_loss_trial "$n")
+		lost=$(raw_field "$line" loss)
 		where='' left=$lost
 		for k in "${drop_keys[@]}"; do
-			v=$(stat max "$n" "$k" median)
+			v=$(raw_field "$line" "$k")
 			[[ $v == – ]] && continue
 			awk -v v="$v" 'BEGIN { exit !(v > 0) }' || continue
 			where+="${where:+, }$k $v"
@@ -685,7 +704,7 @@ loss_table() {
 			where+="${where:+, }unaccounted $left"
 		fi
 		printf '| %s | %s | %s | %s | %s |\n' "$n" "$lost" "${where:-–}" \
-			"$(stat max "$n" veth_dropped median)" "$lat"
+			"$(raw_field "$line" veth_dropped)" "$lat"
 	done
 }
 
