@@ -28,6 +28,7 @@
 #include "flow_parse.h"
 #include "log.h"
 #include "rules.h"
+#include "expect.h"
 #include "pkt_build.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -107,40 +108,6 @@ static void apply_rules(struct xdpsensor_bpf *skel, __u32 default_action,
 		r.config.sample_n = sample_n;
 	r.config.sample_seed = seed;
 	assert_int_equal(rules_apply(&r, skel), 0);
-}
-
-/* ------------------------------------------------------------------ */
-/* Checks that report actual and expected, and keep going              */
-
-static int g_fails;
-
-#define EXPECT_EQ(what, actual, expected)                                              \
-	do {                                                                           \
-		long long a_ = (long long)(actual), e_ = (long long)(expected);        \
-		if (a_ != e_) {                                                        \
-			fprintf(stderr, "#   %s: actual %lld, expected %lld\n", (what), a_, \
-				e_);                                                   \
-			g_fails++;                                                     \
-		}                                                                      \
-	} while (0)
-
-#define EXPECT_TRUE(what, cond)                                    \
-	do {                                                       \
-		if (!(cond)) {                                     \
-			fprintf(stderr, "#   %s: false\n", (what)); \
-			g_fails++;                                 \
-		}                                                  \
-	} while (0)
-
-static void begin_checks(void)
-{
-	g_fails = 0;
-}
-
-static void end_checks(const char *desc)
-{
-	if (g_fails)
-		fail_msg("%d mismatch(es) in '%s' (listed above)", g_fails, desc);
 }
 
 static const char *fmt_key(const struct flow_key *k, char *buf, size_t n)

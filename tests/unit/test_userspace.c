@@ -27,40 +27,10 @@
 #include "flow_parse.h"
 #include "rules.h"
 #include "rx_nap.h"
+#include "expect.h"
 #include "pkt_build.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static int g_fails;
-
-#define EXPECT_EQ(what, actual, expected)                                               \
-	do {                                                                            \
-		long long a_ = (long long)(actual), e_ = (long long)(expected);         \
-		if (a_ != e_) {                                                         \
-			fprintf(stderr, "#   %s: actual %lld, expected %lld\n", (what), a_, \
-				e_);                                                    \
-			g_fails++;                                                      \
-		}                                                                       \
-	} while (0)
-
-#define EXPECT_STR(what, actual, expected)                                             \
-	do {                                                                           \
-		if (strcmp((actual), (expected))) {                                    \
-			fprintf(stderr, "#   %s: actual \"%s\", expected \"%s\"\n", (what), \
-				(actual), (expected));                                 \
-			g_fails++;                                                     \
-		}                                                                      \
-	} while (0)
-
-/* Fails the test if any check above it failed; every test ends with it. */
-static void end_checks(const char *desc)
-{
-	int fails = g_fails;
-
-	g_fails = 0;
-	if (fails)
-		fail_msg("%d mismatch(es) in '%s' (listed above)", fails, desc);
-}
 
 /* ------------------------------------------------------------------ */
 /* Community ID                                                        */
