@@ -17,13 +17,6 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* xorshift64: reproducible, and no libc rand() state shared with the caller */
 static uint64_t next_rand(uint64_t *s)
 {
@@ -33,14 +26,14 @@ static uint64_t next_rand(uint64_t *s)
 	return *s;
 }
 
-double mem_random_read_ns(size_t bytes, int trials)
+double mem_random_read_ns(size_t bytes)
 {
 	size_t n = bytes / LINE, *order;
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
-	double t[16], result = -1;
-	char *buf;
+	double result = -1, t0;
+	char *buf, *p, *volatile sink;
 
-	if (n < 2 || trials < 1 || trials > 16)
+	if (n < 2)
 		return -1;
 	buf = mmap(NULL, n * LINE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	order = malloc(n * sizeof(*order));
@@ -60,19 +53,13 @@ double mem_random_read_ns(size_t bytes, int trials)
 	for (size_t i = 0; i < n; i++)
 		*(char **)(buf + order[i] * LINE) = buf + order[(i + 1) % n] * LINE;
 
-	for (int k = 0; k < trials; k++) {
-		char *volatile sink;
-		char *p = buf;
-		double t0 = now_ns();
-
-		for (long h = 0; h < HOPS; h++)
-			p = *(char **)p;
-		t[k] = (now_ns() - t0) / HOPS;
-		sink = p;
-		(void)sink;
-	}
-	qsort(t, trials, sizeof(t[0]), cmp_double);
-	result = t[trials / 2];
+	p = buf;
+	t0 = now_ns();
+	for (long h = 0; h < HOPS; h++)
+		p = *(char **)p;
+	result = (now_ns() - t0) / HOPS;
+	sink = p; /* keeps the chase */
+	(void)sink;
 out:
 	free(order);
 	if (buf != MAP_FAILED)

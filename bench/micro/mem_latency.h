@@ -12,8 +12,8 @@
 /*
  * ns per dependent read (pointer chase, one 64-byte line per hop, random
  * order) over `bytes` of memory in 4 KiB pages, as the kernel's vmalloc()
- * gives a BPF map. Median of `trials` passes; < 0 if memory is short.
+ * gives a BPF map; one pass. < 0 if memory is short.
  */
-double mem_random_read_ns(size_t bytes, int trials);
+double mem_random_read_ns(size_t bytes);
 
 #endif /* BENCH_MEM_LATENCY_H */
