@@ -17,65 +17,113 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# Evaluates $(shell CMD) once, on first use (not when the Makefile is read:
+# `make deps` must work before the tools CMD needs are installed).
+once = $(eval $(1) := $$(shell $(2)))$($(1))
+
+# ---------------------------------------------------------------- flags
+# The user's CFLAGS/LDFLAGS (`make CFLAGS=-O0`) replace only the optimisation
+# and debug choice: the project's own includes, definitions and warnings live
+# in XS_* variables that a command-line CFLAGS does not override.
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+
 PKGS     := libbpf libxdp rdkafka libpcap libcrypto
+PKG_CFLAGS = $(call once,PKG_CFLAGS,pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(call once,PKG_LIBS,pkg-config --libs $(PKGS))
 # jemalloc: librdkafka allocates per record and per header and frees on
 # another thread; glibc's malloc took a third of the worker's time there
 # (bench/RESULTS.md). Linked even if no object of ours calls malloc.
 JEMALLOC := -Wl,--push-state,--no-as-needed -ljemalloc -Wl,--pop-state
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-WARN     := -Wall -Wextra -Werror
-CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -DXS_VERSION='"$(VERSION)"' \
-	    -Iheaders -Iuser -I$(BUILD) $(PKG_CFLAGS) -MD -MP
-LDLIBS   += $(PKG_LIBS) $(JEMALLOC) -lpthread
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) \
-	      -Iheaders -Ibpf -MD -MP
+USER_DIRS   := $(sort $(dir $(wildcard user/*/*.c user/*/*.h)))
+XS_INCLUDES := -Iheaders $(patsubst %/,-I%,$(USER_DIRS)) -I$(BUILD)
+XS_CFLAGS    = $(WARN) -std=gnu11 -D_GNU_SOURCE -DXS_VERSION='"$(VERSION)"' \
+	       $(XS_INCLUDES) $(PKG_CFLAGS) -MD -MP $(CFLAGS)
+XS_LDLIBS    = $(PKG_LIBS) $(JEMALLOC) -lpthread $(LDLIBS)
 
-USER_SRCS := $(wildcard user/*.c)
+# The one definition of the BPF compile flags, for every BPF object the
+# project builds (the sensor, bench peers, microbenchmark variants, e2e test
+# programs). `clang -target bpf` knows no system include directory of its
+# own: take the host's from clang itself (as libbpf-bootstrap does), so
+# <asm/types.h> is found in /usr/include/<multiarch> on a machine without
+# gcc-multilib's /usr/include/asm.
+BPF_SYS_INCLUDES_CMD := $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<\.\.\.> search starts here:/,/End of search list/s|^ \(/.*\)|-idirafter \1|p'
+BPF_SYS_INCLUDES = $(call once,BPF_SYS_INCLUDES,$(BPF_SYS_INCLUDES_CMD))
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) \
+	     -Iheaders -Ibpf $(BPF_SYS_INCLUDES)
+
+# ---------------------------------------------------------------- sources
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
-LIB_OBJS  := $(filter-out $(BUILD)/obj/main.o,$(USER_OBJS))
+LIB_OBJS  := $(filter-out $(BUILD)/obj/cmd/main.o,$(USER_OBJS))
 SKELS     := $(BUILD)/xdpsensor.skel.h
+PKG_STAMP := $(BUILD)/.pkg-config-ok
 
 TEST_SRCS := $(wildcard tests/unit/*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# programs the e2e suite runs: a Kafka consumer, and a foreign XDP program
+E2E_TOOLS := $(BUILD)/e2e/xs-consume $(BUILD)/e2e/xdp_pass.bpf.o
 
-.PHONY: all deps test test-unit demo vmtest clean format
+.PHONY: all deps test test-unit test-build demo vmtest fresh-check clean format
 
 all: $(BUILD)/xdpsensor
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+# Every library the build needs, named when it is missing (not a wall of
+# undefined symbols later).
+$(PKG_STAMP): Makefile | $(BUILD)
+	$(Q)missing=; for p in $(PKGS); do pkg-config --exists $$p || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "missing pkg-config package(s):$$missing (make deps installs them)" >&2; exit 1; fi; \
+	command -v $(CLANG) >/dev/null || { echo "$(CLANG) not found (make deps installs it)" >&2; exit 1; }; \
+	command -v $(BPFTOOL) >/dev/null || { echo "$(BPFTOOL) not found (make deps installs it)" >&2; exit 1; }
+	$(Q)touch $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(PKG_STAMP) | $(BUILD)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MD -MP -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(notdir $*)_bpf > $@
 
-$(BUILD)/obj/%.o: user/%.c $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: user/%.c $(SKELS) $(PKG_STAMP)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(XS_CFLAGS) -c $< -o $@
 
 $(BUILD)/xdpsensor: $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(XS_LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_OBJS) $(SKELS) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(XS_CFLAGS) $< $(LIB_OBJS) -o $@ $(XS_LDLIBS) -lcmocka
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+$(BUILD)/e2e/xs-consume: tests/e2e/consume.c $(PKG_STAMP) | $(BUILD)/e2e
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WARN) $(CFLAGS) $< -o $@ $(call once,RDKAFKA_FLAGS,pkg-config --cflags --libs rdkafka)
+
+$(BUILD)/e2e/%.bpf.o: tests/e2e/%.bpf.c $(PKG_STAMP) | $(BUILD)/e2e
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD) $(BUILD)/tests $(BUILD)/e2e:
 	$(Q)mkdir -p $@
 
+# ---------------------------------------------------------------- commands
 # Installs every Debian package the build, tests and demo need (idempotent).
 deps:
 	$(Q)scripts/install-deps.sh
 
+# Everything the suites run.
+test-build: all $(TEST_BINS) $(E2E_TOOLS) bench-build
+
 # The whole suite: unit tests (BPF_PROG_TEST_RUN), the real captures against
 # tshark, end-to-end on veth against a real Kafka broker, and the VM suite.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS) bench-build
+	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh
 
 test-unit: all $(TEST_BINS)
@@ -90,13 +138,17 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
+# The README's two commands on a pristine Debian 12 root (tests/fresh/).
+fresh-check:
+	$(Q)tests/fresh/run.sh
+
 clean:
 	$(Q)rm -rf $(BUILD)
 
 format:
-	$(Q)clang-format -i bpf/*.c bpf/*.h headers/*.h user/*.c user/*.h tests/unit/*.c
+	$(Q)clang-format -i bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/unit/*.c
 
 include bench/bench.mk bench/micro.mk
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
 bench bench-quick: $(BUILD)/xdpsensor

@@ -1,11 +1,9 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Benchmark tools and driver. Included from the top-level Makefile
-# (`include bench/bench.mk`), or run alone from the repository root:
-#   make -f bench/bench.mk BUILD=build [V=1] bench-build
-#
-# Uses BUILD, CC, CLANG, CFLAGS when the including Makefile defines them;
-# every name this file defines starts with BENCH_ or bench-.
+# (`include bench/bench.mk`), whose BUILD, CC, CLANG, BPFTOOL, CFLAGS, WARN,
+# BPF_CFLAGS, USER_DIRS and PKG_STAMP it uses; every name this file defines
+# starts with BENCH_ or bench-.
 #
 # Targets:
 #   bench-build   build/bench/{xs-gen,xdp-drop,afxdp-bare,pcap-probe,kafka-alone}
@@ -13,11 +11,6 @@
 #   bench         bench-build, then the full run of bench/run.sh (needs root)
 #   bench-quick   bench-build, then bench/run.sh --quick (under a minute)
 #   bench-clean   removes build/bench/
-
-BUILD ?= build
-CLANG ?= clang
-BPFTOOL ?= bpftool
-PKG_CONFIG ?= pkg-config
 
 BENCH_OUT := $(BUILD)/bench
 BENCH_SRC := bench
@@ -30,18 +23,16 @@ BENCH_Q := @
 BENCH_MSG := @printf '  %-8s %s\n'
 endif
 
-BENCH_CFLAGS := $(CFLAGS) -O2 -g -Wall -Wextra -Werror -MMD -MP \
-	-Iheaders -I$(BENCH_OUT)
-BENCH_BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
-	-Iheaders -I/usr/include/$(shell $(CC) -dumpmachine)
+# the user's CFLAGS (-O0, say) last, as for the sensor
+BENCH_CFLAGS = $(WARN) -MMD -MP -Iheaders -I$(BENCH_OUT) $(patsubst %/,-I%,$(USER_DIRS)) \
+	       $(CFLAGS)
 
-BENCH_LIBBPF := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
-BENCH_LIBXDP := $(shell $(PKG_CONFIG) --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf)
-BENCH_LIBPCAP := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+BENCH_LIBBPF = $(call once,BENCH_LIBBPF,pkg-config --libs libbpf)
+BENCH_LIBXDP = $(call once,BENCH_LIBXDP,pkg-config --libs libxdp libbpf)
+BENCH_LIBPCAP = $(call once,BENCH_LIBPCAP,pkg-config --libs libpcap)
 # the producers link jemalloc, as the sensor does: the same allocator for
 # librdkafka's per-record allocations on both sides of a comparison
-BENCH_LIBKAFKA := $(shell $(PKG_CONFIG) --libs rdkafka 2>/dev/null || echo -lrdkafka) \
-		  -Wl,--push-state,--no-as-needed -ljemalloc -Wl,--pop-state
+BENCH_LIBKAFKA = $(call once,BENCH_LIBRDKAFKA,pkg-config --libs rdkafka) $(JEMALLOC)
 
 BENCH_BINS := $(addprefix $(BENCH_OUT)/,xs-gen xdp-drop afxdp-bare pcap-probe kafka-alone)
 BENCH_BPF_OBJS := $(addprefix $(BENCH_OUT)/,xdp_drop.bpf.o xsk_redirect.bpf.o)
@@ -64,15 +55,15 @@ $(BENCH_OUT):
 	$(BENCH_Q)mkdir -p $@
 
 # BPF objects, then their skeletons (generated, never beside the sources)
-$(BENCH_OUT)/%.bpf.o: $(BENCH_SRC)/peers/%.bpf.c | $(BENCH_OUT)
+$(BENCH_OUT)/%.bpf.o: $(BENCH_SRC)/peers/%.bpf.c $(PKG_STAMP) | $(BENCH_OUT)
 	$(BENCH_MSG) CLANG $@
-	$(BENCH_Q)$(CLANG) $(BENCH_BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(BENCH_Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BENCH_OUT)/%.skel.h: $(BENCH_OUT)/%.bpf.o
 	$(BENCH_MSG) GEN-SKEL $@
 	$(BENCH_Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(BENCH_OUT)/xs-gen: $(BENCH_SRC)/gen/xs_gen.c | $(BENCH_OUT)
+$(BENCH_OUT)/xs-gen: $(BENCH_SRC)/gen/xs_gen.c $(PKG_STAMP) | $(BENCH_OUT)
 	$(BENCH_MSG) CC $@
 	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBXDP)
 
@@ -82,15 +73,15 @@ $(BENCH_OUT)/xdp-drop: $(BENCH_SRC)/peers/xdp_drop.c $(BENCH_OUT)/xdp_drop.skel.
 
 $(BENCH_OUT)/afxdp-bare: $(BENCH_SRC)/peers/afxdp_bare.c $(BENCH_OUT)/xsk_redirect.skel.h
 	$(BENCH_MSG) CC $@
-	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) -Iuser $< -o $@ $(BENCH_LIBXDP)
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBXDP)
 
-# the producers measure latency with the sensor's histogram (user/latency.c)
-$(BENCH_OUT)/pcap-probe: $(BENCH_SRC)/peers/pcap_probe.c user/latency.c | $(BENCH_OUT)
+# the producers measure latency with the sensor's histogram (user/util/latency.c)
+$(BENCH_OUT)/pcap-probe: $(BENCH_SRC)/peers/pcap_probe.c user/util/latency.c $(PKG_STAMP) | $(BENCH_OUT)
 	$(BENCH_MSG) CC $@
-	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) -Iuser $^ -o $@ $(BENCH_LIBPCAP) $(BENCH_LIBKAFKA)
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_LIBPCAP) $(BENCH_LIBKAFKA)
 
-$(BENCH_OUT)/kafka-alone: $(BENCH_SRC)/peers/kafka_alone.c user/latency.c | $(BENCH_OUT)
+$(BENCH_OUT)/kafka-alone: $(BENCH_SRC)/peers/kafka_alone.c user/util/latency.c $(PKG_STAMP) | $(BENCH_OUT)
 	$(BENCH_MSG) CC $@
-	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) -Iuser $^ -o $@ $(BENCH_LIBKAFKA)
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_LIBKAFKA)
 
 -include $(wildcard $(BENCH_OUT)/*.d)

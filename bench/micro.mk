@@ -2,7 +2,7 @@
 #
 # The XDP program microbenchmark (BPF_PROG_TEST_RUN). Included from the
 # top-level Makefile (`include bench/micro.mk`), whose BUILD, CC, CLANG,
-# BPFTOOL, CFLAGS, LDLIBS, BPF_CFLAGS, LIB_OBJS and SKELS it uses; every
+# BPFTOOL, XS_CFLAGS, XS_LDLIBS, BPF_CFLAGS, LIB_OBJS and SKELS it uses; every
 # name it defines starts with MICRO_ or bench-xdp.
 #
 # Targets (need root):
@@ -38,9 +38,9 @@ bench-xdp-maptypes: $(MICRO_BIN) $(MICRO_VARIANTS)
 $(MICRO_OUT) $(MICRO_OUT)/variants:
 	$(Q)mkdir -p $@
 
-$(MICRO_OUT)/xdp_pass.bpf.o: $(MICRO_SRC)/xdp_pass.bpf.c | $(MICRO_OUT)
+$(MICRO_OUT)/xdp_pass.bpf.o: $(MICRO_SRC)/xdp_pass.bpf.c $(PKG_STAMP) | $(MICRO_OUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MD -MP -c $< -o $@
 
 $(MICRO_OUT)/xdp_pass.skel.h: $(MICRO_OUT)/xdp_pass.bpf.o
 	$(call msg,SKEL,$@)
@@ -49,7 +49,7 @@ $(MICRO_OUT)/xdp_pass.skel.h: $(MICRO_OUT)/xdp_pass.bpf.o
 $(MICRO_BIN): $(MICRO_SRC)/bench_xdp.c $(MICRO_SRC)/mem_latency.c $(MICRO_SRC)/mem_latency.h \
 		$(MICRO_OUT)/xdp_pass.skel.h $(LIB_OBJS) $(SKELS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(MICRO_OUT) $(filter %.c,$^) $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(XS_CFLAGS) -I$(MICRO_OUT) $(filter %.c,$^) $(LIB_OBJS) -o $@ $(XS_LDLIBS)
 
 # The datapath with another flows map type: a copy of bpf/ patched by
 # flows-variant.sh (bpf/ itself is left alone), built with BPF_CFLAGS.
@@ -58,7 +58,7 @@ $(MICRO_OUT)/variants/%/xdpsensor.bpf.o: bpf/xdpsensor.bpf.c bpf/xdpsensor_maps.
 		$(wildcard headers/*.h) $(MICRO_SRC)/flows-variant.sh | $(MICRO_OUT)/variants
 	$(call msg,BPF,$@)
 	$(Q)$(MICRO_SRC)/flows-variant.sh $* bpf $(@D)
-	$(Q)$(CLANG) $(filter-out -MD -MP,$(BPF_CFLAGS)) -I$(@D) \
+	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(@D) \
 		-DXS_FLOWS_MAP_TYPE=BPF_MAP_TYPE_$(shell echo $* | tr a-z A-Z) \
 		-c $(@D)/xdpsensor.bpf.c -o $@
 

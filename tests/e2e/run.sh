@@ -40,7 +40,7 @@ NS=xse2e-$$
 VA=xe$$a
 VB=xe$$b
 CONSUME=build/e2e/xs-consume
-FOREIGN=build/e2e/xs_xdp_pass.bpf.o
+FOREIGN=build/e2e/xdp_pass.bpf.o
 W=
 BROKER_DIR=
 BROKER=
@@ -83,24 +83,15 @@ bail() {
 prepare() {
 	local need
 	[ "$(id -u)" -eq 0 ] || skip_all "needs root (veth, netns, XDP)"
-	for need in ip ethtool python3 bpftool cc pkg-config; do
+	for need in ip ethtool python3 bpftool; do
 		command -v "$need" >/dev/null || skip_all "$need not installed (make deps)"
 	done
-	pkg-config --exists rdkafka || skip_all "librdkafka-dev not installed (make deps)"
 	[ -x "$XS" ] || bail "$XS missing: run make"
 	W=$(mktemp -d /tmp/xs-e2e.XXXXXX) || bail "mktemp failed"
-	mkdir -p build/e2e # not build/tests: the unit suite runs every program there
-	if [ ! -x "$CONSUME" ] || [ "$E2E/consume.c" -nt "$CONSUME" ]; then
-		# shellcheck disable=SC2046
-		cc -O2 -Wall -Wextra -Werror "$E2E/consume.c" -o "$CONSUME" \
-			$(pkg-config --cflags --libs rdkafka) 2>"$W/consume-build.err" ||
-			bail "building $CONSUME failed: $(cat "$W/consume-build.err")"
-	fi
-	if command -v clang >/dev/null &&
-		{ [ ! -f "$FOREIGN" ] || [ "$E2E/xdp_pass.bpf.c" -nt "$FOREIGN" ]; }; then
-		clang -O2 -g -Wall -Werror -target bpf -c "$E2E/xdp_pass.bpf.c" -o "$FOREIGN" \
-			2>"$W/xdp_pass-build.err" || rm -f "$FOREIGN"
-	fi
+	# built by `make test-build` with the project's one set of BPF flags
+	for f in "$CONSUME" "$FOREIGN"; do
+		[ -f "$f" ] || bail "$f missing: run make test-build"
+	done
 	# the broker starts in the middle of a test: get Kafka now (minutes, once)
 	if ! tests/kafka/broker.sh fetch >/dev/null 2>"$W/fetch.err"; then
 		KAFKA_MISSING="cannot fetch Kafka: $(tail -n 3 "$W/fetch.err" | tr '\n' ' ')"
@@ -220,11 +211,6 @@ test_not_root() {
 test_busy() {
 	local d=$W/busy obj=$FOREIGN rc name
 	mkdir -p "$d"
-	[ -f "$obj" ] || obj=build/bench/xdp_drop.bpf.o
-	if [ ! -f "$obj" ]; then
-		tap_skip "interface busy: refused" "no foreign XDP object (clang missing?)"
-		return
-	fi
 	iface_settings "$VA" >"$d/settings.before"
 	if ! attach_foreign "$VA" "$obj" 2>"$d/attach.err"; then
 		tap_skip "interface busy: refused" "cannot attach $obj: $(head -n 1 "$d/attach.err")"

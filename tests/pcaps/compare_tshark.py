@@ -132,7 +132,7 @@ L4_LAYERS = {6: "tcp", 17: "udp", 132: "sctp", 1: "icmp", 58: "icmpv6"}
 L4_MIN = {6: 20, 17: 8, 132: 8, 1: 2, 58: 2}  # what xs_parse_l4 needs
 SENSOR_MAX_VLAN = 2  # XS_MAX_VLAN_TAGS
 SENSOR_MAX_IPV6_EXT = 6  # XS_MAX_IPV6_EXT
-TEST_RUN_MAX_FRAME = 3500  # user/classify.c: longer frames run truncated
+TEST_RUN_MAX_FRAME = 3500  # user/cmd/classify.c: longer frames run truncated
 
 
 def tshark_cmd(tshark, path):
