@@ -4,7 +4,9 @@
 # Suites: unit (BPF_PROG_TEST_RUN, cmocka), pcaps (real captures vs tshark),
 # e2e (veth + real Kafka broker), vm (unit, same-as-host and live inside a
 # VM on another kernel), live (veth capture to a pcap file, no Kafka),
-# same-as-host (classify on this kernel = classify on the host).
+# same-as-host (classify on this kernel = classify on the host), fresh (the
+# README's two commands on a pristine Debian 12 root; not in the default list:
+# CI runs it after `make test`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +61,8 @@ run_suite() {
 		rc=$?
 		count_tap same-as-host <"$out" ;;
 	live) tests/e2e/live.sh >"$out" 2>&1; rc=$?; count_tap live <"$out" ;;
+	fresh) tests/fresh/run.sh 2>&1 | tee "$out" | grep --line-buffered '^# fresh'
+		rc=${PIPESTATUS[0]}; count_tap fresh <"$out" >/dev/null ;;
 	*) echo "unknown suite '$suite'" >&2; rm -f "$out"; exit 2 ;;
 	esac
 	if [ "${rc:-0}" -ne 0 ] && [ $failed -eq $before ]; then
