@@ -93,7 +93,6 @@ make_tarball() {
 [ -s "$tarball" ] || make_tarball
 
 root=$(mktemp -d "$FRESH_WORK/xs-fresh.XXXXXX")
-chmod 755 "$root" # apt drops to its _apt user, which must reach the root
 cleanup() {
 	# the namespace has ended here: nothing is mounted in the root any more
 	if grep -q " $root[/ ]" /proc/self/mountinfo; then
@@ -107,6 +106,7 @@ cleanup() {
 trap cleanup EXIT
 
 tar -C "$root" -xf "$tarball"
+chmod 755 "$root" # as / is: apt's _apt user and the tests' nobody must reach it
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # the host's local CA certificates, before ca-certificates is installed
 mkdir -p "$root/usr/local/share/ca-certificates"
