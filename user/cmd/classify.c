@@ -5,7 +5,6 @@
  * each packet's verdict and flow key, then the flow table the program built.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,28 +174,33 @@ static void print_flows(struct classify_ctx *c)
 	free(flows);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xdpsensor classify [--json] [RULES] FILE.pcap...\n"
-		"Runs every packet of the captures through the XDP program (BPF_PROG_TEST_RUN,\n"
-		"nothing attached) and prints its verdict and flow key, then the flow table.\n"
-		"%s", rules_usage);
-}
+static const struct opt_def classify_defs[] = {
+	{ "json", 'j', OPT_FLAG, OFF(struct classify_ctx, json),
+	  .help = "one JSON object per packet, then per flow" },
+	{ "verbose", 'v', OPT_CALL, .call = opt_verbose, .help = "more messages" },
+	{}
+};
+
+static const char classify_usage[] =
+	"usage: xdpsensor classify [--json] [RULES] FILE.pcap...\n"
+	"Runs every packet of the captures through the XDP program (BPF_PROG_TEST_RUN,\n"
+	"nothing attached) and prints its verdict and flow key, then the flow table.\n";
 
 int cmd_classify(int argc, char **argv)
 {
 	struct classify_ctx c = {};
+	struct opt_table tables[2];
 	struct rules rules;
 	int failed = 0, err;
 
 	rules_init(&rules, XS_ACTION_CAPTURE);
-	err = parse_rule_args(argc, argv, &rules, &c.json, usage);
+	tables[0] = (struct opt_table){ .defs = classify_defs, .base = &c };
+	tables[1] = rule_options(&rules);
+	err = opts_parse(argc, argv, classify_usage, tables, 2);
 	if (err)
 		return err < 0 ? 2 : 0;
 	if (optind >= argc) {
-		pr_warn("classify needs at least one pcap file\n");
-		usage(stderr);
+		pr_warn("classify needs at least one pcap file (--help says more)\n");
 		return 2;
 	}
 	c.skel = datapath_load(NULL);
