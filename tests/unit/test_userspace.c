@@ -142,7 +142,7 @@ static void test_community_id_direct(void **state)
 	EXPECT_EQ("community_id", community_id(&k, true, 0, out, sizeof(out)), 0);
 	EXPECT_STR("tcp vector", out, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 	EXPECT_EQ("strlen", strlen(out), COMMUNITY_ID_LEN - 1);
-	EXPECT_EQ("out_len too small", community_id(&k, true, 0, small, sizeof(small)), -1);
+	EXPECT_EQ("out_len too small", community_id(&k, true, 0, small, sizeof(small)), -ENOSPC);
 	end_checks("community id direct");
 }
 

@@ -107,7 +107,7 @@ static int run_packet(struct classify_ctx *c, const __u8 *data, __u32 len)
 	return err;
 }
 
-/* Returns 0, or -1 if the file could not be read. */
+/* Returns 0, or -errno if the file could not be read (said why). */
 static int classify_file(struct classify_ctx *c, const char *path)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -120,13 +120,13 @@ static int classify_file(struct classify_ctx *c, const char *path)
 	pc = pcap_open_offline(path, errbuf);
 	if (!pc) {
 		pr_warn("%s: not a readable pcap file: %s\n", path, errbuf);
-		return -1;
+		return -EIO;
 	}
 	if (pcap_datalink(pc) != DLT_EN10MB) {
 		pr_warn("%s: link type %s, only Ethernet (EN10MB) captures can be classified\n",
 			path, pcap_datalink_val_to_name(pcap_datalink(pc)));
 		pcap_close(pc);
-		return -1;
+		return -EINVAL;
 	}
 	while ((ret = pcap_next_ex(pc, &h, &data)) == 1) {
 		__u64 after[XS_STAT_MAX];
@@ -141,7 +141,7 @@ static int classify_file(struct classify_ctx *c, const char *path)
 		if (run_packet(c, data, h->caplen) ||
 		    datapath_read_stats(c->stats_fd, after)) {
 			pcap_close(pc);
-			return -1;
+			return -EIO;
 		}
 		verdict = verdict_from_delta(c->stats, after, &reason);
 		memcpy(c->stats, after, sizeof(after));
@@ -152,7 +152,7 @@ static int classify_file(struct classify_ctx *c, const char *path)
 	if (ret == PCAP_ERROR) /* a truncated file: keep what was read */
 		pr_warn("%s: read error after packet %lu: %s\n", path, n, pcap_geterr(pc));
 	pcap_close(pc);
-	return ret == PCAP_ERROR ? -1 : 0;
+	return ret == PCAP_ERROR ? -EIO : 0;
 }
 
 static void print_flows(struct classify_ctx *c)
@@ -215,7 +215,8 @@ int cmd_classify(int argc, char **argv)
 	datapath_read_stats(c.stats_fd, c.stats);
 
 	for (int i = optind; i < argc; i++)
-		failed |= classify_file(&c, argv[i]);
+		if (classify_file(&c, argv[i]))
+			failed = 1;
 	print_flows(&c);
 	xdpsensor_bpf__destroy(c.skel);
 	return failed ? 1 : 0;

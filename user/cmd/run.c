@@ -493,6 +493,9 @@ int cmd_run(int argc, char **argv)
 	st.sink = sink_open(&o.sink, st.nworkers);
 	if (!st.sink)
 		goto out;
+	sink_poll(st.sink, 0); /* a producer dead at once (say, not authorized) */
+	if (sink_failed(st.sink))
+		goto out;
 	for (int i = 0; i < st.nifaces; i++)
 		if (sensor_setup(&st.iface[i], &o.sensor))
 			goto out;

@@ -142,7 +142,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	if (level <= 3)
+	if (!strcmp(fac, "FATAL")) /* on_fatal() says it, once */
+		xs_log(XS_LOG_DEBUG, "Kafka %s: %s\n", fac, buf);
+	else if (level <= 3)
 		pr_warn("Kafka %s: %s\n", fac, buf);
 	else
 		xs_log(level <= 6 ? XS_LOG_DEBUG : XS_LOG_TRACE, "Kafka %s: %s\n", fac, buf);
