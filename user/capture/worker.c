@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "datapath.h"
 #include "log.h"
 #include "rx_nap.h"
 #include "worker.h"
+#include "xdpsensor.h" /* XS_META_MAGIC */
 
 #define RX_BATCH 64
 

@@ -178,11 +178,8 @@ int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o)
 
 void sensor_detach(struct sensor_iface *s)
 {
-	if (!s->xdp_flags)
-		return;
-	if (s->gone) /* the program went with the interface */
-		s->xdp_flags = 0;
-	else if (!xdp_detach(s->ifindex, s->name, s->xdp_flags))
+	/* a deleted interface took its program with it */
+	if (s->xdp_flags && !s->gone && !xdp_detach(s->ifindex, s->name, s->xdp_flags))
 		pr_info("%s: XDP program detached\n", s->name);
 	s->xdp_flags = 0;
 }

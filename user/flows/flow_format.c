@@ -6,7 +6,6 @@
 
 #include "clock.h"
 #include "community_id.h"
-#include "datapath.h"
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "rules.h"
