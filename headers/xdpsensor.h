@@ -61,33 +61,40 @@ enum xs_action {
 };
 
 /*
- * Per-CPU stats, indexed by this enum. Every packet is counted in
+ * Per-CPU stats, indexed by enum xs_stat. Every packet is counted in
  * XS_STAT_RX and in exactly one outcome, so
  *   RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED + sum(ERR_*)
  * Flow-table and sampling events are extra counts, not outcomes.
+ * One list gives the enum and the names userspace prints (stat_name()):
+ * X(ENUM_SUFFIX, name).
  */
+#define XS_STATS(X)                                                            \
+	X(RX, rx_packets)                                                      \
+	X(RX_BYTES, rx_bytes)                                                  \
+	/* outcomes of parsed packets */                                       \
+	X(CAPTURED, captured)                   /* redirected to AF_XDP */     \
+	X(CAPTURE_NO_SOCKET, capture_no_socket) /* no socket there: passed */  \
+	X(COUNTED, counted)                     /* count only: passed */       \
+	X(DROPPED, dropped)                     /* dropped by a rule */        \
+	/* outcomes of packets the parser could not key: passed */             \
+	X(ERR_TRUNCATED, err_truncated)   /* a header runs past the frame */   \
+	X(ERR_NOT_IP, err_not_ip)         /* not IPv4/IPv6 (ARP, LLDP...) */   \
+	X(ERR_VLAN_DEPTH, err_vlan_depth) /* more VLAN tags than followed */   \
+	X(ERR_BAD_IPV4, err_bad_ipv4)     /* version/IHL/length wrong */       \
+	X(ERR_BAD_IPV6, err_bad_ipv6)     /* version wrong */                  \
+	X(ERR_IPV6_EXT_DEPTH, err_ipv6_ext_depth) /* too many ext. headers */  \
+	/* events */                                                           \
+	X(FLOW_NEW, flow_new)               /* flow entries created */         \
+	X(FLOW_TABLE_FULL, flow_table_full) /* not counted: map full */        \
+	X(SAMPLED_OUT, sampled_out)         /* capture turned into count */    \
+	X(META_FAILED, meta_failed)         /* no headroom for the metadata */
+
+#define XS_STAT_ENUM(e, name) XS_STAT_##e,
 enum xs_stat {
-	XS_STAT_RX = 0,
-	XS_STAT_RX_BYTES,
-	/* outcomes of parsed packets */
-	XS_STAT_CAPTURED,          /* redirected to an AF_XDP socket */
-	XS_STAT_CAPTURE_NO_SOCKET, /* capture wanted, no socket on that queue: passed */
-	XS_STAT_COUNTED,           /* count only: passed to the kernel */
-	XS_STAT_DROPPED,           /* dropped by a rule */
-	/* outcomes of packets the parser could not key: passed to the kernel */
-	XS_STAT_ERR_TRUNCATED,     /* a header runs past the end of the frame */
-	XS_STAT_ERR_NOT_IP,        /* ethertype is not IPv4/IPv6 (ARP, LLDP, ...) */
-	XS_STAT_ERR_VLAN_DEPTH,    /* more VLAN tags than the parser follows */
-	XS_STAT_ERR_BAD_IPV4,      /* version/IHL/total length inconsistent */
-	XS_STAT_ERR_BAD_IPV6,      /* version wrong */
-	XS_STAT_ERR_IPV6_EXT_DEPTH, /* more extension headers than the parser follows */
-	/* events */
-	XS_STAT_FLOW_NEW,          /* flow entries created */
-	XS_STAT_FLOW_TABLE_FULL,   /* packet not counted in the flow table: map full */
-	XS_STAT_SAMPLED_OUT,       /* capture turned into count by 1-in-N sampling */
-	XS_STAT_META_FAILED,       /* no headroom for the timestamp metadata */
+	XS_STATS(XS_STAT_ENUM)
 	XS_STAT_MAX,
 };
+#undef XS_STAT_ENUM
 
 /* Run-time configuration, element 0 of the config array map. */
 struct xs_config {

@@ -205,7 +205,7 @@ sys.exit(0 if ($expr) else 1)" "$s"; then
 iface_settings() { ethtool -k "$1" 2>&1 | sort; }
 
 # check_clean IFACE SETTINGS_FILE: adds a problem for everything a run
-# left behind: an XDP program, pins, the state file, changed offloads.
+# left behind: an XDP program, pins, the state and lock files, changed offloads.
 check_clean() {
 	local ifname=$1 before=$2 d
 	if ip -d link show dev "$ifname" 2>/dev/null | grep -q "prog/xdp"; then
@@ -215,6 +215,7 @@ check_clean() {
 	[ ! -e "$PIN_ROOT/$ifname" ] ||
 		fail "$PIN_ROOT/$ifname is still there: $(ls "$PIN_ROOT/$ifname" | tr '\n' ' ')"
 	[ ! -e "$STATE_DIR/$ifname.offloads" ] || fail "$STATE_DIR/$ifname.offloads is still there"
+	[ ! -e "$STATE_DIR/$ifname.lock" ] || fail "$STATE_DIR/$ifname.lock is still there"
 	d=$(diff "$before" <(iface_settings "$ifname")) ||
 		fail "offloads of $ifname differ from before: $(echo "$d" | grep '^[<>]' | tr '\n' ' ')"
 }

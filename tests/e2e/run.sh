@@ -11,6 +11,10 @@
 #
 #   bad options, no such interface, not root, interface busy (and --force)
 #   crash recovery: kill -9, then `detach`; kill -9, then a fresh `run`
+#   a second run on a running sensor's interface: refused, the first goes on
+#   the interface deleted under a running sensor: said, flushed, exit 1
+#   a fatal producer error (a broker listener that does not authorize the
+#     sensor, reached once records are queued): said, counted, exit 1
 #   broker unreachable at start: the suite's broker starts on that port later
 #   per key scheme (5tuple, community-id, metron --ts-unit us): records,
 #     keys, partitions, headers, summary, stats, flows, bpftool
@@ -41,6 +45,10 @@ VA=xe$$a
 VB=xe$$b
 CONSUME=build/e2e/xs-consume
 FOREIGN=build/e2e/xdp_pass.bpf.o
+NS2=xse2g-$$
+VA2=xg$$a
+VB2=xg$$b
+FWD_PID=
 W=
 BROKER_DIR=
 BROKER=
@@ -51,8 +59,11 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	sensor_kill
+	[ -z "$FWD_PID" ] || { kill "$FWD_PID" 2>/dev/null; wait "$FWD_PID" 2>/dev/null; }
 	scrub_iface "$VA"
 	teardown_veth "$NS" "$VA"
+	scrub_iface "$VA2"
+	teardown_veth "$NS2" "$VA2"
 	if [ -n "$BROKER_DIR" ]; then
 		tests/kafka/broker.sh stop "$BROKER_DIR" >/dev/null 2>&1
 	fi
@@ -298,6 +309,206 @@ test_crash_recovery() {
 		"leaves nothing"
 }
 
+# xdp_prog_id IFACE: the id of the XDP program attached, or nothing.
+xdp_prog_id() {
+	ip -d link show dev "$1" 2>/dev/null | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -n 1
+}
+
+test_second_run() {
+	local d=$W/second pcap=$W/second/capture.pcap rc id pins settings
+	mkdir -p "$d"
+	iface_settings "$VA" >"$d/settings.before"
+	sensor_start "$d/s1" -i "$VA" --output "pcap:$pcap"
+	if ! sensor_wait_ready "$d/s1.err"; then
+		fail "the first run did not start: $(tail -n 2 "$d/s1.err" | tr '\n' ' ')"
+		report "second run: refused"
+		sensor_stop KILL
+		scrub_iface "$VA"
+		return
+	fi
+	id=$(xdp_prog_id "$VA")
+	pins=$(ls "$PIN_ROOT/$VA")
+	settings=$(iface_settings "$VA")
+	timeout 60 "$XS" run -i "$VA" --output null >"$d/s2.out" 2>"$d/s2.err"
+	rc=$?
+	[ $rc -eq 1 ] || fail "second run: exit $rc, expected 1"
+	[ "$(grep -c . "$d/s2.err")" -eq 1 ] || fail "second run: not one line: $(tr '\n' '|' <"$d/s2.err")"
+	grep -q "pid $SENSOR_PID" "$d/s2.err" || fail "second run does not name pid $SENSOR_PID"
+	diag "second run: $(head -n 1 "$d/s2.err")"
+	timeout 60 "$XS" detach -i "$VA" >"$d/detach.out" 2>"$d/detach.err"
+	rc=$?
+	[ $rc -eq 1 ] || fail "detach: exit $rc, expected 1"
+	grep -q "pid $SENSOR_PID" "$d/detach.err" || fail "detach does not name pid $SENSOR_PID"
+	diag "detach: $(head -n 1 "$d/detach.err")"
+	[ "$(xdp_prog_id "$VA")" = "$id" ] || fail "program id $id became '$(xdp_prog_id "$VA")'"
+	[ "$(ls "$PIN_ROOT/$VA" 2>&1)" = "$pins" ] || fail "pins changed: $(ls "$PIN_ROOT/$VA" 2>&1)"
+	[ "$(iface_settings "$VA")" = "$settings" ] || fail "offloads changed under the first run"
+	alive "$SENSOR_PID" || fail "the first run died"
+	report "second run and detach on a running sensor: exit 1 naming pid; program, pins, offloads unchanged"
+
+	traffic "$d" --generate
+	wait_stats "$VA" 30 "s['read'] >= $NCAP" >"$d/stats.json" ||
+		fail "the first run read $(json_get read <"$d/stats.json") of the $NCAP frames sent after"
+	sensor_stop INT
+	[ "$SENSOR_RC" = 0 ] || fail "the first run: exit $SENSOR_RC after SIGINT"
+	if [ -s "$d/manifest.json" ]; then
+		python3 "$E2E/check.py" pcap --manifest "$d/manifest.json" --classify "$d/classify.jsonl" \
+			--pcap "$pcap" >"$d/pcap.tap" 2>&1 ||
+			fail "pcap: $(grep -v '^ok' "$d/pcap.tap" | head -n 5 | tr '\n' ' ')"
+	fi
+	check_clean "$VA" "$d/settings.before"
+	report "second run: the first keeps capturing, writes all $NCAP frames sent after, leaves nothing"
+}
+
+test_iface_deleted() {
+	local d=$W/deleted t0 t1 ms s
+	mkdir -p "$d"
+	if ! setup_veth "$NS2" "$VA2" "$VB2"; then
+		tap_not_ok "interface deleted: cannot create the veth pair $VA2/$VB2"
+		teardown_veth "$NS2" "$VA2"
+		return
+	fi
+	sensor_start "$d/sensor" -i "$VA2" --output null
+	if ! sensor_wait_ready "$d/sensor.err"; then
+		fail "not capturing: $(tail -n 2 "$d/sensor.err" | tr '\n' ' ')"
+		report "interface deleted: the sensor starts"
+		sensor_stop KILL
+		scrub_iface "$VA2"
+		teardown_veth "$NS2" "$VA2"
+		return
+	fi
+	NS=$NS2 VB=$VB2 traffic "$d" --generate
+	s=$(wait_stats "$VA2" 30 "s['delivered'] >= $NCAP") ||
+		fail "delivered $(json_get delivered <<<"$s") of $NCAP before the deletion"
+	t0=$(date +%s%N)
+	ip link del "$VA2"
+	while ! grep -q "is gone" "$d/sensor.err" && alive "$SENSOR_PID"; do
+		[ $(($(date +%s%N) - t0)) -lt 10000000000 ] || break
+		sleep 0.05
+	done
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	grep -q "is gone" "$d/sensor.err" || fail "nothing said about the deleted interface"
+	[ "$ms" -le 2000 ] || fail "said after $ms ms, not within 2 s"
+	sensor_wait_exit 30 || fail "still running 30 s after the deletion"
+	[ "$SENSOR_RC" = 1 ] || fail "exit $SENSOR_RC, expected 1"
+	check_summary_line "$d/sensor.out"
+	python3 - "$d/sensor.out" "$NCAP" >"$d/summary.check" 2>&1 <<'EOF' || fail "summary: $(cat "$d/summary.check")"
+import json, sys
+s = json.loads(open(sys.argv[1]).read())
+ncap = int(sys.argv[2])
+bad = []
+if s.get("end") != "iface_gone" or s.get("ifaces_gone") != 1:
+    bad.append("end %r, ifaces_gone %r" % (s.get("end"), s.get("ifaces_gone")))
+if s["received"] != s["produced"] + s["queue_full"] + s["sink_errors"]:
+    bad.append("received != produced + queue_full + sink_errors")
+if s["produced"] != s["delivered"] + s["failed"]:
+    bad.append("produced != delivered + failed")
+if s["delivered"] < ncap:
+    bad.append("delivered %d < %d frames sent" % (s["delivered"], ncap))
+print("; ".join(bad) or "ok")
+sys.exit(1 if bad else 0)
+EOF
+	diag "$(grep "is gone" "$d/sensor.err" | head -n 1) (after $ms ms)"
+	[ ! -e "$PIN_ROOT/$VA2" ] || fail "$PIN_ROOT/$VA2 is still there"
+	[ -z "$(ls "$STATE_DIR/$VA2".* 2>/dev/null)" ] || fail "left $(ls "$STATE_DIR/$VA2".*)"
+	teardown_veth "$NS2" "$VA2"
+	report "interface deleted under the sensor: said within 2 s ($ms ms), flushed," \
+		"summary adds up, exit 1, nothing left"
+}
+
+# forward PORT TO_ADDR: a TCP forwarder on 127.0.0.1:PORT, in the background
+# (FWD_PID): the broker becomes reachable at that address only now.
+forward() {
+	python3 -c '
+import socket, sys, threading
+lsn = socket.socket()
+lsn.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsn.bind(("127.0.0.1", int(sys.argv[1])))
+lsn.listen(8)
+host, port = sys.argv[2].rsplit(":", 1)
+def pipe(a, b):
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            b.sendall(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+while True:
+    c, _ = lsn.accept()
+    u = socket.create_connection((host, int(port)))
+    for a, b in ((c, u), (u, c)):
+        threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+' "$1" "$2" &
+	FWD_PID=$!
+}
+
+test_kafka_fatal() {
+	local label="fatal producer error" d=$W/fatal topic=xs-e2e-fatal-$$ port sasl s n
+	mkdir -p "$d"
+	if [ -z "$BROKER" ] || [ ! -s "$BROKER_DIR/sasl_bootstrap" ]; then
+		tap_not_ok "$label: no broker with a SASL listener (it should have started above)"
+		return
+	fi
+	sasl=$(<"$BROKER_DIR/sasl_bootstrap")
+	port=$(free_port)
+	iface_settings "$VA" >"$d/settings.before"
+	# the bootstrap address answers only once records are queued: the broker
+	# then refuses the sensor's principal an idempotent producer id (fatal)
+	sensor_start "$d/sensor" -i "$VA" -b "127.0.0.1:$port" -t "$topic" \
+		-X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN \
+		-X sasl.username=sensor -X sasl.password=sensor-secret
+	if ! sensor_wait_ready "$d/sensor.err"; then
+		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
+		report "$label: the sensor starts"
+		sensor_stop KILL
+		scrub_iface "$VA"
+		return
+	fi
+	traffic "$d" --generate
+	s=$(wait_stats "$VA" 30 "s['produced'] >= $NCAP") ||
+		fail "produced $(json_get produced <<<"$s") of $NCAP before the broker answered"
+	forward "$port" "$sasl"
+	diag "bootstrap 127.0.0.1:$port now forwarded to the SASL listener $sasl"
+	sensor_wait_exit 60 || fail "still running 60 s after the broker answered"
+	kill "$FWD_PID" 2>/dev/null
+	wait "$FWD_PID" 2>/dev/null
+	FWD_PID=
+	[ "$SENSOR_RC" = 1 ] || fail "exit $SENSOR_RC, expected 1"
+	grep -q "fatal producer error" "$d/sensor.err" || fail "no message naming the fatal error"
+	n=$(grep -c "does not allow the sensor's principal" "$d/sensor.err")
+	[ "$n" -eq 1 ] || fail "the authorization failure said in plain words $n times, not once"
+	grep "fatal\|authoriz" "$d/sensor.err" | while IFS= read -r line; do diag "$line"; done
+	check_summary_line "$d/sensor.out"
+	python3 - "$d/sensor.out" "$NCAP" >"$d/summary.check" 2>&1 <<'EOF' || fail "summary: $(cat "$d/summary.check")"
+import json, sys
+s = json.loads(open(sys.argv[1]).read())
+ncap = int(sys.argv[2])
+bad = []
+if s.get("end") != "kafka_fatal":
+    bad.append("end %r" % s.get("end"))
+if s["received"] != s["produced"] + s["queue_full"] + s["sink_errors"]:
+    bad.append("received != produced + queue_full + sink_errors")
+if s["produced"] != s["delivered"] + s["failed"]:
+    bad.append("produced %d != delivered %d + failed %d" % (s["produced"], s["delivered"], s["failed"]))
+if s["failed"] < ncap:
+    bad.append("failed %d < %d records queued before the fault" % (s["failed"], ncap))
+print("; ".join(bad) or "ok")
+sys.exit(1 if bad else 0)
+EOF
+	diag "summary: $(cat "$d/sensor.out")"
+	check_clean "$VA" "$d/settings.before"
+	report "$label: said once in plain words, $NCAP queued records counted as failed," \
+		"exit 1, nothing left"
+}
+
 # Runs the checks that need Kafka records; $1 label, $2 dir, $3 topic, rest:
 # check.py records options.
 check_kafka_records() {
@@ -342,7 +553,7 @@ test_unreachable_broker() {
 	diag "starting the Kafka broker on 127.0.0.1:$port"
 	if [ -n "$KAFKA_MISSING" ]; then
 		fail "$KAFKA_MISSING"
-	elif BROKER=$(KAFKA_PORT=$port tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err"); then
+	elif BROKER=$(KAFKA_SASL=1 KAFKA_PORT=$port tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err"); then
 		tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>>"$W/broker.err" ||
 			fail "cannot create topic $topic: $(tail -n 2 "$W/broker.err")"
 		diag "$(grep ready "$W/broker.err" | head -n 1)"
@@ -434,7 +645,10 @@ test_no_such_interface
 test_not_root
 test_busy
 test_crash_recovery
+test_second_run
+test_iface_deleted
 test_unreachable_broker
+test_kafka_fatal
 if [ ${#REPLAY_ARGS[@]} -eq 0 ]; then
 	tap_skip "replay real captures" "none of them in $PCAPS_DIR"
 fi

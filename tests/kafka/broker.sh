@@ -24,6 +24,11 @@
 #   KAFKA_HEAP_OPTS      broker heap (default -Xmx512m -Xms128m)
 #   KAFKA_PORT           fixed PLAINTEXT port instead of a free one
 #   KAFKA_CONTROLLER_PORT  fixed CONTROLLER port instead of a free one
+#   KAFKA_SASL=1         also a SASL_PLAINTEXT (PLAIN) listener on a free port, whose
+#                        one user (sensor / sensor-secret) is allowed nothing: an
+#                        ACL authorizer runs, the PLAINTEXT listener stays all-powerful
+#                        (its ANONYMOUS principal is a super user). DIR/sasl_bootstrap
+#                        holds that listener's address.
 #   KAFKA_START_TIMEOUT  seconds to wait for the broker to answer (default 90)
 #   KAFKA_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL (default 30)
 set -euo pipefail
@@ -227,17 +232,24 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # --- start ---------------------------------------------------------------
 
 write_config() {
-    local dir=$1 port=$2 cport=$3
+    local dir=$1 port=$2 cport=$3 sport=${4:-}
+    local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+    local advertised="PLAINTEXT://127.0.0.1:$port" map="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    if [[ -n $sport ]]; then
+        listeners+=",SASL://127.0.0.1:$sport"
+        advertised+=",SASL://127.0.0.1:$sport"
+        map+=",SASL:SASL_PLAINTEXT"
+    fi
     cat >"$dir/server.properties" <<EOF
 # Written by tests/kafka/broker.sh: one node that is broker and controller.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$map
 log.dirs=$dir/data
 auto.create.topics.enable=true
 num.partitions=4
@@ -250,6 +262,14 @@ transaction.state.log.min.isr=1
 offsets.topic.num.partitions=4
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
+EOF
+    [[ -n $sport ]] || return 0
+    cat >>"$dir/server.properties" <<EOF
+# KAFKA_SASL: a listener whose one user may do nothing (authorization tests).
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+listener.name.sasl.sasl.enabled.mechanisms=PLAIN
+listener.name.sasl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sensor="sensor-secret";
 EOF
 }
 
@@ -314,7 +334,7 @@ wait_ready() {
 
 cmd_start() {
     (( $# <= 1 )) || usage
-    local dir=${1:-} t0 port cport cluster_id attempt rc addr
+    local dir=${1:-} t0 port cport sport= cluster_id attempt rc addr
     t0=$(now)
     fetch_libs
     need_java
@@ -348,8 +368,14 @@ cmd_start() {
         [[ -z ${KAFKA_PORT:-} ]] || ! port_busy "$port" || die "port $port (KAFKA_PORT) is in use"
         [[ -z ${KAFKA_CONTROLLER_PORT:-} ]] || ! port_busy "$cport" ||
             die "port $cport (KAFKA_CONTROLLER_PORT) is in use"
+        if [[ ${KAFKA_SASL:-0} == 1 ]]; then
+            for _ in {1..50}; do
+                sport=$(free_port x "$port")
+                [[ $sport != "$cport" ]] && break
+            done
+        fi
         addr=127.0.0.1:$port
-        write_config "$dir" "$port" "$cport"
+        write_config "$dir" "$port" "$cport" "$sport"
         launch "$dir" "$cluster_id"
         rc=0
         wait_ready "$dir" "$addr" "$port" || rc=$?
@@ -366,6 +392,7 @@ cmd_start() {
     ((rc == 0)) || die "gave up after $attempt attempts to find free ports"
 
     echo "$addr" >"$dir/bootstrap"
+    [[ -z $sport ]] || echo "127.0.0.1:$sport" >"$dir/sasl_bootstrap"
     trap - EXIT INT TERM
     log "Kafka $KAFKA_VERSION ready at $addr (pid $pid, dir $dir) in $(since "$t0")s"
     echo "$addr"

@@ -22,9 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "community_id.h"
 #include "flow_format.h"
 #include "flow_parse.h"
+#include "num.h"
+#include "record_ref.h"
 #include "rules.h"
 #include "rx_nap.h"
 #include "expect.h"
@@ -139,7 +142,7 @@ static void test_community_id_direct(void **state)
 	EXPECT_EQ("community_id", community_id(&k, true, 0, out, sizeof(out)), 0);
 	EXPECT_STR("tcp vector", out, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 	EXPECT_EQ("strlen", strlen(out), COMMUNITY_ID_LEN - 1);
-	EXPECT_EQ("out_len too small", community_id(&k, true, 0, small, sizeof(small)), -1);
+	EXPECT_EQ("out_len too small", community_id(&k, true, 0, small, sizeof(small)), -ENOSPC);
 	end_checks("community id direct");
 }
 
@@ -376,6 +379,17 @@ static void test_rules_max(void **state)
 	end_checks("rules max");
 }
 
+/* The rule options through the one option parser, as `run` takes them. */
+static int rule_option(struct rules *r, const char *name, const char *arg)
+{
+	char *argv[] = { "run", (char *)name, (char *)arg, NULL };
+	struct opt_table t = rule_options(r);
+
+	optind = 0; /* glibc: start over */
+	opterr = 0;
+	return opts_parse(3, argv, "", &t, 1);
+}
+
 static void test_rules_options(void **state)
 {
 	static struct rules r;
@@ -384,12 +398,15 @@ static void test_rules_options(void **state)
 	rules_init(&r, XS_ACTION_CAPTURE);
 	EXPECT_EQ("rules_init default action", r.config.default_action, XS_ACTION_CAPTURE);
 	EXPECT_EQ("rules_init sample_n", r.config.sample_n, 1);
-	EXPECT_EQ("--sample 4", rules_set_sample(&r, "4"), 0);
+	EXPECT_EQ("--sample 4", rule_option(&r, "--sample", "4"), 0);
 	EXPECT_EQ("sample_n", r.config.sample_n, 4);
-	EXPECT_EQ("--sample 0", rules_set_sample(&r, "0"), -EINVAL);
-	EXPECT_EQ("--sample -3", rules_set_sample(&r, "-3"), -EINVAL);
-	EXPECT_EQ("--sample x", rules_set_sample(&r, "x"), -EINVAL);
+	EXPECT_EQ("--sample 0", rule_option(&r, "--sample", "0"), -EINVAL);
+	EXPECT_EQ("--sample -3", rule_option(&r, "--sample", "-3"), -EINVAL);
+	EXPECT_EQ("--sample x", rule_option(&r, "--sample", "x"), -EINVAL);
 	EXPECT_EQ("sample_n unchanged by bad values", r.config.sample_n, 4);
+	EXPECT_EQ("--sample-seed 0xdeadbeef", rule_option(&r, "--sample-seed", "0xdeadbeef"), 0);
+	EXPECT_EQ("sample_seed", r.config.sample_seed, 0xdeadbeef);
+	EXPECT_EQ("--sample-seed 2^32", rule_option(&r, "--sample-seed", "4294967296"), -EINVAL);
 	EXPECT_EQ("--default drop", rules_set_default(&r, "drop"), 0);
 	EXPECT_EQ("default action", r.config.default_action, XS_ACTION_DROP);
 	EXPECT_EQ("--default none", rules_set_default(&r, "none"), -EINVAL);
@@ -398,9 +415,67 @@ static void test_rules_options(void **state)
 	EXPECT_EQ("proto_from_name(udp)", proto_from_name("udp"), 17);
 	EXPECT_EQ("proto_from_name(SCTP)", proto_from_name("SCTP"), 132);
 	EXPECT_EQ("proto_from_name(255)", proto_from_name("255"), 255);
-	EXPECT_EQ("proto_from_name(256)", proto_from_name("256"), -1);
-	EXPECT_EQ("proto_from_name(foo)", proto_from_name("foo"), -1);
+	EXPECT_EQ("proto_from_name(256)", proto_from_name("256"), -EINVAL);
+	EXPECT_EQ("proto_from_name(foo)", proto_from_name("foo"), -EINVAL);
 	end_checks("rules options");
+}
+
+/* The one integer parser: whole numbers in range, nothing around them. */
+static void test_parse_uint(void **state)
+{
+	static const struct {
+		const char *s;
+		unsigned long min, max, want;
+		int ret;
+	} cases[] = {
+		{ "0", 0, 10, 0, 0 },           { "10", 0, 10, 10, 0 },
+		{ "11", 0, 10, 0, -ERANGE },    { "0", 1, 10, 0, -ERANGE },
+		{ "010", 0, 100, 10, 0 },       { "0x1f", 0, 100, 31, 0 },
+		{ "0x", 0, 100, 0, -EINVAL },   { "", 0, 100, 0, -EINVAL },
+		{ " 5", 0, 100, 0, -EINVAL },   { "+5", 0, 100, 0, -EINVAL },
+		{ "-5", 0, 100, 0, -EINVAL },   { "5 ", 0, 100, 0, -EINVAL },
+		{ "5k", 0, 100, 0, -EINVAL },   { "4294967295", 0, 0xffffffffu, 0xffffffffu, 0 },
+		{ "99999999999999999999999", 0, 100, 0, -ERANGE },
+	};
+	char what[64];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned long v = 0;
+		int ret = parse_uint(cases[i].s, cases[i].min, cases[i].max, &v);
+
+		snprintf(what, sizeof(what), "parse_uint('%s', %lu, %lu)", cases[i].s, cases[i].min,
+			 cases[i].max);
+		EXPECT_EQ(what, ret, cases[i].ret);
+		if (!cases[i].ret)
+			EXPECT_EQ(what, v, cases[i].want);
+	}
+	end_checks("parse_uint");
+}
+
+/* A record's reference must name every worker a run may have (8
+ * interfaces x 64 queues), apart from flow records, and keep its age. */
+static void test_record_ref(void **state)
+{
+	const __u64 ts = 0x123456789abcdefull, later = ts + 3500000;
+	const unsigned int workers[] = { 0, 1, 255, 256, CAPTURE_MAX_WORKERS - 1 };
+
+	(void)state;
+	EXPECT_EQ("workers fit below the flow mark", CAPTURE_MAX_WORKERS <= REF_FLOW_RECORD, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(workers); i++) {
+		void *ref = record_ref(workers[i], ts);
+
+		EXPECT_EQ("worker back", record_ref_worker(ref), workers[i]);
+		EXPECT_EQ("not a flow record", record_ref_worker(ref) != REF_FLOW_RECORD, 1);
+		EXPECT_EQ("age", record_ref_age(ref, later), 3500000);
+	}
+	EXPECT_EQ("flow record", record_ref_worker(record_ref(REF_FLOW_RECORD, 0)),
+		  REF_FLOW_RECORD);
+	/* the capture time's low bits wrap: the age does not */
+	EXPECT_EQ("age across the wrap",
+		  record_ref_age(record_ref(CAPTURE_MAX_WORKERS - 1, REF_TS_MASK - 5), REF_TS_MASK + 10),
+		  15);
+	end_checks("record ref");
 }
 
 /* ------------------------------------------------------------------ */
@@ -462,7 +537,7 @@ static void test_rx_nap(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 9];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 11];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -494,6 +569,10 @@ int main(void)
 					  test_rules_max, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "rules: --sample, --default, protocol names",
 					  test_rules_options, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "options: the one integer parser, ranges and junk",
+					  test_parse_uint, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "record ref: every worker up to 8 x 64, age across the wrap",
+					  test_record_ref, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "flow format: addresses, port-carrying protocols",
 					  test_format_addr, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "rx nap: fitted to the rate, bounded, poll() when idle",

@@ -5,6 +5,12 @@
 
 #include "flow_parse.h"
 
+/* Workers a run may have: 8 interfaces x 64 RX queues (64: the size of the
+ * datapath's xsks map, XS_QUEUES_MAX). */
+#define CAPTURE_MAX_IFACES 8
+#define CAPTURE_MAX_QUEUES 64
+#define CAPTURE_MAX_WORKERS (CAPTURE_MAX_IFACES * CAPTURE_MAX_QUEUES)
+
 struct capture_rec {
 	const __u8 *data;
 	__u32 len;      /* bytes in data (after --snaplen) */
@@ -14,8 +20,7 @@ struct capture_rec {
 	int keyed;      /* 0: the parser could not key it (zero key) */
 	__u32 queue;
 	const char *ifname;
-	struct xs_worker_stats *stats; /* the worker's counters */
-	unsigned int worker;           /* index of the worker */
+	unsigned int worker; /* index of the worker, < CAPTURE_MAX_WORKERS */
 };
 
 #endif

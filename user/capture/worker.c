@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "datapath.h"
 #include "log.h"
 #include "rx_nap.h"
 #include "worker.h"
+#include "xdpsensor.h" /* XS_META_MAGIC */
 
 #define RX_BATCH 64
 
@@ -27,7 +27,7 @@ static __u64 frame_timestamp(struct worker *w, const __u8 *frame, __s64 mono_to_
 
 	if (meta->magic == XS_META_MAGIC)
 		return meta->rx_ts_ns + (__u64)mono_to_real;
-	w->stats->no_meta++;
+	w->count.no_meta++;
 	return clock_ns(CLOCK_REALTIME);
 }
 
@@ -40,14 +40,23 @@ static void handle_frame(struct worker *w, const struct xdp_desc *d, __s64 mono_
 		.len = w->snaplen && d->len > w->snaplen ? w->snaplen : d->len,
 		.queue = w->xsk.queue_id,
 		.ifname = w->ifname,
-		.stats = w->stats,
 		.worker = w->index,
 	};
 
 	rec.ts_ns = frame_timestamp(w, frame, mono_to_real);
 	rec.keyed = !xs_parse_frame(frame, frame + d->len, &rec.pkt);
-	w->stats->read_bytes += d->len;
-	sink_write(w->sink, &rec);
+	w->count.read_bytes += d->len;
+	switch (sink_write(w->sink, &rec)) {
+	case SINK_PRODUCED:
+		w->count.produced++;
+		break;
+	case SINK_QUEUE_FULL:
+		w->count.queue_full++;
+		break;
+	case SINK_ERROR:
+		w->count.sink_errors++;
+		break;
+	}
 	/* clear the magic so a frame reused without metadata is not misread */
 	((struct xs_meta *)(frame - sizeof(struct xs_meta)))->magic = 0;
 }
@@ -86,7 +95,7 @@ static void *worker_main(void *arg)
 		}
 		/* one clock pair per batch converts every frame's own timestamp */
 		mono_to_real = realtime_offset_ns();
-		w->stats->read += n;
+		w->count.read += n;
 		for (__u32 i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);
 

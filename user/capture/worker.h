@@ -8,15 +8,25 @@
 #include "sink.h"
 #include "xsk.h"
 
+/* Written by the worker thread only; the main thread reads them to publish. */
+struct worker_counters {
+	__u64 read;        /* descriptors taken from the RX ring */
+	__u64 read_bytes;
+	__u64 produced;    /* sink_write(): SINK_PRODUCED */
+	__u64 queue_full;  /* SINK_QUEUE_FULL */
+	__u64 sink_errors; /* SINK_ERROR */
+	__u64 no_meta;     /* timestamp taken here: no XDP metadata */
+};
+
 struct worker {
 	pthread_t thread;
 	struct xsk_queue xsk;
 	struct sink *sink;
 	const char *ifname;
-	unsigned int index;            /* into the workers' stats array */
+	unsigned int index;            /* capture_rec.worker: the sink's row */
 	__u32 snaplen;                 /* 0: whole frames */
 	unsigned int rx_sleep_us;      /* nap on an empty ring; 0: wait in poll() */
-	struct xs_worker_stats *stats;
+	struct worker_counters count;
 	const volatile sig_atomic_t *stop;
 };
 

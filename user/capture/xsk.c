@@ -97,14 +97,14 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 		 q->zerocopy ? "zero-copy" : "copy");
 	return 0;
 fail:
-	xsk_queue_close(q, -1);
+	xsk_queue_close(q);
 	return err;
 }
 
-void xsk_queue_close(struct xsk_queue *q, int xsks_map_fd)
+/* The XSKMAP entry goes with the socket: the kernel removes a closed
+ * socket from every map that holds it. */
+void xsk_queue_close(struct xsk_queue *q)
 {
-	if (xsks_map_fd >= 0 && q->xsk)
-		bpf_map_delete_elem(xsks_map_fd, &q->queue_id);
 	if (q->xsk)
 		xsk_socket__delete(q->xsk);
 	if (q->umem)

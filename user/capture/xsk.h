@@ -30,7 +30,7 @@ struct xsk_queue {
  */
 int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 		   __u32 xdp_flags, int xsks_map_fd, bool force_copy);
-void xsk_queue_close(struct xsk_queue *q, int xsks_map_fd);
+void xsk_queue_close(struct xsk_queue *q);
 int xsk_queue_statistics(struct xsk_queue *q, struct xdp_statistics *st);
 
 /* Gives n received frames back to the kernel through the fill ring. */

@@ -5,7 +5,6 @@
  * each packet's verdict and flow key, then the flow table the program built.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +107,7 @@ static int run_packet(struct classify_ctx *c, const __u8 *data, __u32 len)
 	return err;
 }
 
-/* Returns 0, or -1 if the file could not be read. */
+/* Returns 0, or -errno if the file could not be read (said why). */
 static int classify_file(struct classify_ctx *c, const char *path)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -121,13 +120,13 @@ static int classify_file(struct classify_ctx *c, const char *path)
 	pc = pcap_open_offline(path, errbuf);
 	if (!pc) {
 		pr_warn("%s: not a readable pcap file: %s\n", path, errbuf);
-		return -1;
+		return -EIO;
 	}
 	if (pcap_datalink(pc) != DLT_EN10MB) {
 		pr_warn("%s: link type %s, only Ethernet (EN10MB) captures can be classified\n",
 			path, pcap_datalink_val_to_name(pcap_datalink(pc)));
 		pcap_close(pc);
-		return -1;
+		return -EINVAL;
 	}
 	while ((ret = pcap_next_ex(pc, &h, &data)) == 1) {
 		__u64 after[XS_STAT_MAX];
@@ -142,7 +141,7 @@ static int classify_file(struct classify_ctx *c, const char *path)
 		if (run_packet(c, data, h->caplen) ||
 		    datapath_read_stats(c->stats_fd, after)) {
 			pcap_close(pc);
-			return -1;
+			return -EIO;
 		}
 		verdict = verdict_from_delta(c->stats, after, &reason);
 		memcpy(c->stats, after, sizeof(after));
@@ -153,7 +152,7 @@ static int classify_file(struct classify_ctx *c, const char *path)
 	if (ret == PCAP_ERROR) /* a truncated file: keep what was read */
 		pr_warn("%s: read error after packet %lu: %s\n", path, n, pcap_geterr(pc));
 	pcap_close(pc);
-	return ret == PCAP_ERROR ? -1 : 0;
+	return ret == PCAP_ERROR ? -EIO : 0;
 }
 
 static void print_flows(struct classify_ctx *c)
@@ -175,28 +174,33 @@ static void print_flows(struct classify_ctx *c)
 	free(flows);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xdpsensor classify [--json] [RULES] FILE.pcap...\n"
-		"Runs every packet of the captures through the XDP program (BPF_PROG_TEST_RUN,\n"
-		"nothing attached) and prints its verdict and flow key, then the flow table.\n"
-		"%s", rules_usage);
-}
+static const struct opt_def classify_defs[] = {
+	{ "json", 'j', OPT_FLAG, OFF(struct classify_ctx, json),
+	  .help = "one JSON object per packet, then per flow" },
+	{ "verbose", 'v', OPT_CALL, .call = opt_verbose, .help = "more messages" },
+	{}
+};
+
+static const char classify_usage[] =
+	"usage: xdpsensor classify [--json] [RULES] FILE.pcap...\n"
+	"Runs every packet of the captures through the XDP program (BPF_PROG_TEST_RUN,\n"
+	"nothing attached) and prints its verdict and flow key, then the flow table.\n";
 
 int cmd_classify(int argc, char **argv)
 {
 	struct classify_ctx c = {};
+	struct opt_table tables[2];
 	struct rules rules;
 	int failed = 0, err;
 
 	rules_init(&rules, XS_ACTION_CAPTURE);
-	err = parse_rule_args(argc, argv, &rules, &c.json, usage);
+	tables[0] = (struct opt_table){ .defs = classify_defs, .base = &c };
+	tables[1] = rule_options(&rules);
+	err = opts_parse(argc, argv, classify_usage, tables, 2);
 	if (err)
 		return err < 0 ? 2 : 0;
 	if (optind >= argc) {
-		pr_warn("classify needs at least one pcap file\n");
-		usage(stderr);
+		pr_warn("classify needs at least one pcap file (--help says more)\n");
 		return 2;
 	}
 	c.skel = datapath_load(NULL);
@@ -211,7 +215,8 @@ int cmd_classify(int argc, char **argv)
 	datapath_read_stats(c.stats_fd, c.stats);
 
 	for (int i = optind; i < argc; i++)
-		failed |= classify_file(&c, argv[i]);
+		if (classify_file(&c, argv[i]))
+			failed = 1;
 	print_flows(&c);
 	xdpsensor_bpf__destroy(c.skel);
 	return failed ? 1 : 0;

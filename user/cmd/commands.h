@@ -3,9 +3,7 @@
 #ifndef XS_COMMANDS_H
 #define XS_COMMANDS_H
 
-#include <getopt.h>
-#include <stdbool.h>
-#include <stdio.h>
+#include "options.h"
 #include "rules.h"
 
 int cmd_classify(int argc, char **argv);
@@ -14,32 +12,7 @@ int cmd_detach(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 
-/* Long options every command that loads rules accepts. */
-enum {
-	OPT_DEFAULT = 0x100,
-	OPT_CAPTURE,
-	OPT_COUNT,
-	OPT_DROP,
-	OPT_SAMPLE,
-	OPT_SAMPLE_SEED,
-	OPT_FIRST_FREE, /* commands number their own options from here */
-};
-#define RULE_LONG_OPTIONS                                              \
-	{ "default", required_argument, NULL, OPT_DEFAULT },           \
-	{ "capture", required_argument, NULL, OPT_CAPTURE },           \
-	{ "count", required_argument, NULL, OPT_COUNT },               \
-	{ "drop", required_argument, NULL, OPT_DROP },                 \
-	{ "sample", required_argument, NULL, OPT_SAMPLE },             \
-	{ "sample-seed", required_argument, NULL, OPT_SAMPLE_SEED }
-
-extern const char rules_usage[];
-
-/* Handles one rule option: 1 if it was one, 0 if not, -EINVAL if bad. */
-int rules_option(struct rules *r, int opt, const char *arg);
-
-/* getopt loop for commands whose only options are rules, --json, -v, -h.
- * Returns 0 to go on, 1 after --help, -EINVAL on a bad option. */
-int parse_rule_args(int argc, char **argv, struct rules *r, bool *json,
-		    void (*usage)(FILE *));
+/* The options every command that loads rules takes, filling r. */
+struct opt_table rule_options(struct rules *r);
 
 #endif

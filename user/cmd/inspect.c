@@ -15,6 +15,7 @@
 #include "datapath.h"
 #include "flow_format.h"
 #include "log.h"
+#include "owner.h"
 #include "sensor.h"
 
 static int open_pinned(const char *ifname, const char *map)
@@ -58,8 +59,10 @@ static int for_each_iface(const char *only, int (*fn)(const char *ifname, void *
 }
 
 struct inspect_opts {
+	const char *ifname; /* NULL: every interface with pins */
 	bool json;
-	unsigned long top;
+	unsigned int top;   /* 0: every flow */
+	bool force;         /* detach */
 };
 
 static void sum_workers(int fd, struct xs_worker_stats *t)
@@ -88,6 +91,8 @@ static int show_stats(const char *ifname, void *arg)
 	workers_fd = open_pinned(ifname, "workers");
 	if (workers_fd < 0 || datapath_read_stats(stats_fd, s)) {
 		close(stats_fd);
+		if (workers_fd >= 0)
+			close(workers_fd);
 		return 1;
 	}
 	sum_workers(workers_fd, &w);
@@ -175,89 +180,94 @@ static int show_flows(const char *ifname, void *arg)
 	return 0;
 }
 
-static int inspect_main(int argc, char **argv, int (*fn)(const char *, void *),
-			const char *what)
-{
-	static const struct option opts[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "top", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct inspect_opts o = {};
-	const char *ifname = NULL;
-	char *end;
-	int opt;
+#define INSPECT(field) OFF(struct inspect_opts, field)
+static const struct opt_def stats_defs[] = {
+	{ "interface", 'i', OPT_STRING, INSPECT(ifname), .arg = "IFACE",
+	  .help = "only this interface (default: every one with a sensor)" },
+	{ "json", 'j', OPT_FLAG, INSPECT(json), .help = "one JSON object per interface" },
+	{}
+};
 
-	while ((opt = getopt_long(argc, argv, "i:jn:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': ifname = optarg; break;
-		case 'j': o.json = true; break;
-		case 'n':
-			o.top = strtoul(optarg, &end, 10);
-			if (*end || !*optarg) {
-				pr_warn("--top takes a number, not '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			printf("usage: xdpsensor %s [-i IFACE] [--json]%s\n", what,
-			       fn == show_flows ? " [--top N]" : "");
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	return for_each_iface(ifname, fn, &o) ? 1 : 0;
+static const struct opt_def flows_defs[] = {
+	{ "interface", 'i', OPT_STRING, INSPECT(ifname), .arg = "IFACE",
+	  .help = "only this interface (default: every one with a sensor)" },
+	{ "json", 'j', OPT_FLAG, INSPECT(json), .help = "one KFlow JSON object per flow" },
+	{ "top", 'n', OPT_UINT, INSPECT(top), 0, 1u << 30, .arg = "N",
+	  .help = "only the N largest flows (0: all)" },
+	{}
+};
+
+static const struct opt_def detach_defs[] = {
+	{ "interface", 'i', OPT_STRING, INSPECT(ifname), .arg = "IFACE",
+	  .help = "the interface to clean" },
+	{ "force", 'f', OPT_FLAG, INSPECT(force),
+	  .help = "also remove another XDP program, or a running\nsensor's" },
+	{}
+};
+#undef INSPECT
+
+static int inspect_main(int argc, char **argv, const struct opt_def *defs, const char *usage,
+			int (*fn)(const char *, void *))
+{
+	struct inspect_opts o = {};
+	struct opt_table t = { .defs = defs, .base = &o };
+	int err = opts_parse(argc, argv, usage, &t, 1);
+
+	if (err)
+		return err < 0 ? 2 : 0;
+	return for_each_iface(o.ifname, fn, &o) ? 1 : 0;
 }
 
 int cmd_stats(int argc, char **argv)
 {
-	return inspect_main(argc, argv, show_stats, "stats");
+	return inspect_main(argc, argv, stats_defs,
+			    "usage: xdpsensor stats [-i IFACE] [--json]\n", show_stats);
 }
 
 int cmd_flows(int argc, char **argv)
 {
-	return inspect_main(argc, argv, show_flows, "flows");
+	return inspect_main(argc, argv, flows_defs,
+			    "usage: xdpsensor flows [-i IFACE] [--json] [--top N]\n", show_flows);
 }
 
 int cmd_detach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *ifname = NULL;
-	bool force = false, found;
-	int opt, ifindex;
+	static const char usage[] =
+		"usage: xdpsensor detach -i IFACE [--force]\n"
+		"Removes what a dead xdpsensor left on IFACE: its XDP program, the offload\n"
+		"changes and the pins. Refuses while a sensor runs there, unless --force.\n";
+	struct inspect_opts o = {};
+	struct opt_table t = { .defs = detach_defs, .base = &o };
+	pid_t holder;
+	bool found;
+	int err, lock, ifindex;
 
-	while ((opt = getopt_long(argc, argv, "i:fh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': ifname = optarg; break;
-		case 'f': force = true; break;
-		case 'h':
-			printf("usage: xdpsensor detach -i IFACE [--force]\n"
-			       "Removes what xdpsensor left on IFACE: its XDP program, the offload\n"
-			       "changes and the pins. --force also removes another XDP program.\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (!ifname) {
+	err = opts_parse(argc, argv, usage, &t, 1);
+	if (err)
+		return err < 0 ? 2 : 0;
+	if (!o.ifname) {
 		pr_warn("detach needs -i IFACE\n");
 		return 2;
 	}
 	if (check_privileges())
 		return 1;
-	/* a vanished interface may still have pins and a state file */
-	ifindex = (int)if_nametoindex(ifname);
-	if (sensor_clean_stale(ifname, ifindex, force, &found))
+	lock = owner_lock(o.ifname, &holder);
+	if (lock == -EBUSY && !o.force) {
+		pr_warn("%s: xdpsensor (pid %d) is running on it; stop it, or detach --force\n",
+			o.ifname, (int)holder);
 		return 1;
-	if (!found)
-		pr_info("%s: nothing of xdpsensor's to remove\n", ifname);
-	return 0;
+	}
+	if (lock == -EBUSY)
+		pr_warn("%s: --force: removing the program of the running xdpsensor (pid %d)\n",
+			o.ifname, (int)holder);
+	else if (lock < 0)
+		pr_warn("%s: cannot take the lock in %s (%s): going on\n", o.ifname,
+			XS_STATE_DIR, strerror(-lock));
+	/* a vanished interface may still have pins and a state file */
+	ifindex = (int)if_nametoindex(o.ifname);
+	err = sensor_clean_stale(o.ifname, ifindex, o.force, &found);
+	if (!err && !found)
+		pr_info("%s: nothing of xdpsensor's to remove\n", o.ifname);
+	owner_unlock(o.ifname, lock);
+	return err ? 1 : 0;
 }

@@ -2,9 +2,9 @@
 /*
  * `xdpsensor run`: the sensor's main job. Sets up every interface, one
  * AF_XDP socket and worker per RX queue, serves Kafka delivery reports and
- * publishes the counters until SIGINT/SIGTERM, then undoes it all.
+ * publishes the counters until SIGINT/SIGTERM (or a fault: the interface
+ * vanishes, the producer hits a fatal error), then undoes it all.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,107 +20,155 @@
 #include "sink.h"
 #include "worker.h"
 
-#define MAX_IFACES 8
 #define FLUSH_TIMEOUT_MS 10000
 
 static volatile sig_atomic_t stopping;
 
 struct run_opts {
-	const char *ifnames[MAX_IFACES];
+	const char *ifnames[CAPTURE_MAX_IFACES];
 	int nifaces;
 	struct sensor_opts sensor;
 	struct rules rules;
 	struct sink_opts sink;
-	__u32 snaplen;
+	unsigned int snaplen;
 	unsigned int rx_sleep_us;
 	bool force_copy;
 	unsigned int duration_s;     /* 0: until a signal */
 	unsigned int flow_timeout_s; /* idle flows are removed after this */
 };
 
-enum {
-	OPT_OUTPUT = OPT_FIRST_FREE, OPT_KEY, OPT_TS_UNIT, OPT_BLOCK, OPT_SNAPLEN,
-	OPT_XDP_MODE, OPT_FORCE, OPT_KEEP_PINS, OPT_FLOWS_MAX, OPT_COPY, OPT_DURATION,
-	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC, OPT_HEADERS, OPT_RX_SLEEP,
-};
-
-static void usage(FILE *f)
+static int opt_iface(void *base, const char *arg)
 {
-	fprintf(f,
-		"usage: xdpsensor run -i IFACE [-i IFACE...] -b BROKERS [-t TOPIC] [OPTIONS]\n"
-		"Attaches to the interfaces and produces the captured packets to Kafka.\n"
-		"  -i, --interface IFACE  interface to capture on (repeatable)\n"
-		"  -b, --brokers LIST     Kafka bootstrap servers (host:port,...)\n"
-		"  -t, --topic TOPIC      topic (default " KAFKA_DEFAULT_TOPIC ")\n"
-		"  -X NAME=VALUE          any librdkafka property (repeatable)\n"
-		"  -c, --config FILE      librdkafka properties, one NAME=VALUE a line\n"
-		"  --key SCHEME           5tuple (default), community-id or metron\n"
-		"  --ts-unit UNIT         metron key unit: ms, us or ns (default ns)\n"
-		"  --output SINK          kafka (default), null (read and key only) or pcap:FILE\n"
-		"  --block                wait when the producer queue is full instead of dropping\n"
-		"  --headers all|none     record headers (xs.ts_ns, xs.iface, ...; default all)\n"
-		"  --snaplen N            keep at most N bytes of each frame\n"
-		"  --xdp-mode MODE        native, generic or auto (default)\n"
-		"  --copy                 AF_XDP copy mode even where zero-copy works\n"
-		"  --rx-sleep-us N        while traffic flows, look at an empty RX ring again\n"
-		"                         after a nap fitted to the rate, of at most N us,\n"
-		"                         instead of being woken (default 1000; 0: always\n"
-		"                         wait to be woken, in poll())\n"
-		"  --force                replace another XDP program on the interface\n"
-		"  --keep-pins            leave the flow table pinned after exit\n"
-		"  --flows-max N          flow table size (default 131072)\n"
-		"  --flow-timeout SECS    remove flows idle this long (default 300)\n"
-		"  --flows-topic TOPIC    also produce a KFlow JSON record of each flow when it\n"
-		"                         expires and at exit, keyed like its packets\n"
-		"  --duration SECS        stop after SECS seconds\n"
-		"  -v, --verbose          more messages (-v -v: libbpf's too)\n"
-		"%s", rules_usage);
-}
+	struct run_opts *o = base;
 
-static int parse_uint_opt(const char *name, const char *arg, unsigned long max,
-			  unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	if (!isdigit((unsigned char)*arg) || *end || errno || *out > max) {
-		pr_warn("%s takes a number up to %lu, not '%s'\n", name, max, arg);
+	for (int i = 0; i < o->nifaces; i++)
+		if (!strcmp(o->ifnames[i], arg)) {
+			pr_warn("interface %s given twice\n", arg);
+			return -EINVAL;
+		}
+	if (o->nifaces == CAPTURE_MAX_IFACES) {
+		pr_warn("at most %d interfaces\n", CAPTURE_MAX_IFACES);
 		return -EINVAL;
 	}
+	o->ifnames[o->nifaces++] = arg;
 	return 0;
 }
 
+static int opt_prop(void *base, const char *arg)
+{
+	struct kafka_opts *k = &((struct run_opts *)base)->sink.kafka;
+
+	if (k->nprops == KAFKA_MAX_PROPS) {
+		pr_warn("at most %d -X properties\n", KAFKA_MAX_PROPS);
+		return -EINVAL;
+	}
+	k->props[k->nprops++] = arg;
+	return 0;
+}
+
+static int opt_output(void *base, const char *arg)
+{
+	return sink_parse_output(arg, &((struct run_opts *)base)->sink);
+}
+
+static int opt_key(void *base, const char *arg)
+{
+	if (!parse_key_scheme(arg, &((struct run_opts *)base)->sink.kafka.key))
+		return 0;
+	pr_warn("unknown --key '%s': use 5tuple, community-id or metron\n", arg);
+	return -EINVAL;
+}
+
+static int opt_ts_unit(void *base, const char *arg)
+{
+	if (!parse_ts_unit(arg, &((struct run_opts *)base)->sink.kafka.ts_unit))
+		return 0;
+	pr_warn("unknown --ts-unit '%s': use ms, us or ns\n", arg);
+	return -EINVAL;
+}
+
+static int opt_xdp_mode(void *base, const char *arg)
+{
+	if (!parse_xdp_mode(arg, &((struct run_opts *)base)->sensor.xdp_mode))
+		return 0;
+	pr_warn("unknown --xdp-mode '%s': use native, generic or auto\n", arg);
+	return -EINVAL;
+}
+
+static int opt_headers(void *base, const char *arg)
+{
+	struct run_opts *o = base;
+
+	if (strcmp(arg, "all") && strcmp(arg, "none")) {
+		pr_warn("--headers takes all or none, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	o->sink.kafka.no_headers = !strcmp(arg, "none");
+	return 0;
+}
+
+#define RUN(field) OFF(struct run_opts, field)
+static const struct opt_def run_defs[] = {
+	{ "interface", 'i', OPT_CALL, .call = opt_iface, .arg = "IFACE",
+	  .help = "interface to capture on (repeatable)" },
+	{ "brokers", 'b', OPT_STRING, RUN(sink.kafka.brokers), .arg = "LIST",
+	  .help = "Kafka bootstrap servers (host:port,...)" },
+	{ "topic", 't', OPT_STRING, RUN(sink.kafka.topic), .arg = "TOPIC",
+	  .help = "topic (default " KAFKA_DEFAULT_TOPIC ")" },
+	{ "property", 'X', OPT_CALL, .call = opt_prop, .arg = "NAME=VALUE",
+	  .help = "any librdkafka property (repeatable)" },
+	{ "config", 'c', OPT_STRING, RUN(sink.kafka.config_file), .arg = "FILE",
+	  .help = "librdkafka properties, one NAME=VALUE a line" },
+	{ "key", 0, OPT_CALL, .call = opt_key, .arg = "SCHEME",
+	  .help = "5tuple (default), community-id or metron" },
+	{ "ts-unit", 0, OPT_CALL, .call = opt_ts_unit, .arg = "UNIT",
+	  .help = "metron key unit: ms, us or ns (default ns)" },
+	{ "output", 0, OPT_CALL, .call = opt_output, .arg = "SINK",
+	  .help = "kafka (default), null (read and key only) or pcap:FILE" },
+	{ "block", 0, OPT_FLAG, RUN(sink.kafka.block),
+	  .help = "wait when the producer queue is full instead of dropping" },
+	{ "headers", 0, OPT_CALL, .call = opt_headers, .arg = "all|none",
+	  .help = "record headers (xs.ts_ns, xs.iface, ...; default all)" },
+	{ "snaplen", 0, OPT_UINT, RUN(snaplen), 1, 65535, .arg = "N",
+	  .help = "keep at most N bytes of each frame" },
+	{ "xdp-mode", 0, OPT_CALL, .call = opt_xdp_mode, .arg = "MODE",
+	  .help = "native, generic or auto (default)" },
+	{ "copy", 0, OPT_FLAG, RUN(force_copy),
+	  .help = "AF_XDP copy mode even where zero-copy works" },
+	{ "rx-sleep-us", 0, OPT_UINT, RUN(rx_sleep_us), 0, 10000, .arg = "N",
+	  .help = "while traffic flows, look at an empty RX ring again\n"
+		  "after a nap fitted to the rate, of at most N us,\n"
+		  "instead of being woken (default 1000; 0: always\n"
+		  "wait to be woken, in poll())" },
+	{ "force", 0, OPT_FLAG, RUN(sensor.force),
+	  .help = "replace another XDP program on the interface" },
+	{ "keep-pins", 0, OPT_FLAG, RUN(sensor.keep_pins),
+	  .help = "leave the flow table pinned after exit" },
+	{ "flows-max", 0, OPT_UINT, RUN(sensor.flows_max), 1, 1u << 26, .arg = "N",
+	  .help = "flow table size (default 131072)" },
+	{ "flow-timeout", 0, OPT_UINT, RUN(flow_timeout_s), 0, 1u << 30, .arg = "SECS",
+	  .help = "remove flows idle this long (default 300; 0: never)" },
+	{ "flows-topic", 0, OPT_STRING, RUN(sink.kafka.flows_topic), .arg = "TOPIC",
+	  .help = "also produce a KFlow JSON record of each flow when it\n"
+		  "expires and at exit, keyed like its packets" },
+	{ "duration", 0, OPT_UINT, RUN(duration_s), 0, 1u << 30, .arg = "SECS",
+	  .help = "stop after SECS seconds" },
+	{ "verbose", 'v', OPT_CALL, .call = opt_verbose,
+	  .help = "more messages (-v -v: libbpf's too)" },
+	{}
+};
+#undef RUN
+
+static const char run_usage[] =
+	"usage: xdpsensor run -i IFACE [-i IFACE...] -b BROKERS [-t TOPIC] [OPTIONS]\n"
+	"Attaches to the interfaces and produces the captured packets to Kafka.\n";
+
+/* 0 to run, 1 after --help, -EINVAL on a bad command line (said why) */
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-	static const struct option opts[] = {
-		RULE_LONG_OPTIONS,
-		{ "interface", required_argument, NULL, 'i' },
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "topic", required_argument, NULL, 't' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "output", required_argument, NULL, OPT_OUTPUT },
-		{ "key", required_argument, NULL, OPT_KEY },
-		{ "ts-unit", required_argument, NULL, OPT_TS_UNIT },
-		{ "block", no_argument, NULL, OPT_BLOCK },
-		{ "snaplen", required_argument, NULL, OPT_SNAPLEN },
-		{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "keep-pins", no_argument, NULL, OPT_KEEP_PINS },
-		{ "flows-max", required_argument, NULL, OPT_FLOWS_MAX },
-		{ "copy", no_argument, NULL, OPT_COPY },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
-		{ "flows-topic", required_argument, NULL, OPT_FLOWS_TOPIC },
-		{ "headers", required_argument, NULL, OPT_HEADERS },
-		{ "rx-sleep-us", required_argument, NULL, OPT_RX_SLEEP },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
 	struct kafka_opts *k = &o->sink.kafka;
-	unsigned long v;
-	int opt, r;
+	struct opt_table tables[2];
+	int err;
 
 	rules_init(&o->rules, XS_ACTION_CAPTURE);
 	o->sensor.rules = &o->rules;
@@ -129,95 +177,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	k->stop = &stopping;
 	o->flow_timeout_s = 300;
 	o->rx_sleep_us = 1000;
+	tables[0] = (struct opt_table){ .defs = run_defs, .base = o };
+	tables[1] = rule_options(&o->rules);
 
-	while ((opt = getopt_long(argc, argv, "i:b:t:c:X:vh", opts, NULL)) != -1) {
-		r = rules_option(&o->rules, opt, optarg);
-		if (r < 0)
-			return r;
-		if (r)
-			continue;
-		switch (opt) {
-		case 'i':
-			if (o->nifaces == MAX_IFACES) {
-				pr_warn("at most %d interfaces\n", MAX_IFACES);
-				return -EINVAL;
-			}
-			o->ifnames[o->nifaces++] = optarg;
-			break;
-		case 'b': k->brokers = optarg; break;
-		case 't': k->topic = optarg; break;
-		case 'c': k->config_file = optarg; break;
-		case 'X':
-			if (k->nprops == KAFKA_MAX_PROPS) {
-				pr_warn("at most %d -X properties\n", KAFKA_MAX_PROPS);
-				return -EINVAL;
-			}
-			k->props[k->nprops++] = optarg;
-			break;
-		case OPT_OUTPUT:
-			if (sink_parse_output(optarg, &o->sink))
-				return -EINVAL;
-			break;
-		case OPT_KEY:
-			if (parse_key_scheme(optarg, &k->key)) {
-				pr_warn("unknown --key '%s': use 5tuple, community-id or metron\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_TS_UNIT:
-			if (parse_ts_unit(optarg, &k->ts_unit)) {
-				pr_warn("unknown --ts-unit '%s': use ms, us or ns\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_BLOCK: k->block = true; break;
-		case OPT_SNAPLEN:
-			if (parse_uint_opt("--snaplen", optarg, 65535, &v) || !v)
-				return -EINVAL;
-			o->snaplen = (__u32)v;
-			break;
-		case OPT_XDP_MODE:
-			if (parse_xdp_mode(optarg, &o->sensor.xdp_mode)) {
-				pr_warn("unknown --xdp-mode '%s': use native, generic or auto\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_FORCE: o->sensor.force = true; break;
-		case OPT_KEEP_PINS: o->sensor.keep_pins = true; break;
-		case OPT_FLOWS_MAX:
-			if (parse_uint_opt("--flows-max", optarg, 1u << 26, &v) || !v)
-				return -EINVAL;
-			o->sensor.flows_max = (__u32)v;
-			break;
-		case OPT_COPY: o->force_copy = true; break;
-		case OPT_RX_SLEEP:
-			if (parse_uint_opt("--rx-sleep-us", optarg, 10000, &v))
-				return -EINVAL;
-			o->rx_sleep_us = (unsigned int)v;
-			break;
-		case OPT_DURATION:
-			if (parse_uint_opt("--duration", optarg, 1u << 30, &v))
-				return -EINVAL;
-			o->duration_s = (unsigned int)v;
-			break;
-		case OPT_FLOW_TIMEOUT:
-			if (parse_uint_opt("--flow-timeout", optarg, 1u << 30, &v))
-				return -EINVAL;
-			o->flow_timeout_s = (unsigned int)v;
-			break;
-		case OPT_FLOWS_TOPIC: k->flows_topic = optarg; break;
-		case OPT_HEADERS:
-			if (strcmp(optarg, "all") && strcmp(optarg, "none")) {
-				pr_warn("--headers takes all or none, not '%s'\n", optarg);
-				return -EINVAL;
-			}
-			k->no_headers = !strcmp(optarg, "none");
-			break;
-		case 'v': log_set_level(log_get_level() + 1); break;
-		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return -EINVAL;
-		}
-	}
+	err = opts_parse(argc, argv, run_usage, tables, 2);
+	if (err)
+		return err;
 	if (optind < argc) {
 		pr_warn("unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
@@ -254,15 +219,27 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Why the main loop ended: a signal or --duration is a clean end (exit
+ * 0); the others are faults (exit 1), after the same flush and summary. */
+enum run_end { RUN_SIGNAL, RUN_DURATION, RUN_IFACE_GONE, RUN_SINK_FAILED };
+static const char *const run_end_names[] = {
+	[RUN_SIGNAL] = "signal", [RUN_DURATION] = "duration",
+	[RUN_IFACE_GONE] = "iface_gone", [RUN_SINK_FAILED] = "kafka_fatal",
+};
+
 struct run_state {
 	struct run_opts *o;
-	struct sensor_iface iface[MAX_IFACES];
+	struct sensor_iface iface[CAPTURE_MAX_IFACES];
 	int nifaces;
 	struct worker *workers;
-	struct xs_worker_stats *stats;
+	/* what publish_stats() last wrote to the pinned `workers` maps: the
+	 * workers' counters, the sink's deliveries, the sockets' statistics */
+	struct xs_worker_stats *published;
 	unsigned int nworkers, started;
 	struct sink *sink;
 	__u64 flows_expired;
+	unsigned int ifaces_gone;
+	enum run_end end;
 };
 
 struct flow_export {
@@ -297,26 +274,47 @@ static __u64 expire_flows(struct run_state *st, __u64 idle_ns)
 	return n;
 }
 
-/* Copies each worker's counters and its socket's into the pinned map. */
-static void publish_stats(struct run_state *st)
+/* One worker's row: its own counters, the sink's deliveries of its
+ * records, and its socket's statistics while the socket is open. */
+static void collect(struct run_state *st, unsigned int i, struct xs_worker_stats *ws)
 {
-	for (unsigned int i = 0; i < st->nworkers; i++) {
-		struct worker *w = &st->workers[i];
-		struct xs_worker_stats *ws = &st->stats[i];
-		struct xdp_statistics xs;
+	struct worker *w = &st->workers[i];
+	struct delivery_counts d = sink_delivery(st->sink, i);
+	struct xdp_statistics xs;
 
-		if (!w->xsk.xsk || xsk_queue_statistics(&w->xsk, &xs))
-			continue;
+	ws->read = w->count.read;
+	ws->read_bytes = w->count.read_bytes;
+	ws->produced = w->count.produced;
+	ws->queue_full = w->count.queue_full;
+	ws->sink_errors = w->count.sink_errors;
+	ws->no_meta = w->count.no_meta;
+	ws->delivered = d.delivered;
+	ws->failed = d.failed;
+	if (w->xsk.xsk && !xsk_queue_statistics(&w->xsk, &xs)) {
 		ws->xsk_rx_dropped = xs.rx_dropped;
 		ws->xsk_rx_invalid_descs = xs.rx_invalid_descs;
 		ws->xsk_rx_ring_full = xs.rx_ring_full;
 		ws->xsk_fill_ring_empty = xs.rx_fill_ring_empty_descs;
-		for (int f = 0; f < st->nifaces; f++) {
-			struct sensor_iface *s = &st->iface[f];
+	}
+}
 
-			if (!strcmp(s->name, w->ifname) && s->skel)
-				bpf_map__update_elem(s->skel->maps.workers, &w->xsk.queue_id,
-						     sizeof(__u32), ws, sizeof(*ws), BPF_ANY);
+/* The one place the workers' counters are published: the pinned maps
+ * (index = queue) for `xdpsensor stats`, and st->published for the summary. */
+static void publish_stats(struct run_state *st)
+{
+	unsigned int i = 0;
+
+	if (!st->sink)
+		return;
+	for (int f = 0; f < st->nifaces; f++) {
+		struct sensor_iface *s = &st->iface[f];
+
+		for (__u32 q = 0; q < (__u32)s->nqueues && i < st->nworkers; q++, i++) {
+			collect(st, i, &st->published[i]);
+			if (s->skel)
+				bpf_map__update_elem(s->skel->maps.workers, &q, sizeof(q),
+						     &st->published[i], sizeof(st->published[i]),
+						     BPF_ANY);
 		}
 	}
 }
@@ -325,11 +323,17 @@ static int open_workers(struct run_state *st)
 {
 	unsigned int n = 0;
 
-	for (int f = 0; f < st->nifaces; f++)
+	for (int f = 0; f < st->nifaces; f++) {
+		if (st->iface[f].nqueues > CAPTURE_MAX_QUEUES) {
+			pr_warn("%s has %d RX queues; the sensor serves at most %d (ethtool -L)\n",
+				st->iface[f].name, st->iface[f].nqueues, CAPTURE_MAX_QUEUES);
+			return -E2BIG;
+		}
 		n += (unsigned int)st->iface[f].nqueues;
+	}
 	st->workers = calloc(n, sizeof(*st->workers));
-	st->stats = calloc(n, sizeof(*st->stats));
-	if (!st->workers || !st->stats)
+	st->published = calloc(n, sizeof(*st->published));
+	if (!st->workers || !st->published)
 		return -ENOMEM;
 	st->nworkers = n;
 	return 0;
@@ -349,8 +353,7 @@ static int start_workers(struct run_state *st)
 
 			*w = (struct worker){ .sink = st->sink, .ifname = s->name, .index = i,
 					      .snaplen = st->o->snaplen,
-					      .rx_sleep_us = st->o->rx_sleep_us, .stats = &st->stats[i],
-					      .stop = &stopping };
+					      .rx_sleep_us = st->o->rx_sleep_us, .stop = &stopping };
 			err = xsk_queue_open(&w->xsk, s->name, (__u32)q, s->xdp_flags, xsks_fd,
 					     st->o->force_copy);
 			if (!err)
@@ -375,23 +378,20 @@ static void stop_workers(struct run_state *st)
 
 static void close_sockets(struct run_state *st)
 {
-	for (unsigned int i = 0; i < st->nworkers; i++) {
-		struct worker *w = &st->workers[i];
-
-		if (w->xsk.xsk)
-			xsk_queue_close(&w->xsk, -1);
-	}
+	for (unsigned int i = 0; i < st->nworkers; i++)
+		xsk_queue_close(&st->workers[i].xsk);
 }
 
 static void print_summary(struct run_state *st)
 {
 	struct xs_worker_stats t = {};
 	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX];
+	struct delivery_counts flows = sink_flow_counts(st->sink);
 	double p50, p99;
-	__u64 flows_ok, flows_failed;
 
+	publish_stats(st); /* the deliveries of the flush */
 	for (unsigned int i = 0; i < st->nworkers; i++) {
-		const __u64 *src = (const __u64 *)&st->stats[i];
+		const __u64 *src = (const __u64 *)&st->published[i];
 		__u64 *dst = (__u64 *)&t;
 
 		for (size_t j = 0; j < sizeof(t) / sizeof(__u64); j++)
@@ -405,23 +405,39 @@ static void print_summary(struct run_state *st)
 			xdp[j] += one[j];
 	}
 	sink_latency(st->sink, &p50, &p99);
-	sink_flow_counts(st->sink, &flows_ok, &flows_failed);
 	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"received\":%llu,\"produced\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"queue_full\":%llu,\"sink_errors\":%llu,"
 	       "\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"no_meta\":%llu,"
 	       "\"flows_expired\":%llu,\"flows_exported\":%llu,\"flows_export_failed\":%llu,"
-	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f}}\n",
+	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f},\"ifaces_gone\":%u,\"end\":\"%s\"}\n",
 	       (unsigned long long)xdp[XS_STAT_RX], (unsigned long long)xdp[XS_STAT_CAPTURED],
 	       (unsigned long long)t.read, (unsigned long long)t.produced,
 	       (unsigned long long)t.delivered, (unsigned long long)t.failed,
 	       (unsigned long long)t.queue_full, (unsigned long long)t.sink_errors,
 	       (unsigned long long)t.xsk_rx_dropped, (unsigned long long)t.xsk_rx_ring_full,
-	       (unsigned long long)t.no_meta, (unsigned long long)st->flows_expired, (unsigned long long)flows_ok,
-	       (unsigned long long)flows_failed, p50, p99);
+	       (unsigned long long)t.no_meta, (unsigned long long)st->flows_expired,
+	       (unsigned long long)flows.delivered, (unsigned long long)flows.failed, p50, p99,
+	       st->ifaces_gone, run_end_names[st->end]);
 	fflush(stdout);
 }
 
-static void main_loop(struct run_state *st)
+/* Interfaces deleted under the sensor: each is said and counted once. */
+static bool ifaces_gone(struct run_state *st)
+{
+	for (int f = 0; f < st->nifaces; f++) {
+		struct sensor_iface *s = &st->iface[f];
+
+		if (!s->gone && sensor_iface_gone(s)) {
+			s->gone = true;
+			st->ifaces_gone++;
+			pr_warn("%s: the interface is gone (deleted?): stopping; what was captured"
+				" is flushed\n", s->name);
+		}
+	}
+	return st->ifaces_gone;
+}
+
+static enum run_end main_loop(struct run_state *st)
 {
 	time_t start = time(NULL), last_pub = 0, last_expiry = start;
 
@@ -429,8 +445,12 @@ static void main_loop(struct run_state *st)
 		time_t now;
 
 		sink_poll(st->sink, 100);
+		if (sink_failed(st->sink))
+			return RUN_SINK_FAILED; /* said why (kafka.c) */
 		now = time(NULL);
 		if (now != last_pub) {
+			if (ifaces_gone(st))
+				return RUN_IFACE_GONE;
 			publish_stats(st);
 			last_pub = now;
 		}
@@ -440,15 +460,17 @@ static void main_loop(struct run_state *st)
 			last_expiry = now;
 		}
 		if (st->o->duration_s && now - start >= (time_t)st->o->duration_s)
-			break;
+			return RUN_DURATION;
 	}
+	return RUN_SIGNAL;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {};
 	struct run_state st = { .o = &o };
-	int err, ret = 1;
+	bool ran = false;
+	int err;
 
 	err = parse_args(argc, argv, &o);
 	if (err)
@@ -461,11 +483,18 @@ int cmd_run(int argc, char **argv)
 	st.nifaces = o.nifaces;
 	install_signals();
 
-	/* the sink first: a bad Kafka option fails before the interface is touched */
+	/* ours first: a second run touches nothing of the first's */
+	for (int i = 0; i < st.nifaces; i++)
+		if (sensor_lock(&st.iface[i]))
+			goto out;
+	/* then the sink: a bad Kafka option fails before the interface is touched */
 	if (open_workers(&st))
 		goto out;
-	st.sink = sink_open(&o.sink, st.stats, st.nworkers);
+	st.sink = sink_open(&o.sink, st.nworkers);
 	if (!st.sink)
+		goto out;
+	sink_poll(st.sink, 0); /* a producer dead at once (say, not authorized) */
+	if (sink_failed(st.sink))
 		goto out;
 	for (int i = 0; i < st.nifaces; i++)
 		if (sensor_setup(&st.iface[i], &o.sensor))
@@ -474,29 +503,25 @@ int cmd_run(int argc, char **argv)
 		goto out;
 
 	pr_info("capturing; stop with Ctrl-C (`xdpsensor stats` shows the counters)\n");
-	main_loop(&st);
-	ret = 0;
+	st.end = main_loop(&st);
+	ran = true;
 out:
 	stop_workers(&st);
 	publish_stats(&st);
 	for (int i = 0; i < st.nifaces; i++) /* stop receiving before the flush */
-		if (st.iface[i].xdp_flags) {
-			xdp_detach(st.iface[i].ifindex, st.iface[i].xdp_flags);
-			st.iface[i].xdp_flags = 0;
-			pr_info("%s: XDP program detached\n", st.iface[i].name);
-		}
+		sensor_detach(&st.iface[i]);
 	close_sockets(&st);
-	if (st.sink && ret == 0)
+	if (ran)
 		expire_flows(&st, 0); /* the last word on every flow still open */
 	if (st.sink) {
 		sink_flush(st.sink, FLUSH_TIMEOUT_MS);
-		if (ret == 0)
+		if (ran)
 			print_summary(&st);
 		sink_close(st.sink);
 	}
 	for (int i = 0; i < st.nifaces; i++)
 		sensor_teardown(&st.iface[i], o.sensor.keep_pins);
 	free(st.workers);
-	free(st.stats);
-	return ret;
+	free(st.published);
+	return ran && (st.end == RUN_SIGNAL || st.end == RUN_DURATION) ? 0 : 1;
 }

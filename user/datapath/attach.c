@@ -59,32 +59,42 @@ int xdp_query(int ifindex, struct attached_prog *out)
 	return 0;
 }
 
+int xdp_clear(int ifindex, const char *ifname, bool force, bool *found)
+{
+	struct attached_prog cur;
+	int err;
+
+	*found = false;
+	err = xdp_query(ifindex, &cur);
+	if (err) {
+		pr_warn("%s: cannot query XDP state: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	if (!cur.id)
+		return 0;
+	if (!cur.ours && !force) {
+		pr_warn("%s: already carries XDP program '%s' (id %u), not xdpsensor's;"
+			" use --force to replace it\n", ifname, cur.name, cur.id);
+		return -EBUSY;
+	}
+	err = xdp_detach(ifindex, ifname, cur.flags);
+	if (err)
+		return err;
+	pr_info("%s: detached %s XDP program '%s' (id %u)\n", ifname,
+		cur.ours ? "a stale xdpsensor" : "the", cur.name, cur.id);
+	*found = true;
+	return 0;
+}
+
 static int try_attach(int ifindex, int prog_fd, __u32 flags)
 {
 	return bpf_xdp_attach(ifindex, prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 }
 
 int xdp_attach(int ifindex, const char *ifname, int prog_fd, enum xdp_mode_opt mode,
-	       bool force, __u32 *flags_out)
+	       __u32 *flags_out)
 {
-	struct attached_prog cur;
 	int err;
-
-	err = xdp_query(ifindex, &cur);
-	if (err) {
-		pr_warn("%s: cannot query XDP state: %s\n", ifname, strerror(-err));
-		return err;
-	}
-	if (cur.id && !cur.ours && !force) {
-		pr_warn("%s: already carries XDP program '%s' (id %u); use --force to replace it\n",
-			ifname, cur.name, cur.id);
-		return -EBUSY;
-	}
-	if (cur.id) {
-		pr_info("%s: replacing %s XDP program '%s' (id %u)\n", ifname,
-			cur.ours ? "a stale xdpsensor" : "the", cur.name, cur.id);
-		xdp_detach(ifindex, cur.flags);
-	}
 
 	if (mode != XDP_MODE_GENERIC) {
 		err = try_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE);
@@ -111,7 +121,13 @@ int xdp_attach(int ifindex, const char *ifname, int prog_fd, enum xdp_mode_opt m
 	return 0;
 }
 
-int xdp_detach(int ifindex, __u32 flags)
+int xdp_detach(int ifindex, const char *ifname, __u32 flags)
 {
-	return bpf_xdp_detach(ifindex, flags, NULL);
+	int err = bpf_xdp_detach(ifindex, flags, NULL);
+
+	if (err == -ENODEV) /* the interface is gone, and its program with it */
+		return 0;
+	if (err)
+		pr_warn("%s: cannot detach the XDP program: %s\n", ifname, strerror(-err));
+	return err;
 }

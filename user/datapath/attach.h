@@ -16,11 +16,19 @@ struct attached_prog {
 };
 
 int xdp_query(int ifindex, struct attached_prog *out);
-/* Attaches; *flags_out gets the XDP_FLAGS_* mode that worked. Refuses an
- * interface that carries another program unless force. */
+/*
+ * The one policy for what is already on an interface we own (its lock
+ * held, owner.h): nothing, 0; an xdpsensor program, a dead run's, so it is
+ * detached; another program is refused (-EBUSY, named) unless force.
+ * *found: a program was detached.
+ */
+int xdp_clear(int ifindex, const char *ifname, bool force, bool *found);
+/* Attaches where the slot is free; *flags_out gets the XDP_FLAGS_* mode
+ * that worked (native first with XDP_MODE_AUTO, then generic). */
 int xdp_attach(int ifindex, const char *ifname, int prog_fd, enum xdp_mode_opt mode,
-	       bool force, __u32 *flags_out);
-int xdp_detach(int ifindex, __u32 flags);
+	       __u32 *flags_out);
+/* Detaches (an interface that is gone counts as done); says why not. */
+int xdp_detach(int ifindex, const char *ifname, __u32 flags);
 int parse_xdp_mode(const char *s, enum xdp_mode_opt *out);
 
 #endif

@@ -13,24 +13,9 @@
 #include "datapath.h"
 #include "log.h"
 
-static const char *const stat_names[XS_STAT_MAX] = {
-	[XS_STAT_RX] = "rx_packets",
-	[XS_STAT_RX_BYTES] = "rx_bytes",
-	[XS_STAT_CAPTURED] = "captured",
-	[XS_STAT_CAPTURE_NO_SOCKET] = "capture_no_socket",
-	[XS_STAT_COUNTED] = "counted",
-	[XS_STAT_DROPPED] = "dropped",
-	[XS_STAT_ERR_TRUNCATED] = "err_truncated",
-	[XS_STAT_ERR_NOT_IP] = "err_not_ip",
-	[XS_STAT_ERR_VLAN_DEPTH] = "err_vlan_depth",
-	[XS_STAT_ERR_BAD_IPV4] = "err_bad_ipv4",
-	[XS_STAT_ERR_BAD_IPV6] = "err_bad_ipv6",
-	[XS_STAT_ERR_IPV6_EXT_DEPTH] = "err_ipv6_ext_depth",
-	[XS_STAT_FLOW_NEW] = "flow_new",
-	[XS_STAT_FLOW_TABLE_FULL] = "flow_table_full",
-	[XS_STAT_SAMPLED_OUT] = "sampled_out",
-	[XS_STAT_META_FAILED] = "meta_failed",
-};
+#define XS_STAT_NAME(e, name) [XS_STAT_##e] = #name,
+static const char *const stat_names[XS_STAT_MAX] = { XS_STATS(XS_STAT_NAME) };
+#undef XS_STAT_NAME
 
 const char *stat_name(enum xs_stat s)
 {

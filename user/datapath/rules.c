@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +7,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "flow_parse.h"
 #include "log.h"
+#include "num.h"
 #include "rules.h"
 #include "xdpsensor.skel.h"
 
@@ -20,12 +21,13 @@ static const char *const action_names[] = {
 };
 
 static const struct { const char *name; __u8 proto; } protos[] = {
-	{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 },
+	{ "icmp", XS_IPPROTO_ICMP }, { "tcp", XS_IPPROTO_TCP }, { "udp", XS_IPPROTO_UDP },
+	{ "icmpv6", XS_IPPROTO_ICMPV6 }, { "sctp", XS_IPPROTO_SCTP },
 };
 
 const char *action_name(__u32 action)
 {
-	return action < 4 ? action_names[action] : "?";
+	return action <= XS_ACTION_DROP ? action_names[action] : "?";
 }
 
 const char *proto_name(__u8 proto)
@@ -36,19 +38,6 @@ const char *proto_name(__u8 proto)
 	return NULL;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*s)) /* strtoul would skip spaces and signs */
-		return -EINVAL;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (*end || errno || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
 int proto_from_name(const char *name)
 {
 	unsigned long n;
@@ -56,7 +45,7 @@ int proto_from_name(const char *name)
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
 		if (!strcasecmp(name, protos[i].name))
 			return protos[i].proto;
-	return parse_uint(name, 255, &n) ? -1 : (int)n;
+	return parse_uint(name, 0, 255, &n) ? -EINVAL : (int)n;
 }
 
 void rules_init(struct rules *r, __u32 default_action)
@@ -76,18 +65,6 @@ int rules_set_default(struct rules *r, const char *name)
 	}
 	pr_warn("unknown action '%s': use capture, count or drop\n", name);
 	return -EINVAL;
-}
-
-int rules_set_sample(struct rules *r, const char *n)
-{
-	unsigned long v;
-
-	if (parse_uint(n, 1u << 30, &v) || v == 0) {
-		pr_warn("--sample takes N >= 1 (capture 1 flow in N), not '%s'\n", n);
-		return -EINVAL;
-	}
-	r->config.sample_n = (__u32)v;
-	return 0;
 }
 
 static int parse_prefix(struct rule *rule, const char *spec)
@@ -110,7 +87,7 @@ static int parse_prefix(struct rule *rule, const char *spec)
 	}
 	if (!slash)
 		len = v4 ? 32 : 128;
-	else if (parse_uint(slash, v4 ? 32 : 128, &len))
+	else if (parse_uint(slash, 0, v4 ? 32 : 128, &len))
 		return -EINVAL;
 	rule->prefix.prefixlen = (__u32)len + (v4 ? 96 : 0);
 	return 0;
@@ -122,7 +99,7 @@ static int parse_port(struct rules *r, struct rule *rule, const char *spec)
 	unsigned long port;
 	int proto;
 
-	if (parse_uint(slash ? slash + 1 : spec, 65535, &port))
+	if (parse_uint(slash ? slash + 1 : spec, 0, 65535, &port))
 		return -EINVAL;
 	rule->port.port = (__u16)port;
 	if (slash) {
@@ -136,13 +113,13 @@ static int parse_port(struct rules *r, struct rule *rule, const char *spec)
 		return 0;
 	}
 	/* no protocol: the port of TCP, UDP and SCTP */
-	rule->port.proto = 6;
+	rule->port.proto = XS_IPPROTO_TCP;
 	if (r->count + 2 >= RULES_MAX)
 		return -E2BIG;
 	r->rule[r->count] = *rule;
-	r->rule[r->count++].port.proto = 17;
+	r->rule[r->count++].port.proto = XS_IPPROTO_UDP;
 	r->rule[r->count] = *rule;
-	r->rule[r->count++].port.proto = 132;
+	r->rule[r->count++].port.proto = XS_IPPROTO_SCTP;
 	return 0;
 }
 

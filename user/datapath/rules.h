@@ -35,13 +35,12 @@ void rules_init(struct rules *r, __u32 default_action);
  * or proto:NAME|N. Prints what is wrong and returns -EINVAL. */
 int rules_add(struct rules *r, __u32 action, const char *spec);
 int rules_set_default(struct rules *r, const char *action_name);
-int rules_set_sample(struct rules *r, const char *n);
 /* Writes config and rules into the maps of a loaded datapath. */
 struct xdpsensor_bpf;
 int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel);
 
 const char *action_name(__u32 action);
-/* "tcp" -> 6; also accepts a number. Returns -1 if unknown. */
+/* "tcp" -> 6; also accepts a number. Returns -EINVAL if unknown. */
 int proto_from_name(const char *name);
 const char *proto_name(__u8 proto);
 

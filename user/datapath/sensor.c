@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "owner.h"
 #include "sensor.h"
 
 #ifndef CAP_BPF
@@ -22,8 +23,12 @@ int check_privileges(void)
 	struct __user_cap_data_struct data[2] = {};
 	bool admin, net_admin, bpf, net_raw;
 
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
+	if (syscall(SYS_capget, &hdr, data)) {
+		int err = -errno;
+
+		pr_warn("cannot read this process's capabilities (capget: %s)\n", strerror(-err));
+		return err;
+	}
 #define HAS(cap) (data[(cap) / 32].effective & (1u << ((cap) % 32)))
 	admin = HAS(CAP_SYS_ADMIN);
 	net_admin = HAS(CAP_NET_ADMIN);
@@ -39,6 +44,7 @@ int check_privileges(void)
 int sensor_lookup(struct sensor_iface *s, const char *ifname)
 {
 	memset(s, 0, sizeof(*s));
+	s->lock_fd = -1;
 	if (strlen(ifname) >= sizeof(s->name) || !(s->ifindex = (int)if_nametoindex(ifname))) {
 		pr_warn("no such interface '%s' (see `ip link`)\n", ifname);
 		return -ENODEV;
@@ -47,6 +53,32 @@ int sensor_lookup(struct sensor_iface *s, const char *ifname)
 	datapath_pin_dir(ifname, s->pin_dir);
 	s->nqueues = iface_rx_queues(ifname);
 	return 0;
+}
+
+int sensor_lock(struct sensor_iface *s)
+{
+	pid_t holder;
+	int fd = owner_lock(s->name, &holder);
+
+	if (fd == -EBUSY) {
+		pr_warn("%s: xdpsensor (pid %d) is already running on it; stop that one first\n",
+			s->name, (int)holder);
+		return fd;
+	}
+	if (fd < 0) {
+		pr_warn("%s: cannot take the lock in %s: %s\n", s->name, XS_STATE_DIR,
+			strerror(-fd));
+		return fd;
+	}
+	s->lock_fd = fd;
+	return 0;
+}
+
+bool sensor_iface_gone(const struct sensor_iface *s)
+{
+	char name[IF_NAMESIZE];
+
+	return !if_indextoname((unsigned int)s->ifindex, name) && errno == ENXIO;
 }
 
 /* Removes every pin in dir (maps and program), then dir; skips keep. */
@@ -80,27 +112,15 @@ static int remove_pins(const char *dir, const char *keep)
 int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found)
 {
 	struct iface_settings st;
-	struct attached_prog cur;
 	char dir[PATH_MAX];
 	struct stat sb;
 	int err;
 
 	*found = false;
-	if (ifindex && !xdp_query(ifindex, &cur) && cur.id) {
-		if (!cur.ours && !force) {
-			pr_warn("%s: carries XDP program '%s' (id %u), which is not xdpsensor's;"
-				" use --force to remove it\n", ifname, cur.name, cur.id);
-			return -EBUSY;
-		}
-		err = xdp_detach(ifindex, cur.flags);
-		if (err) {
-			pr_warn("%s: cannot detach program id %u: %s\n", ifname, cur.id,
-				strerror(-err));
+	if (ifindex) {
+		err = xdp_clear(ifindex, ifname, force, found);
+		if (err)
 			return err;
-		}
-		pr_info("%s: detached %s XDP program '%s' (id %u)\n", ifname,
-			cur.ours ? "a stale xdpsensor" : "the", cur.name, cur.id);
-		*found = true;
 	}
 	if (!iface_load_state(ifname, &st)) {
 		pr_info("%s: restoring offloads changed by a previous run\n", ifname);
@@ -119,16 +139,10 @@ int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found)
 int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o)
 {
 	struct datapath_opts dopts = { .flows_max = o->flows_max };
-	struct attached_prog cur;
 	bool stale;
 	int err;
 
-	/* refuse a foreign program before touching anything */
-	if (!xdp_query(s->ifindex, &cur) && cur.id && !cur.ours && !o->force) {
-		pr_warn("%s: already carries XDP program '%s' (id %u); use --force to replace it\n",
-			s->name, cur.name, cur.id);
-		return -EBUSY;
-	}
+	/* a foreign program is refused here, before anything is touched */
 	err = sensor_clean_stale(s->name, s->ifindex, o->force, &stale);
 	if (err)
 		return err;
@@ -159,20 +173,20 @@ int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o)
 	if (err)
 		return err;
 	return xdp_attach(s->ifindex, s->name, bpf_program__fd(s->skel->progs.xdpsensor_xdp),
-			  o->xdp_mode, o->force, &s->xdp_flags);
+			  o->xdp_mode, &s->xdp_flags);
+}
+
+void sensor_detach(struct sensor_iface *s)
+{
+	/* a deleted interface took its program with it */
+	if (s->xdp_flags && !s->gone && !xdp_detach(s->ifindex, s->name, s->xdp_flags))
+		pr_info("%s: XDP program detached\n", s->name);
+	s->xdp_flags = 0;
 }
 
 void sensor_teardown(struct sensor_iface *s, bool keep_pins)
 {
-	if (s->xdp_flags) {
-		int err = xdp_detach(s->ifindex, s->xdp_flags);
-
-		if (err)
-			pr_warn("%s: cannot detach the XDP program: %s\n", s->name, strerror(-err));
-		else
-			pr_info("%s: XDP program detached\n", s->name);
-		s->xdp_flags = 0;
-	}
+	sensor_detach(s);
 	if (s->offloads_saved) {
 		iface_restore(&s->offloads);
 		s->offloads_saved = false;
@@ -187,4 +201,6 @@ void sensor_teardown(struct sensor_iface *s, bool keep_pins)
 		xdpsensor_bpf__destroy(s->skel);
 		s->skel = NULL;
 	}
+	owner_unlock(s->name, s->lock_fd); /* last: until here the interface is ours */
+	s->lock_fd = -1;
 }

@@ -24,6 +24,8 @@ struct sensor_iface {
 	struct iface_settings offloads;
 	bool offloads_saved, pinned;
 	__u32 xdp_flags; /* 0: not attached */
+	int lock_fd;     /* owner.h; -1: not ours */
+	bool gone;       /* deleted while we ran */
 };
 
 struct sensor_opts {
@@ -36,12 +38,22 @@ struct sensor_opts {
 
 /* Resolves the interface name; a clear error if it does not exist. */
 int sensor_lookup(struct sensor_iface *s, const char *ifname);
-/* Cleans a previous run's leftovers, loads, pins, turns offloads off, attaches. */
+/* Makes the interface ours for this process's life (owner.h); -EBUSY, with
+ * one line naming the pid, when another sensor runs on it. */
+int sensor_lock(struct sensor_iface *s);
+/* Cleans a dead run's leftovers, loads, pins, turns offloads off, attaches.
+ * Needs the lock. */
 int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o);
-/* Detaches, restores the offloads, removes the pins (except flows with keep_pins). */
+/* Detaches the program (stops receiving); teardown does it too. */
+void sensor_detach(struct sensor_iface *s);
+/* Detaches, restores the offloads, removes the pins (except flows with
+ * keep_pins), then gives up the lock. */
 void sensor_teardown(struct sensor_iface *s, bool keep_pins);
-/* Removes what a crashed run left: attachment, offload changes, pins. */
+/* Removes what a dead run left: attachment (a foreign program only with
+ * force), offload changes, pins. Call it holding the lock. */
 int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found);
+/* The interface was deleted (its index no longer exists). */
+bool sensor_iface_gone(const struct sensor_iface *s);
 
 /* Non-zero (and says why) if we lack root / the capabilities XDP needs. */
 int check_privileges(void);

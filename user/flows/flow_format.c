@@ -6,8 +6,8 @@
 
 #include "clock.h"
 #include "community_id.h"
-#include "datapath.h"
 #include "flow_format.h"
+#include "flow_parse.h"
 #include "rules.h"
 
 void format_addr(const __u8 addr[16], __u8 family, char out[INET6_ADDRSTRLEN])
@@ -20,7 +20,8 @@ void format_addr(const __u8 addr[16], __u8 family, char out[INET6_ADDRSTRLEN])
 
 bool proto_has_ports(__u8 proto)
 {
-	return proto == 6 || proto == 17 || proto == 132 || proto == 1 || proto == 58;
+	return proto == XS_IPPROTO_TCP || proto == XS_IPPROTO_UDP || proto == XS_IPPROTO_SCTP ||
+	       proto == XS_IPPROTO_ICMP || proto == XS_IPPROTO_ICMPV6;
 }
 
 static int by_bytes_desc(const void *a, const void *b)

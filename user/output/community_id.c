@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
 #include <string.h>
 #include <openssl/evp.h>
 
@@ -14,7 +15,7 @@ int community_id(const struct flow_key *key, bool has_ports, __u16 seed,
 	size_t n = 0;
 
 	if (out_len < COMMUNITY_ID_LEN)
-		return -1;
+		return -ENOSPC;
 	buf[n++] = seed >> 8;
 	buf[n++] = seed & 0xff;
 	memcpy(buf + n, key->addr_a + skip, alen);
@@ -30,7 +31,7 @@ int community_id(const struct flow_key *key, bool has_ports, __u16 seed,
 		buf[n++] = key->port_b & 0xff;
 	}
 	if (!EVP_Digest(buf, n, md, &md_len, EVP_sha1(), NULL))
-		return -1;
+		return -EIO;
 	memcpy(out, "1:", 2);
 	EVP_EncodeBlock((unsigned char *)out + 2, md, (int)md_len);
 	return 0;

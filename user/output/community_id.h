@@ -13,7 +13,8 @@
 /*
  * The key is already in Community ID order (flow_parse.h orders endpoints
  * the same way), so the hash needs no packet. has_ports is false for
- * protocols without ports and for non-first fragments.
+ * protocols without ports and for non-first fragments. 0, -ENOSPC (out
+ * shorter than COMMUNITY_ID_LEN) or -EIO (the digest failed).
  */
 int community_id(const struct flow_key *key, bool has_ports, __u16 seed,
 		 char *out, size_t out_len);

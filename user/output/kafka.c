@@ -12,6 +12,7 @@
 #include "kafka.h"
 #include "latency.h"
 #include "log.h"
+#include "record_ref.h"
 
 /* Throughput defaults; -c and -X override any of them. */
 static const char *const defaults[][2] = {
@@ -30,42 +31,88 @@ struct kafka_producer {
 	rd_kafka_topic_t *rkt;
 	struct kafka_opts o;
 	struct latency_hist lat;
-	struct xs_worker_stats *workers; /* indexed by capture_rec.worker */
+	/* delivery reports, counted here only: one row per worker (the record
+	 * reference's index), written by whichever thread serves reports */
+	struct delivery_counts *delivery;
+	unsigned int nworkers;
 	rd_kafka_topic_t *flows_rkt;
-	__u64 flows_delivered, flows_failed;
+	struct delivery_counts flows;
 	time_t last_error_log;
+	bool auth_reported;
+	int fatal; /* set by on_error, read by kafka_fatal() */
 };
 
-/* A record's opaque packs its worker (top 8 bits) and capture time (low 56
- * bits of ns, ~2 years) so delivery reports count per worker and measure
- * latency without an allocation per packet. */
-#define REF_TS_MASK ((1ull << 56) - 1)
-#define REF_FLOW_RECORD 255 /* not a worker: a flow record */
-
-static void *record_ref(unsigned int worker, __u64 ts_ns)
+static void count_delivery(struct delivery_counts *c, bool ok)
 {
-	return (void *)(uintptr_t)((__u64)worker << 56 | (ts_ns & REF_TS_MASK));
+	__atomic_fetch_add(ok ? &c->delivered : &c->failed, 1, __ATOMIC_RELAXED);
+}
+
+static bool is_auth_error(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+	case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* An authentication or authorization error, in plain words, once. */
+static void report_auth(struct kafka_producer *k, rd_kafka_resp_err_t err, const char *detail)
+{
+	if (k->auth_reported)
+		return;
+	k->auth_reported = true;
+	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+	    err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
+		pr_warn("Kafka: the broker refused the sensor's credentials (authentication failed:"
+			" %s); check the sasl.*/ssl.* properties given with -X or -c\n", detail);
+	else
+		pr_warn("Kafka: the broker does not allow the sensor's principal to produce"
+			" (authorization failed: %s); grant it WRITE on topic %s (and on the"
+			" cluster, IDEMPOTENT_WRITE, for enable.idempotence)\n", detail, k->o.topic);
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct kafka_producer *k = opaque;
-	__u64 ref = (__u64)(uintptr_t)m->_private;
-	struct xs_worker_stats *ws = &k->workers[ref >> 56];
+	unsigned int worker = record_ref_worker(m->_private);
 
 	(void)rk;
-	if (ref >> 56 == REF_FLOW_RECORD) {
-		__atomic_fetch_add(m->err ? &k->flows_failed : &k->flows_delivered, 1,
-				   __ATOMIC_RELAXED);
+	if (m->err && is_auth_error(m->err))
+		report_auth(k, m->err, rd_kafka_err2str(m->err));
+	if (worker == REF_FLOW_RECORD) {
+		count_delivery(&k->flows, !m->err);
 		return;
 	}
-	if (m->err) {
-		__atomic_fetch_add(&ws->failed, 1, __ATOMIC_RELAXED);
+	if (worker >= k->nworkers)
+		return; /* cannot happen: every record carries its worker */
+	count_delivery(&k->delivery[worker], !m->err);
+	if (m->err)
 		pr_debug("delivery failed: %s\n", rd_kafka_err2str(m->err));
-	} else {
-		__atomic_fetch_add(&ws->delivered, 1, __ATOMIC_RELAXED);
-		latency_add(&k->lat, (clock_ns(CLOCK_REALTIME) - ref) & REF_TS_MASK);
-	}
+	else
+		latency_add(&k->lat, record_ref_age(m->_private, clock_ns(CLOCK_REALTIME)));
+}
+
+/*
+ * A fatal error (the idempotent producer's guarantees cannot hold: fenced,
+ * not authorized for a producer id, ...) ends the producer: say why once
+ * and let the run stop (kafka_fatal()), as librdkafka's
+ * idempotent_producer example does.
+ */
+static void on_fatal(struct kafka_producer *k)
+{
+	char reason[512];
+	rd_kafka_resp_err_t err = rd_kafka_fatal_error(k->rk, reason, sizeof(reason));
+
+	if (is_auth_error(err))
+		report_auth(k, err, reason);
+	pr_warn("Kafka: fatal producer error, stopping: %s (%s)\n", reason, rd_kafka_err2name(err));
+	__atomic_store_n(&k->fatal, 1, __ATOMIC_RELEASE);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -75,7 +122,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	(void)rk;
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		pr_warn("Kafka producer fatal error: %s\n", reason);
+		on_fatal(k);
+		return;
+	}
+	if (is_auth_error(err)) {
+		report_auth(k, err, reason);
 		return;
 	}
 	/* a down broker reports every retry: say it once every 10 s */
@@ -91,7 +142,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	if (level <= 3)
+	if (!strcmp(fac, "FATAL")) /* on_fatal() says it, once */
+		xs_log(XS_LOG_DEBUG, "Kafka %s: %s\n", fac, buf);
+	else if (level <= 3)
 		pr_warn("Kafka %s: %s\n", fac, buf);
 	else
 		xs_log(level <= 6 ? XS_LOG_DEBUG : XS_LOG_TRACE, "Kafka %s: %s\n", fac, buf);
@@ -204,7 +257,7 @@ int kafka_check_conf(const struct kafka_opts *o)
 	return 0;
 }
 
-struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_stats *workers)
+struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nworkers)
 {
 	struct kafka_producer *k = calloc(1, sizeof(*k));
 	rd_kafka_conf_t *conf;
@@ -213,7 +266,10 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_s
 	if (!k)
 		return NULL;
 	k->o = *o;
-	k->workers = workers;
+	k->nworkers = nworkers;
+	k->delivery = calloc(nworkers ? nworkers : 1, sizeof(*k->delivery));
+	if (!k->delivery)
+		goto fail;
 	if (!k->o.topic)
 		k->o.topic = KAFKA_DEFAULT_TOPIC;
 	conf = build_conf(o, k);
@@ -238,8 +294,11 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_s
 	check_reachable(k);
 	return k;
 fail:
+	if (k->rkt)
+		rd_kafka_topic_destroy(k->rkt);
 	if (k->rk)
 		rd_kafka_destroy(k->rk);
+	free(k->delivery);
 	free(k);
 	return NULL;
 }
@@ -295,7 +354,7 @@ int kafka_produce_flow(struct kafka_producer *k, const struct flow_entry *e, con
 	FILE *f = fmemopen(json, sizeof(json), "w");
 	long len;
 
-	if (!k->flows_rkt || !f) {
+	if (!k->flows_rkt || !f || kafka_fatal(k)) {
 		if (f)
 			fclose(f);
 		return -EINVAL;
@@ -307,16 +366,34 @@ int kafka_produce_flow(struct kafka_producer *k, const struct flow_entry *e, con
 			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			      RD_KAFKA_V_VALUE(json, (size_t)len), RD_KAFKA_V_KEY(key, key_len),
 			      RD_KAFKA_V_OPAQUE(record_ref(REF_FLOW_RECORD, 0)), RD_KAFKA_V_END)) {
-		__atomic_fetch_add(&k->flows_failed, 1, __ATOMIC_RELAXED);
+		count_delivery(&k->flows, false);
 		return -EIO;
 	}
 	return 0;
 }
 
-void kafka_flow_counts(struct kafka_producer *k, __u64 *delivered, __u64 *failed)
+static struct delivery_counts load_counts(const struct delivery_counts *c)
 {
-	*delivered = __atomic_load_n(&k->flows_delivered, __ATOMIC_RELAXED);
-	*failed = __atomic_load_n(&k->flows_failed, __ATOMIC_RELAXED);
+	return (struct delivery_counts){
+		.delivered = __atomic_load_n(&c->delivered, __ATOMIC_RELAXED),
+		.failed = __atomic_load_n(&c->failed, __ATOMIC_RELAXED),
+	};
+}
+
+struct delivery_counts kafka_flow_counts(struct kafka_producer *k)
+{
+	return load_counts(&k->flows);
+}
+
+struct delivery_counts kafka_delivery(struct kafka_producer *k, unsigned int worker)
+{
+	return worker < k->nworkers ? load_counts(&k->delivery[worker])
+				    : (struct delivery_counts){ 0 };
+}
+
+bool kafka_fatal(struct kafka_producer *k)
+{
+	return __atomic_load_n(&k->fatal, __ATOMIC_ACQUIRE);
 }
 
 void kafka_poll(struct kafka_producer *k, int timeout_ms)
@@ -328,12 +405,13 @@ int kafka_flush(struct kafka_producer *k, int timeout_ms)
 {
 	int left;
 
-	if (rd_kafka_flush(k->rk, timeout_ms))
+	/* a dead producer delivers nothing more: do not wait for it */
+	if (!kafka_fatal(k) && rd_kafka_flush(k->rk, timeout_ms))
 		pr_warn("Kafka: flush timed out after %d ms\n", timeout_ms);
 	left = rd_kafka_outq_len(k->rk);
 	if (left) {
-		pr_warn("Kafka: %d records were not delivered (broker %s unreachable?);"
-			" counted as failed\n", left, k->o.brokers);
+		pr_warn("Kafka: %d records were not delivered (%s); counted as failed\n", left,
+			kafka_fatal(k) ? "fatal producer error" : "broker unreachable?");
 		/* purged records get a delivery report: failed, so counters add up */
 		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		rd_kafka_poll(k->rk, 100);
@@ -347,6 +425,7 @@ void kafka_close(struct kafka_producer *k)
 		rd_kafka_topic_destroy(k->flows_rkt);
 	rd_kafka_topic_destroy(k->rkt);
 	rd_kafka_destroy(k->rk);
+	free(k->delivery);
 	free(k);
 }
 

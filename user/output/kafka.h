@@ -28,16 +28,25 @@ struct kafka_opts {
 
 struct kafka_producer;
 
+/* Delivery reports of one worker's records (or of the flow records). */
+struct delivery_counts {
+	__u64 delivered;
+	__u64 failed;
+};
+
 /* Checks -b, -c and -X without connecting: a bad property is a usage error. */
 int kafka_check_conf(const struct kafka_opts *o);
-/* workers: the per-worker counters that delivery reports add to. */
-struct kafka_producer *kafka_open(const struct kafka_opts *o, struct xs_worker_stats *workers);
+/* nworkers: rows of the delivery table (capture_rec.worker indexes it). */
+struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nworkers);
 /* 0, or -ENOBUFS when the queue is full (not with --block), or -EIO. */
 int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec);
 /* A flow record (KFlow-style JSON) to flows_topic, keyed like its packets. */
 int kafka_produce_flow(struct kafka_producer *k, const struct flow_entry *e, const char *dvc);
-/* Flow records delivered and failed so far. */
-void kafka_flow_counts(struct kafka_producer *k, __u64 *delivered, __u64 *failed);
+/* Delivery reports so far: of one worker's records, of the flow records. */
+struct delivery_counts kafka_delivery(struct kafka_producer *k, unsigned int worker);
+struct delivery_counts kafka_flow_counts(struct kafka_producer *k);
+/* A fatal error ended the producer (said once, with rd_kafka_fatal_error()). */
+bool kafka_fatal(struct kafka_producer *k);
 void kafka_poll(struct kafka_producer *k, int timeout_ms);
 /* Flushes for up to timeout_ms; what is left is purged and reported as
  * failed. Returns the number of records that were not delivered. */

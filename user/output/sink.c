@@ -11,12 +11,21 @@
 #include "log.h"
 #include "sink.h"
 
+/* one cache line per worker: workers on other CPUs do not share one */
+struct written_row {
+	__u64 n;
+} __attribute__((aligned(64)));
+
 struct sink {
 	enum sink_kind kind;
 	struct kafka_producer *kafka;
 	pcap_t *pcap;
 	pcap_dumper_t *dumper;
 	pthread_mutex_t dump_lock; /* workers share one file */
+	/* null and pcap: delivered when written, one row per worker (each
+	 * written by its worker only); Kafka counts its own */
+	struct written_row *written;
+	unsigned int nworkers;
 };
 
 int sink_parse_output(const char *arg, struct sink_opts *o)
@@ -52,18 +61,22 @@ static int open_pcap(struct sink *s, const char *path)
 	return 0;
 }
 
-struct sink *sink_open(const struct sink_opts *o, struct xs_worker_stats *workers,
-		       unsigned int nworkers)
+struct sink *sink_open(const struct sink_opts *o, unsigned int nworkers)
 {
 	struct sink *s = calloc(1, sizeof(*s));
 
-	(void)nworkers;
 	if (!s)
 		return NULL;
 	s->kind = o->kind;
+	s->nworkers = nworkers;
+	s->written = aligned_alloc(sizeof(*s->written), (nworkers + 1) * sizeof(*s->written));
+	if (s->written)
+		memset(s->written, 0, (nworkers + 1) * sizeof(*s->written));
+	if (!s->written)
+		goto fail;
 	switch (o->kind) {
 	case SINK_KAFKA:
-		s->kafka = kafka_open(&o->kafka, workers);
+		s->kafka = kafka_open(&o->kafka, nworkers);
 		if (!s->kafka)
 			goto fail;
 		break;
@@ -76,19 +89,22 @@ struct sink *sink_open(const struct sink_opts *o, struct xs_worker_stats *worker
 	}
 	return s;
 fail:
+	free(s->written);
 	free(s);
 	return NULL;
 }
 
-void sink_write(struct sink *s, const struct capture_rec *rec)
+enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec)
 {
 	struct pcap_pkthdr h;
-	int err = 0;
+	int err;
 
 	switch (s->kind) {
 	case SINK_KAFKA:
 		err = kafka_produce(s->kafka, rec);
-		break;
+		if (!err)
+			return SINK_PRODUCED;
+		return err == -ENOBUFS ? SINK_QUEUE_FULL : SINK_ERROR;
 	case SINK_PCAP:
 		h.ts.tv_sec = (time_t)(rec->ts_ns / 1000000000ull);
 		h.ts.tv_usec = (suseconds_t)(rec->ts_ns % 1000000000ull); /* ns: see open */
@@ -97,18 +113,27 @@ void sink_write(struct sink *s, const struct capture_rec *rec)
 		pthread_mutex_lock(&s->dump_lock);
 		pcap_dump((u_char *)s->dumper, &h, rec->data);
 		pthread_mutex_unlock(&s->dump_lock);
-		rec->stats->delivered++;
 		break;
 	case SINK_NULL:
-		rec->stats->delivered++;
 		break;
 	}
-	if (!err)
-		rec->stats->produced++;
-	else if (err == -ENOBUFS)
-		rec->stats->queue_full++;
-	else
-		rec->stats->sink_errors++;
+	s->written[rec->worker].n++;
+	return SINK_PRODUCED;
+}
+
+struct delivery_counts sink_delivery(struct sink *s, unsigned int worker)
+{
+	if (s->kind == SINK_KAFKA)
+		return kafka_delivery(s->kafka, worker);
+	if (worker >= s->nworkers)
+		return (struct delivery_counts){ 0 };
+	return (struct delivery_counts){
+		.delivered = __atomic_load_n(&s->written[worker].n, __ATOMIC_RELAXED) };
+}
+
+bool sink_failed(struct sink *s)
+{
+	return s->kind == SINK_KAFKA && kafka_fatal(s->kafka);
 }
 
 void sink_poll(struct sink *s, int timeout_ms)
@@ -143,6 +168,7 @@ void sink_close(struct sink *s)
 	case SINK_NULL:
 		break;
 	}
+	free(s->written);
 	free(s);
 }
 
@@ -152,11 +178,11 @@ void sink_export_flow(struct sink *s, const struct flow_entry *e, const char *dv
 		kafka_produce_flow(s->kafka, e, dvc);
 }
 
-void sink_flow_counts(struct sink *s, __u64 *delivered, __u64 *failed)
+struct delivery_counts sink_flow_counts(struct sink *s)
 {
-	*delivered = *failed = 0;
 	if (s->kind == SINK_KAFKA)
-		kafka_flow_counts(s->kafka, delivered, failed);
+		return kafka_flow_counts(s->kafka);
+	return (struct delivery_counts){ 0 };
 }
 
 void sink_latency(struct sink *s, double *p50_us, double *p99_us)

@@ -17,18 +17,26 @@ struct sink_opts {
 
 struct sink;
 
+/* What became of one record: the worker that hands it over counts it. */
+enum sink_outcome {
+	SINK_PRODUCED,   /* taken; its delivery is counted by the sink */
+	SINK_QUEUE_FULL, /* dropped: the producer queue is full */
+	SINK_ERROR,      /* dropped: the sink refused it */
+};
+
 /* Parses --output kafka|null|pcap:FILE. */
 int sink_parse_output(const char *arg, struct sink_opts *o);
-struct sink *sink_open(const struct sink_opts *o, struct xs_worker_stats *workers,
-		       unsigned int nworkers);
-/*
- * Hands over one record; counts it in rec->stats as produced, queue_full or
- * sink_errors. Thread-safe: every worker calls it.
- */
-void sink_write(struct sink *s, const struct capture_rec *rec);
+/* nworkers: capture_rec.worker is below it (rows of the delivery table). */
+struct sink *sink_open(const struct sink_opts *o, unsigned int nworkers);
+/* Hands over one record. Thread-safe: every worker calls it. */
+enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec);
+/* Deliveries of one worker's records so far (null and pcap: at once). */
+struct delivery_counts sink_delivery(struct sink *s, unsigned int worker);
 /* Serves delivery reports (or sleeps, for other sinks) up to timeout_ms;
  * called from the main thread's loop. */
 void sink_poll(struct sink *s, int timeout_ms);
+/* The sink cannot take records any more (Kafka: a fatal producer error). */
+bool sink_failed(struct sink *s);
 /* Flushes (Kafka: up to timeout_ms, then what is left counts as failed). */
 void sink_flush(struct sink *s, int timeout_ms);
 void sink_close(struct sink *s);
@@ -36,6 +44,6 @@ void sink_close(struct sink *s);
 void sink_latency(struct sink *s, double *p50_us, double *p99_us);
 /* A flow record to the flows topic (Kafka with --flows-topic only). */
 void sink_export_flow(struct sink *s, const struct flow_entry *e, const char *dvc);
-void sink_flow_counts(struct sink *s, __u64 *delivered, __u64 *failed);
+struct delivery_counts sink_flow_counts(struct sink *s);
 
 #endif

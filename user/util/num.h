@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The one integer parser of the command line and the rule specs. */
+#ifndef XS_NUM_H
+#define XS_NUM_H
+
+/*
+ * s must be a whole number, decimal or 0x-hex, nothing before or after it
+ * (no sign, no space), from min to max. 0, or -EINVAL (not a number) or
+ * -ERANGE (out of range). Says nothing.
+ */
+int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+#endif
