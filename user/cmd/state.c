@@ -57,7 +57,7 @@ static int for_each_iface(const char *only, int (*fn)(const char *ifname, void *
 	return err;
 }
 
-struct inspect_opts {
+struct state_opts {
 	bool json;
 	unsigned long top;
 };
@@ -78,7 +78,7 @@ static void sum_workers(int fd, struct xs_worker_stats *t)
 
 static int show_stats(const char *ifname, void *arg)
 {
-	const struct inspect_opts *o = arg;
+	const struct state_opts *o = arg;
 	int stats_fd = open_pinned(ifname, "stats"), workers_fd;
 	__u64 s[XS_STAT_MAX], errs = 0, outcomes;
 	struct xs_worker_stats w;
@@ -150,7 +150,7 @@ static int show_stats(const char *ifname, void *arg)
 
 static int show_flows(const char *ifname, void *arg)
 {
-	const struct inspect_opts *o = arg;
+	const struct state_opts *o = arg;
 	int fd = open_pinned(ifname, "flows");
 	struct flow_entry *flows;
 	size_t n;
@@ -175,7 +175,7 @@ static int show_flows(const char *ifname, void *arg)
 	return 0;
 }
 
-static int inspect_main(int argc, char **argv, int (*fn)(const char *, void *),
+static int state_main(int argc, char **argv, int (*fn)(const char *, void *),
 			const char *what)
 {
 	static const struct option opts[] = {
@@ -185,7 +185,7 @@ static int inspect_main(int argc, char **argv, int (*fn)(const char *, void *),
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct inspect_opts o = {};
+	struct state_opts o = {};
 	const char *ifname = NULL;
 	char *end;
 	int opt;
@@ -214,12 +214,12 @@ static int inspect_main(int argc, char **argv, int (*fn)(const char *, void *),
 
 int cmd_stats(int argc, char **argv)
 {
-	return inspect_main(argc, argv, show_stats, "stats");
+	return state_main(argc, argv, show_stats, "stats");
 }
 
 int cmd_flows(int argc, char **argv)
 {
-	return inspect_main(argc, argv, show_flows, "flows");
+	return state_main(argc, argv, show_flows, "flows");
 }
 
 int cmd_detach(int argc, char **argv)
