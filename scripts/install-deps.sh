@@ -6,9 +6,9 @@ set -euo pipefail
 packages=(
 	# build: BPF object, skeleton, userspace
 	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev
+	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev libpcre2-dev
 	# tests: unit tests, reference decoder, traffic, Kafka client
-	libcmocka-dev tshark kcat ethtool iproute2 iputils-ping python3
+	libcmocka-dev tshark tcpdump kcat ethtool iproute2 iputils-ping python3
 	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself)
 	default-jre-headless maven
 )
