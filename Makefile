@@ -148,7 +148,7 @@ clean:
 format:
 	$(Q)clang-format -i bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/unit/*.c
 
-include bench/bench.mk bench/micro.mk
+include bench/bench.mk bench/micro.mk bench/query.mk
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
 bench bench-quick: $(BUILD)/xdpsensor

@@ -493,7 +493,7 @@ int scan_next(struct scan *s, struct topic_rec *r)
 			p = part_of(s, r->msg->partition);
 			if (p)
 				p->held--;
-			if (r->ts_ns < s->last_out_ts)
+			if (s->o.ordered && r->ts_ns < s->last_out_ts)
 				s->st.late++;
 			else
 				s->last_out_ts = r->ts_ns;
