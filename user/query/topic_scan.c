@@ -198,9 +198,12 @@ static int offsets_at(struct scan *s, __u64 time_ms, int64_t *out)
 		rd_kafka_topic_partition_list_add(l, s->o.topic, s->parts[i].id)->offset =
 			(int64_t)time_ms;
 	err = rd_kafka_offsets_for_times(s->rk, l, s->o.timeout_ms);
-	for (int i = 0; !err && i < l->cnt; i++) {
-		err = l->elems[i].err;
-		out[i] = l->elems[i].offset;
+	for (int i = 0; !err && i < s->nparts; i++) {
+		rd_kafka_topic_partition_t *e =
+			rd_kafka_topic_partition_list_find(l, s->o.topic, s->parts[i].id);
+
+		err = e ? e->err : RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+		out[i] = e ? e->offset : -1;
 	}
 	if (err)
 		pr_warn("%s: cannot look up offsets by time in '%s': %s\n", s->o.what, s->o.topic,
