@@ -299,6 +299,30 @@ test_other_schemes() {
 	query_case "5tuple, no headers: times from the record timestamp, --flow" qnoh \
 		--fixed "$FLOW_JSON, \"reverse\": true}" -- --start "$start" "${FLOW_ARGS[@]}" \
 		--include-reverse --flow
+
+	# inspect decodes each key scheme and says where the time came from
+	inspect_scheme qcid community-id header '^1:[A-Za-z0-9+/]{27}=$'
+	inspect_scheme qmet metron metron-key '^[0-9]{16}$'
+	inspect_scheme qnoh 5tuple record '^(tcp|udp|icmp|icmpv6|sctp|[0-9]+) .* <> .*:[0-9]+$'
+}
+
+# inspect_scheme TOPIC SCHEME TS_SOURCE KEY_REGEX: inspect --json on every
+# record of TOPIC: the key decoded as SCHEME, the time from TS_SOURCE.
+inspect_scheme() {
+	local t=$1 d=$W/$1
+	"$XS" inspect -b "$BROKER" -t "$t" -n 0 --json >"$d/inspect.jsonl" 2>"$d/inspect.err" ||
+		fail "exit $?: $(head -n 2 "$d/inspect.err")"
+	python3 - "$d/inspect.jsonl" "$d/records.jsonl" "$2" "$3" "$4" >"$d/inspect.check" <<'EOF' ||
+import json, re, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+n = sum(1 for l in open(sys.argv[2]) if l.strip())
+bad = [g for g in got if g["key_scheme"] != sys.argv[3] or g["ts_source"] != sys.argv[4]
+       or not re.match(sys.argv[5], g["key"])]
+print("%d objects of %d records; %d not as expected: %s" % (len(got), n, len(bad), bad[:1]))
+sys.exit(1 if bad or len(got) != n else 0)
+EOF
+		fail "$(cat "$d/inspect.check")"
+	report "inspect --json $t: every key decoded as $2, times from the $3"
 }
 
 # bad NAME RC WHAT QUERY_ARGS...: exits RC, one line on stderr naming WHAT,
