@@ -28,7 +28,7 @@ once = $(eval $(1) := $$(shell $(2)))$($(1))
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 
-PKGS     := libbpf libxdp rdkafka libpcap libcrypto
+PKGS     := libbpf libxdp rdkafka libpcap libcrypto libpcre2-8
 PKG_CFLAGS = $(call once,PKG_CFLAGS,pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(call once,PKG_LIBS,pkg-config --libs $(PKGS))
 # jemalloc: librdkafka allocates per record and per header and frees on
@@ -148,7 +148,7 @@ clean:
 format:
 	$(Q)clang-format -i bpf/*.c bpf/*.h headers/*.h user/*/*.c user/*/*.h tests/unit/*.c
 
-include bench/bench.mk bench/micro.mk
+include bench/bench.mk bench/micro.mk bench/query.mk
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d)
 bench bench-quick: $(BUILD)/xdpsensor

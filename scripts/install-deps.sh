@@ -9,11 +9,11 @@ set -euo pipefail
 packages=(
 	# build: BPF object, skeleton, userspace
 	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev
-	# tests and demo: unit tests, reference decoder, traffic, Kafka client,
-	# and the commands the scripts call that a minimal Debian lacks
-	# (procps: sysctl, ps, pgrep; iproute2: ip, tc)
-	libcmocka-dev tshark kcat ethtool iproute2 iputils-ping python3 procps
+	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev libpcre2-dev
+	# tests and demo: unit tests, reference decoders (tshark, tcpdump), traffic,
+	# Kafka client, and the commands the scripts call that a minimal Debian
+	# lacks (procps: sysctl, ps, pgrep; iproute2: ip, tc)
+	libcmocka-dev tshark tcpdump kcat ethtool iproute2 iputils-ping python3 procps
 	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself)
 	default-jre-headless maven
 )

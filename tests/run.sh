@@ -3,7 +3,8 @@
 # "N passed, N failed, N skipped". Usage: tests/run.sh [SUITE...]
 # Suites: build (CFLAGS=-O0, missing packages named, BPF include dirs),
 # unit (BPF_PROG_TEST_RUN, cmocka), pcaps (real captures vs tshark),
-# e2e (veth + real Kafka broker), vm (unit, same-as-host and live inside a
+# e2e (veth + real Kafka broker), query (`query` and `inspect` on records the
+# sensor produced, against tshark/tcpdump), vm (unit, same-as-host and live inside a
 # VM on another kernel), live (veth capture to a pcap file, no Kafka),
 # same-as-host (classify on this kernel = classify on the host), fresh (the
 # README's two commands on a pristine Debian 12 root; not in the default list:
@@ -12,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(build unit pcaps e2e vm)
+[ ${#suites[@]} -gt 0 ] || suites=(build unit pcaps e2e query vm)
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -50,6 +51,7 @@ run_suite() {
 	build) tests/build/run.sh >"$out" 2>&1; rc=$?; count_tap build <"$out" ;;
 	pcaps) tests/pcaps/run.sh >"$out" 2>&1; rc=$?; count_tap pcaps <"$out" ;;
 	e2e) tests/e2e/run.sh >"$out" 2>&1; rc=$?; count_tap e2e <"$out" ;;
+	query) tests/query/run.sh >"$out" 2>&1; rc=$?; count_tap query <"$out" ;;
 	vm)
 		# the guest checks its classify output against this kernel's
 		mkdir -p build/vmtest

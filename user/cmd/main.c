@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "query_cmds.h"
 
 static const struct {
 	const char *name;
@@ -16,6 +17,8 @@ static const struct {
 	{ "stats", cmd_stats, "show the counters of every stage of a running sensor" },
 	{ "flows", cmd_flows, "show the flow table of a running sensor" },
 	{ "detach", cmd_detach, "remove the program, pins and settings left on an interface" },
+	{ "query", cmd_query, "write the packets of a topic that match filters to a pcap" },
+	{ "inspect", cmd_inspect, "print the records of a topic, one line each" },
 };
 
 static void usage(FILE *f)

@@ -58,7 +58,7 @@ static int for_each_iface(const char *only, int (*fn)(const char *ifname, void *
 	return err;
 }
 
-struct inspect_opts {
+struct state_opts {
 	const char *ifname; /* NULL: every interface with pins */
 	bool json;
 	unsigned int top;   /* 0: every flow */
@@ -81,7 +81,7 @@ static void sum_workers(int fd, struct xs_worker_stats *t)
 
 static int show_stats(const char *ifname, void *arg)
 {
-	const struct inspect_opts *o = arg;
+	const struct state_opts *o = arg;
 	int stats_fd = open_pinned(ifname, "stats"), workers_fd;
 	__u64 s[XS_STAT_MAX], errs = 0, outcomes;
 	struct xs_worker_stats w;
@@ -155,7 +155,7 @@ static int show_stats(const char *ifname, void *arg)
 
 static int show_flows(const char *ifname, void *arg)
 {
-	const struct inspect_opts *o = arg;
+	const struct state_opts *o = arg;
 	int fd = open_pinned(ifname, "flows");
 	struct flow_entry *flows;
 	size_t n;
@@ -180,36 +180,36 @@ static int show_flows(const char *ifname, void *arg)
 	return 0;
 }
 
-#define INSPECT(field) OFF(struct inspect_opts, field)
+#define STATE(field) OFF(struct state_opts, field)
 static const struct opt_def stats_defs[] = {
-	{ "interface", 'i', OPT_STRING, INSPECT(ifname), .arg = "IFACE",
+	{ "interface", 'i', OPT_STRING, STATE(ifname), .arg = "IFACE",
 	  .help = "only this interface (default: every one with a sensor)" },
-	{ "json", 'j', OPT_FLAG, INSPECT(json), .help = "one JSON object per interface" },
+	{ "json", 'j', OPT_FLAG, STATE(json), .help = "one JSON object per interface" },
 	{}
 };
 
 static const struct opt_def flows_defs[] = {
-	{ "interface", 'i', OPT_STRING, INSPECT(ifname), .arg = "IFACE",
+	{ "interface", 'i', OPT_STRING, STATE(ifname), .arg = "IFACE",
 	  .help = "only this interface (default: every one with a sensor)" },
-	{ "json", 'j', OPT_FLAG, INSPECT(json), .help = "one KFlow JSON object per flow" },
-	{ "top", 'n', OPT_UINT, INSPECT(top), 0, 1u << 30, .arg = "N",
+	{ "json", 'j', OPT_FLAG, STATE(json), .help = "one KFlow JSON object per flow" },
+	{ "top", 'n', OPT_UINT, STATE(top), 0, 1u << 30, .arg = "N",
 	  .help = "only the N largest flows (0: all)" },
 	{}
 };
 
 static const struct opt_def detach_defs[] = {
-	{ "interface", 'i', OPT_STRING, INSPECT(ifname), .arg = "IFACE",
+	{ "interface", 'i', OPT_STRING, STATE(ifname), .arg = "IFACE",
 	  .help = "the interface to clean" },
-	{ "force", 'f', OPT_FLAG, INSPECT(force),
+	{ "force", 'f', OPT_FLAG, STATE(force),
 	  .help = "also remove another XDP program, or a running\nsensor's" },
 	{}
 };
-#undef INSPECT
+#undef STATE
 
-static int inspect_main(int argc, char **argv, const struct opt_def *defs, const char *usage,
+static int state_main(int argc, char **argv, const struct opt_def *defs, const char *usage,
 			int (*fn)(const char *, void *))
 {
-	struct inspect_opts o = {};
+	struct state_opts o = {};
 	struct opt_table t = { .defs = defs, .base = &o };
 	int err = opts_parse(argc, argv, usage, &t, 1);
 
@@ -220,13 +220,13 @@ static int inspect_main(int argc, char **argv, const struct opt_def *defs, const
 
 int cmd_stats(int argc, char **argv)
 {
-	return inspect_main(argc, argv, stats_defs,
+	return state_main(argc, argv, stats_defs,
 			    "usage: xdpsensor stats [-i IFACE] [--json]\n", show_stats);
 }
 
 int cmd_flows(int argc, char **argv)
 {
-	return inspect_main(argc, argv, flows_defs,
+	return state_main(argc, argv, flows_defs,
 			    "usage: xdpsensor flows [-i IFACE] [--json] [--top N]\n", show_flows);
 }
 
@@ -236,7 +236,7 @@ int cmd_detach(int argc, char **argv)
 		"usage: xdpsensor detach -i IFACE [--force]\n"
 		"Removes what a dead xdpsensor left on IFACE: its XDP program, the offload\n"
 		"changes and the pins. Refuses while a sensor runs there, unless --force.\n";
-	struct inspect_opts o = {};
+	struct state_opts o = {};
 	struct opt_table t = { .defs = detach_defs, .base = &o };
 	pid_t holder;
 	bool found;
