@@ -13,8 +13,9 @@
 #include <time.h>
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "commands.h"
-#include "flow_expiry.h"
+#include "flow_export.h"
 #include "log.h"
 #include "sensor.h"
 #include "sink.h"
@@ -36,12 +37,15 @@ struct run_opts {
 	bool force_copy;
 	unsigned int duration_s;     /* 0: until a signal */
 	unsigned int flow_timeout_s; /* idle flows are removed after this */
+	unsigned int flow_active_s;  /* active flows are exported this often */
+	enum flows_format flows_format;
 };
 
 enum {
 	OPT_OUTPUT = OPT_FIRST_FREE, OPT_KEY, OPT_TS_UNIT, OPT_BLOCK, OPT_SNAPLEN,
 	OPT_XDP_MODE, OPT_FORCE, OPT_KEEP_PINS, OPT_FLOWS_MAX, OPT_COPY, OPT_DURATION,
-	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC, OPT_HEADERS, OPT_RX_SLEEP,
+	OPT_FLOW_TIMEOUT, OPT_FLOWS_TOPIC, OPT_HEADERS, OPT_RX_SLEEP, OPT_FLOW_ACTIVE,
+	OPT_FLOWS_FORMAT,
 };
 
 static void usage(FILE *f)
@@ -70,8 +74,13 @@ static void usage(FILE *f)
 		"  --keep-pins            leave the flow table pinned after exit\n"
 		"  --flows-max N          flow table size (default 131072)\n"
 		"  --flow-timeout SECS    remove flows idle this long (default 300)\n"
-		"  --flows-topic TOPIC    also produce a KFlow JSON record of each flow when it\n"
-		"                         expires and at exit, keyed like its packets\n"
+		"  --flow-active-timeout SECS  export a flow still active every SECS with what\n"
+		"                         it did since its previous record (default 60; 0: only\n"
+		"                         when it ends)\n"
+		"  --flows-topic TOPIC    also produce flow records (JSON) to TOPIC, keyed like\n"
+		"                         the flow's packets\n"
+		"  --flows-format FMT     json (default: KFlow's fields and ours) or kflow\n"
+		"                         (exactly KFlow's fields)\n"
 		"  --duration SECS        stop after SECS seconds\n"
 		"  -v, --verbose          more messages (-v -v: libbpf's too)\n"
 		"%s", rules_usage);
@@ -112,6 +121,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
 		{ "flows-topic", required_argument, NULL, OPT_FLOWS_TOPIC },
+		{ "flow-active-timeout", required_argument, NULL, OPT_FLOW_ACTIVE },
+		{ "flows-format", required_argument, NULL, OPT_FLOWS_FORMAT },
 		{ "headers", required_argument, NULL, OPT_HEADERS },
 		{ "rx-sleep-us", required_argument, NULL, OPT_RX_SLEEP },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -128,6 +139,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	k->ts_unit = TS_NS;
 	k->stop = &stopping;
 	o->flow_timeout_s = 300;
+	o->flow_active_s = 60;
 	o->rx_sleep_us = 1000;
 
 	while ((opt = getopt_long(argc, argv, "i:b:t:c:X:vh", opts, NULL)) != -1) {
@@ -206,6 +218,17 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->flow_timeout_s = (unsigned int)v;
 			break;
 		case OPT_FLOWS_TOPIC: k->flows_topic = optarg; break;
+		case OPT_FLOW_ACTIVE:
+			if (parse_uint_opt("--flow-active-timeout", optarg, 1u << 30, &v))
+				return -EINVAL;
+			o->flow_active_s = (unsigned int)v;
+			break;
+		case OPT_FLOWS_FORMAT:
+			if (parse_flows_format(optarg, &o->flows_format)) {
+				pr_warn("--flows-format takes json or kflow, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_HEADERS:
 			if (strcmp(optarg, "all") && strcmp(optarg, "none")) {
 				pr_warn("--headers takes all or none, not '%s'\n", optarg);
@@ -262,39 +285,34 @@ struct run_state {
 	struct xs_worker_stats *stats;
 	unsigned int nworkers, started;
 	struct sink *sink;
-	__u64 flows_expired;
+	struct flow_exporter *flows[MAX_IFACES];
 };
 
-struct flow_export {
-	struct sink *sink;
-	const char *ifname;
-};
-
-static void export_flow(const struct flow_entry *e, void *arg)
+static void emit_flow(const struct flow_key *key, const char *json, size_t len, void *sink)
 {
-	struct flow_export *x = arg;
-
-	sink_export_flow(x->sink, e, x->ifname);
+	sink_export_flow(sink, key, json, len);
 }
 
-/* Idle flows leave the table (as KFlow records with --flows-topic); with
- * idle_ns 0, every flow is exported and none removed (at exit). */
-static __u64 expire_flows(struct run_state *st, __u64 idle_ns)
+/* Flow records and the flow table's upkeep (user/flows/flow_export.h). */
+static int open_flow_exporters(struct run_state *st)
 {
-	bool export = st->o->sink.kafka.flows_topic;
-	__u64 n = 0;
+	const struct run_opts *o = st->o;
 
 	for (int f = 0; f < st->nifaces; f++) {
-		struct flow_export x = { .sink = st->sink, .ifname = st->iface[f].name };
+		struct xdpsensor_bpf *skel = st->iface[f].skel;
+		struct flow_export_opts fo = {
+			.idle_ns = (__u64)o->flow_timeout_s * 1000000000ull,
+			.active_ns = (__u64)o->flow_active_s * 1000000000ull,
+			.format = o->flows_format, .dvc = st->iface[f].name,
+			.emit = o->sink.kafka.flows_topic ? emit_flow : NULL, .ctx = st->sink,
+		};
 
-		if (!st->iface[f].skel)
-			continue;
-		if (!idle_ns && !export)
-			continue;
-		n += flow_expire(bpf_map__fd(st->iface[f].skel->maps.flows), idle_ns,
-				 export ? export_flow : NULL, &x);
+		st->flows[f] = flow_exporter_new(bpf_map__fd(skel->maps.flows),
+						 bpf_map__fd(skel->maps.stats), &fo);
+		if (!st->flows[f])
+			return -ENOMEM;
 	}
-	return n;
+	return 0;
 }
 
 /* Copies each worker's counters and its socket's into the pinned map. */
@@ -389,6 +407,7 @@ static void print_summary(struct run_state *st)
 	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX];
 	double p50, p99;
 	__u64 flows_ok, flows_failed;
+	struct flow_export_counts fc, fsum = {};
 
 	for (unsigned int i = 0; i < st->nworkers; i++) {
 		const __u64 *src = (const __u64 *)&st->stats[i];
@@ -406,24 +425,33 @@ static void print_summary(struct run_state *st)
 	}
 	sink_latency(st->sink, &p50, &p99);
 	sink_flow_counts(st->sink, &flows_ok, &flows_failed);
+	for (int f = 0; f < st->nifaces; f++) {
+		if (!st->flows[f])
+			continue;
+		flow_exporter_counts(st->flows[f], &fc);
+		fsum.expired += fc.expired;
+		fsum.evicted += fc.evicted;
+	}
 	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"received\":%llu,\"produced\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"queue_full\":%llu,\"sink_errors\":%llu,"
 	       "\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"no_meta\":%llu,"
-	       "\"flows_expired\":%llu,\"flows_exported\":%llu,\"flows_export_failed\":%llu,"
+	       "\"flows_expired\":%llu,\"flows_evicted\":%llu,\"flows_exported\":%llu,"
+	       "\"flows_export_failed\":%llu,"
 	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f}}\n",
 	       (unsigned long long)xdp[XS_STAT_RX], (unsigned long long)xdp[XS_STAT_CAPTURED],
 	       (unsigned long long)t.read, (unsigned long long)t.produced,
 	       (unsigned long long)t.delivered, (unsigned long long)t.failed,
 	       (unsigned long long)t.queue_full, (unsigned long long)t.sink_errors,
 	       (unsigned long long)t.xsk_rx_dropped, (unsigned long long)t.xsk_rx_ring_full,
-	       (unsigned long long)t.no_meta, (unsigned long long)st->flows_expired, (unsigned long long)flows_ok,
+	       (unsigned long long)t.no_meta, (unsigned long long)fsum.expired,
+	       (unsigned long long)fsum.evicted, (unsigned long long)flows_ok,
 	       (unsigned long long)flows_failed, p50, p99);
 	fflush(stdout);
 }
 
 static void main_loop(struct run_state *st)
 {
-	time_t start = time(NULL), last_pub = 0, last_expiry = start;
+	time_t start = time(NULL), last_pub = 0;
 
 	while (!stopping) {
 		time_t now;
@@ -434,11 +462,8 @@ static void main_loop(struct run_state *st)
 			publish_stats(st);
 			last_pub = now;
 		}
-		if (st->o->flow_timeout_s && now - last_expiry >= 5) {
-			st->flows_expired +=
-				expire_flows(st, (__u64)st->o->flow_timeout_s * 1000000000ull);
-			last_expiry = now;
-		}
+		for (int f = 0; f < st->nifaces; f++)
+			flow_exporter_poll(st->flows[f], clock_ns(CLOCK_MONOTONIC));
 		if (st->o->duration_s && now - start >= (time_t)st->o->duration_s)
 			break;
 	}
@@ -470,7 +495,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < st.nifaces; i++)
 		if (sensor_setup(&st.iface[i], &o.sensor))
 			goto out;
-	if (start_workers(&st))
+	if (open_flow_exporters(&st) || start_workers(&st))
 		goto out;
 
 	pr_info("capturing; stop with Ctrl-C (`xdpsensor stats` shows the counters)\n");
@@ -486,16 +511,18 @@ out:
 			pr_info("%s: XDP program detached\n", st.iface[i].name);
 		}
 	close_sockets(&st);
-	if (st.sink && ret == 0)
-		expire_flows(&st, 0); /* the last word on every flow still open */
+	for (int i = 0; i < st.nifaces && st.sink && ret == 0; i++)
+		flow_exporter_finish(st.flows[i]); /* the last word on every flow still open */
 	if (st.sink) {
 		sink_flush(st.sink, FLUSH_TIMEOUT_MS);
 		if (ret == 0)
 			print_summary(&st);
 		sink_close(st.sink);
 	}
-	for (int i = 0; i < st.nifaces; i++)
+	for (int i = 0; i < st.nifaces; i++) {
+		flow_exporter_free(st.flows[i]);
 		sensor_teardown(&st.iface[i], o.sensor.keep_pins);
+	}
 	free(st.workers);
 	free(st.stats);
 	return ret;

@@ -146,10 +146,10 @@ void sink_close(struct sink *s)
 	free(s);
 }
 
-void sink_export_flow(struct sink *s, const struct flow_entry *e, const char *dvc)
+void sink_export_flow(struct sink *s, const struct flow_key *key, const char *json, size_t len)
 {
 	if (s->kind == SINK_KAFKA)
-		kafka_produce_flow(s->kafka, e, dvc);
+		kafka_produce_flow(s->kafka, key, json, len);
 }
 
 void sink_flow_counts(struct sink *s, __u64 *delivered, __u64 *failed)
