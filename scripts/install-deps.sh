@@ -9,8 +9,9 @@ packages=(
 	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev
 	# tests: unit tests, reference decoder, traffic, Kafka client
 	libcmocka-dev tshark kcat ethtool iproute2 iputils-ping python3
-	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself)
-	default-jre-headless maven
+	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself) and
+	# the Kafka Streams example (examples/kafka-streams: javac, Maven)
+	default-jre-headless default-jdk-headless maven
 )
 
 missing=()
