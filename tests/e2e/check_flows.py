@@ -73,15 +73,15 @@ def cmd_records(a):
     C.check("each flow's deltas add up, record by record, to its totals", problems)
 
     # ... and to what was sent
-    got = {}
+    got, problems = {}, []
     for key, rs in recs.items():
         f = rs[-1][1]
         k = C.key_from_text(f["src"], f["srcp"], f["dst"], f["dstp"], f["proto"])
         if C.key_5tuple(k).hex() != key:
-            C.check("keyed by their flow's 5-tuple key",
-                    ["%s %s keyed %s" % (f["src"], f["dst"], key)])
+            problems.append("%s %s keyed %s" % (f["src"], f["dst"], key))
         s = sums(rs)
         got[k] = {"packets": s[0:2], "bytes": s[2:4], "flags": f["flags"]}
+    C.check("keyed by their flow's 5-tuple key (as its packets)", problems)
     C.check("the sums of the deltas are the packets and bytes sent, per"
             " direction, for every flow", C.compare_flows(want, got, ("packets", "bytes", "flags")))
 
