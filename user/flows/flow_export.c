@@ -10,6 +10,10 @@
 #include "flow_export.h"
 #include "log.h"
 
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's "operation not supported" (not ENOTSUP) */
+#endif
+
 /*
  * What a flow's previous record said, for flows exported while active.
  * Kept here and not in the BPF entry: userspace cannot write a few fields
@@ -117,7 +121,7 @@ static bool take(struct flow_exporter *x, struct flow_entry *e, enum flow_end en
 	int err;
 
 	err = bpf_map_lookup_and_delete_elem(x->flows_fd, &e->key, &e->stats);
-	if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP) {
+	if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP) {
 		/* not on this kernel: what the scan read, then delete */
 		err = bpf_map_delete_elem(x->flows_fd, &e->key);
 	}
@@ -215,7 +219,7 @@ struct flow_exporter *flow_exporter_new(int flows_fd, int stats_fd,
 	}
 	x = calloc(1, sizeof(*x));
 	if (!x)
-		return NULL;
+		goto nomem;
 	x->flows_fd = flows_fd;
 	x->stats_fd = stats_fd;
 	x->o = *o;
@@ -225,9 +229,12 @@ struct flow_exporter *flow_exporter_new(int flows_fd, int stats_fd,
 		x->percpu = calloc((size_t)x->ncpu, sizeof(*x->percpu));
 	if (!x->percpu) {
 		free(x);
-		return NULL;
+		goto nomem;
 	}
 	return x;
+nomem:
+	pr_warn("flows: out of memory\n");
+	return NULL;
 }
 
 void flow_exporter_poll(struct flow_exporter *x, __u64 now_ns)

@@ -37,8 +37,7 @@ static int by_bytes_desc(const void *a, const void *b)
 }
 
 /* The whole table in one pass of batched lookups (a few syscalls for 100k
- * flows instead of two per flow); -EINVAL from a kernel without batch
- * lookups on this map type makes the caller walk it key by key. */
+ * flows instead of two per flow). */
 static int read_batched(int flows_fd, struct flow_entry **out, size_t *count)
 {
 	struct bpf_map_info info = {};
@@ -118,7 +117,9 @@ int flow_table_read(int flows_fd, struct flow_entry **out, size_t *count)
 {
 	int err = read_batched(flows_fd, out, count);
 
-	if (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)
+	/* no batch ops here (-EINVAL, the kernel's ENOTSUPP 524), or a bucket
+	 * grew past the room left (-ENOSPC): walk it key by key */
+	if (err == -EINVAL || err == -524 || err == -EOPNOTSUPP || err == -ENOSPC)
 		err = read_by_key(flows_fd, out, count);
 	if (err)
 		return err;
