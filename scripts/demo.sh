@@ -13,6 +13,7 @@ streams_jar=build/examples/kafka-streams/xdpsensor-streams.jar
 pcaps=${PCAPS_DIR:-../shared/pcaps/tcpdump}
 
 cleanup() {
+	set +e # every step, whatever one returns (a process killed by TERM: 143)
 	[ -n "$streams_pid" ] && kill -TERM "$streams_pid" 2>/dev/null && wait "$streams_pid" 2>/dev/null
 	[ -n "$sensor_pid" ] && kill -INT "$sensor_pid" 2>/dev/null && wait "$sensor_pid" 2>/dev/null
 	ip link del "$if_sensor" 2>/dev/null || true
