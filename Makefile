@@ -66,7 +66,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # programs the e2e suite runs: a Kafka consumer, and a foreign XDP program
 E2E_TOOLS := $(BUILD)/e2e/xs-consume $(BUILD)/e2e/xdp_pass.bpf.o
 
-.PHONY: all deps test test-unit test-build demo vmtest fresh-check clean format
+.PHONY: all deps test test-unit test-build demo vmtest fresh-check clean format streams-example
 
 all: $(BUILD)/xdpsensor
 
@@ -132,6 +132,10 @@ test-unit: all $(TEST_BINS)
 # The privileged suite inside a virtme-ng VM (KERNEL=/path/to/vmlinuz for another).
 vmtest: all $(TEST_BINS)
 	$(Q)tests/run.sh vm
+
+# The Kafka Streams example (Maven; Kafka Streams from Maven Central, once).
+streams-example:
+	$(Q)mvn -B -q -Dstyle.color=never -f examples/kafka-streams/pom.xml package
 
 # The sensor's main job on a self-contained default: veth pair, local Kafka.
 demo: deps

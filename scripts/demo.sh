@@ -8,10 +8,13 @@ cd "$(dirname "$0")/.."
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (sudo make demo)" >&2; exit 1; }
 ns=xsdemo$$ if_sensor=xsd$$ if_peer=xsp$$ topic=packets
-work=$(mktemp -d) sensor_pid=
+work=$(mktemp -d) sensor_pid= streams_pid=
+streams_jar=build/examples/kafka-streams/xdpsensor-streams.jar
 pcaps=${PCAPS_DIR:-../shared/pcaps/tcpdump}
 
 cleanup() {
+	set +e # every step, whatever one returns (a process killed by TERM: 143)
+	[ -n "$streams_pid" ] && kill -TERM "$streams_pid" 2>/dev/null && wait "$streams_pid" 2>/dev/null
 	[ -n "$sensor_pid" ] && kill -INT "$sensor_pid" 2>/dev/null && wait "$sensor_pid" 2>/dev/null
 	ip link del "$if_sensor" 2>/dev/null || true
 	ip netns del "$ns" 2>/dev/null || true
@@ -77,5 +80,17 @@ kcat -b "$brokers" -C -t "$topic" -e -o beginning -q -c 10 \
 	-f 'partition %p offset %o timestamp %T key %K bytes value %S bytes\n'
 step "Flow records (topic flows, first 3)"
 kcat -b "$brokers" -C -t flows -e -o beginning -q -c 3
+
+if [ -f "$streams_jar" ]; then
+	step "The Kafka Streams example (examples/kafka-streams) on topic $topic, 30 s"
+	java -jar "$streams_jar" --bootstrap "$brokers" --input "$topic" --output flow-stats \
+		--state-dir "$work/streams" 2>"$work/streams.log" &
+	streams_pid=$!
+	sleep 30
+	kcat -b "$brokers" -C -t flow-stats -e -o beginning -q -c 5 -f '%s\n' ||
+		tail -n 5 "$work/streams.log"
+else
+	step "Kafka Streams example skipped: make streams-example builds it"
+fi
 
 step "Cleaning up"

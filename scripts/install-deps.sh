@@ -14,8 +14,9 @@ packages=(
 	# Kafka client, and the commands the scripts call that a minimal Debian
 	# lacks (procps: sysctl, ps, pgrep; iproute2: ip, tc)
 	libcmocka-dev tshark tcpdump kcat ethtool iproute2 iputils-ping python3 procps
-	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself)
-	default-jre-headless maven
+	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself) and
+	# the Kafka Streams example (examples/kafka-streams: javac, Maven)
+	default-jre-headless default-jdk-headless maven
 )
 
 missing=()

@@ -61,6 +61,8 @@ enum bench_case {
 	CASE_TCP6,
 	CASE_MIX_FIRST,
 	CASE_MIX_STEADY,
+	CASE_NEAR_FULL, /* inserts into a table 3/4..7/8 full, where flow_export.c keeps it */
+	CASE_FULL,      /* inserts refused: the table is full */
 	CASE_MAX,
 };
 
@@ -98,6 +100,7 @@ struct arm {
 	__u32 action; /* enum xs_action; XS_ACTION_NONE for the floor */
 	double ns[CASE_MAX][CLK_MAX][TRIALS_MAX];
 	__u64 steady_new; /* flows created by steady-state passes: must be 0 */
+	__u64 full_expected; /* packets CASE_FULL finds the table full with */
 	bool no_flows;    /* an ablated build that keeps no flow table */
 };
 
@@ -544,6 +547,8 @@ struct bench {
 	struct pkt *mix;
 	struct flow_key *keys; /* mix keys, then the two single-flow keys */
 	__u32 nkeys;
+	struct flow_key *fillers; /* flows_max keys no packet has, to fill a table */
+	struct flow_stats *filler_vals;
 	double mem_mib, mem_ns; /* mem_random_read_ns() over the flow table's size */
 };
 
@@ -589,6 +594,25 @@ static int build_packets(struct bench *b)
 	if (!err)
 		err = key_of(&b->tcp6, &b->keys[n + 1]);
 	b->nkeys = n + 2;
+	/* fillers: IPv4 protocol 253 (experiments), which the mix never sends */
+	b->fillers = calloc(b->o.flows_max, sizeof(*b->fillers));
+	b->filler_vals = calloc(b->o.flows_max, sizeof(*b->filler_vals));
+	if (!b->fillers || !b->filler_vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < b->o.flows_max; i++) {
+		struct flow_key *k = &b->fillers[i];
+
+		k->family = XS_FAMILY_IPV4;
+		k->proto = 253;
+		k->addr_a[10] = k->addr_a[11] = k->addr_b[10] = k->addr_b[11] = 0xff;
+		k->addr_a[12] = 10;
+		k->addr_a[13] = (__u8)(i >> 16);
+		k->addr_a[14] = (__u8)(i >> 8);
+		k->addr_a[15] = (__u8)i;
+		k->addr_b[12] = 10;
+		k->port_a = (__u16)(i >> 24);
+		b->filler_vals[i].packets[0] = 1;
+	}
 	return err;
 }
 
@@ -650,6 +674,65 @@ static int run_mix(struct bench *b, int c, int trial)
 	return err;
 }
 
+/* Frames of the mix the nearly-full cases insert: 1/8 of the table. */
+static __u32 fill_inserts(const struct bench *b)
+{
+	__u32 n = b->o.flows_max / 8;
+
+	return n < b->o.flows ? n : b->o.flows;
+}
+
+/*
+ * Inserts into a table that already holds fillers (entries no frame
+ * matches): CASE_NEAR_FULL from 7/8 - 1/8 to 7/8 full, the band the
+ * exporter keeps a busy table in (it evicts past 7/8); CASE_FULL into a
+ * full table, every insert refused (flow_table_full): what a packet of a
+ * new flow costs when eviction falls behind. A/B interleaved as the mix.
+ */
+static int run_fill(struct bench *b, int c, int trial)
+{
+	__u64 tm[ARMS_MAX][CLK_MAX] = { 0 };
+	__u32 n = fill_inserts(b), bs = b->o.block, rep = trial < 0 ? 1 : b->o.mix_repeat;
+	__u32 max = b->o.flows_max, fill = c == CASE_FULL ? max : max - max / 8 - n;
+	int err = 0;
+
+	for (int i = 1; !err && i < narms; i++) {
+		__u32 count = fill;
+
+		err = clear_flows(arms[i].prog, b->keys, b->nkeys);
+		if (!err && bpf_map_update_batch(arms[i].prog->flows_fd, b->fillers, b->filler_vals,
+						 &count, NULL)) {
+			err = -errno;
+			pr_warn("%s: cannot fill the flows map: %s\n", arms[i].prog->label,
+				strerror(-err));
+		}
+	}
+	for (__u32 from = 0, blk = 0; !err && from < n; from += bs, blk++) {
+		__u32 to = n - from < bs ? n : from + bs;
+
+		for (int j = 0; !err && j < narms; j++) {
+			int i = (blk + (trial > 0 ? trial : 0)) % 2 ? narms - 1 - j : j;
+
+			err = run_block(&arms[i], b->mix, from, to, rep, tm[i]);
+		}
+	}
+	for (int i = 1; !err && i < narms; i++) {
+		__u32 count = fill;
+
+		if (c == CASE_FULL)
+			arms[i].full_expected += (__u64)n * rep;
+		if (bpf_map_delete_batch(arms[i].prog->flows_fd, b->fillers, &count, NULL))
+			err = -errno;
+		if (!err)
+			err = clear_flows(arms[i].prog, b->keys, b->nkeys);
+	}
+	for (int i = 0; !err && trial >= 0 && i < narms; i++) {
+		for (int k = 0; k < CLK_MAX; k++)
+			arms[i].ns[c][k][trial] = (double)tm[i][k] / ((double)n * rep);
+	}
+	return err;
+}
+
 /* The single-flow cases: one test_run call per arm, the order of the arms
  * reversed on odd trials. */
 static int run_single(struct bench *b, int c, int trial)
@@ -668,7 +751,9 @@ static int run_single(struct bench *b, int c, int trial)
 
 static int run_case(struct bench *b, int c, int trial)
 {
-	return c <= CASE_TCP6 ? run_single(b, c, trial) : run_mix(b, c, trial);
+	if (c <= CASE_TCP6)
+		return run_single(b, c, trial);
+	return c <= CASE_MIX_STEADY ? run_mix(b, c, trial) : run_fill(b, c, trial);
 }
 
 /* Warm-up: faults everything in, checks that every program passes every
@@ -698,8 +783,14 @@ static const char *case_name(const struct bench *b, int c, char *buf, size_t len
 	case CASE_MIX_FIRST:
 		snprintf(buf, len, "mix %u flows, first insert", b->o.flows);
 		break;
-	default:
+	case CASE_MIX_STEADY:
 		snprintf(buf, len, "mix %u flows, steady", b->o.flows);
+		break;
+	case CASE_NEAR_FULL:
+		snprintf(buf, len, "insert, table 3/4..7/8 full");
+		break;
+	default:
+		snprintf(buf, len, "insert refused, table full");
 		break;
 	}
 	return buf;
@@ -967,14 +1058,19 @@ static char *markdown(const struct bench *b, int argc, char **argv)
 		  " the columns taking turns every %u frames; *first insert* runs on emptied"
 		  " flow tables (every frame creates its entry), *steady* runs again (every"
 		  " frame hits its entry, the table being far larger than the caches)."
-		  " flows map max_entries=%u. Clocks: *wall* = CLOCK_MONOTONIC around the"
+		  " flows map max_entries=%u. *Insert, table 3/4..7/8 full*: the first"
+		  " %u frames of the mix (new flows) into a table already 3/4 full of"
+		  " other entries, ending 7/8 full, the band `run` keeps a busy table in"
+		  " (it exports and removes the flows idle longest past 7/8); *insert"
+		  " refused*: the same frames into a full table (each counted in"
+		  " flow_table_full). Clocks: *wall* = CLOCK_MONOTONIC around the"
 		  " test_run calls, syscall included, nothing subtracted (the floor pays the"
 		  " same syscalls); *cpu* = the same stretch by CLOCK_THREAD_CPUTIME_ID,"
 		  " i.e. wall without the time other tasks took on this CPU (on a busy"
 		  " machine the one to read); *kern* = opts.duration, what test_run measured"
 		  " around the program runs, syscall excluded, whole ns.\n",
 		  n, b->o.repeat, b->o.flows, b->o.flows, b->o.mix_repeat, b->o.block,
-		  b->o.flows_max);
+		  b->o.flows_max, fill_inserts(b));
 	for (int i = 0; i < nsensors; i++) {
 		const struct prog *p = &sensor[i];
 
@@ -1369,7 +1465,8 @@ int main(int argc, char **argv)
 		       b.mem_mib, b.mem_ns);
 	}
 
-	/* every packet must have been keyed and counted, none lost to a full table */
+	/* every packet must have been keyed and counted, none lost to a full
+	 * table but those the full-table case sent to one */
 	for (int i = 0; i < nsensors; i++) {
 		__u64 s[XS_STAT_MAX], errs = 0;
 
@@ -1384,7 +1481,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)s[XS_STAT_CAPTURE_NO_SOCKET],
 		       (unsigned long long)s[XS_STAT_FLOW_NEW],
 		       (unsigned long long)s[XS_STAT_FLOW_TABLE_FULL], (unsigned long long)errs);
-		if (errs || s[XS_STAT_FLOW_TABLE_FULL]) {
+		if (errs || s[XS_STAT_FLOW_TABLE_FULL] != arms[i + 1].full_expected) {
 			pr_warn("%s: packets took an error path or found the table full: the"
 				" numbers do not measure the intended path\n", sensor[i].label);
 			goto cleanup;
@@ -1423,5 +1520,7 @@ cleanup:
 	prog_unload(&floor_prog);
 	free(b.mix);
 	free(b.keys);
+	free(b.fillers);
+	free(b.filler_vals);
 	return ret;
 }

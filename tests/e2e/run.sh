@@ -18,6 +18,7 @@
 #   broker unreachable at start: the suite's broker starts on that port later
 #   per key scheme (5tuple, community-id, metron --ts-unit us): records,
 #     keys, partitions, headers, summary, stats, flows, bpftool
+#   flow records and the Kafka Streams example; a full flow table (flows.sh)
 # After every test: no XDP program, pins, state file or changed offload.
 #
 # Environment: XDPSENSOR (default build/xdpsensor), PCAPS_DIR (default
@@ -26,6 +27,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
+. tests/e2e/flows.sh
 
 PCAPS_DIR=${PCAPS_DIR:-../shared/pcaps/tcpdump}
 # Real captures replayed per key scheme: IPv4/IPv6, TCP/UDP/ICMP/ICMPv6,
@@ -60,6 +62,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	sensor_kill
 	[ -z "$FWD_PID" ] || { kill "$FWD_PID" 2>/dev/null; wait "$FWD_PID" 2>/dev/null; }
+	streams_stop
 	scrub_iface "$VA"
 	teardown_veth "$NS" "$VA"
 	scrub_iface "$VA2"
@@ -655,4 +658,6 @@ fi
 test_key_scheme 5tuple
 test_key_scheme community-id
 test_key_scheme metron us
+test_flow_records
+test_flow_table_full
 tap_end

@@ -6,6 +6,7 @@ interface with an AF_PACKET socket (run it inside the network namespace that
 holds the interface: `ip netns exec NS traffic.py send ...`).
 
   traffic.py send -i IFACE [--pcap FILE]... [--generate] [--rate PPS]
+                  [--long-lived N:FRAMES] [--many-flows N]
                   --manifest OUT.json [--sent-pcap OUT.pcap]
   traffic.py generate [--pcap FILE]... --sent-pcap OUT.pcap [--manifest OUT.json]
                   (builds the generated frames, and those of --pcap; sends nothing)
@@ -385,11 +386,54 @@ def conversations():
     return convs
 
 
+def long_lived(n, frames_each):
+    """n conversations of frames_each frames (client and server in turn),
+    interleaved so that each lasts as long as the whole sending: UDP and
+    TCP over IPv4, UDP over IPv6."""
+    convs = []
+    for i in range(n):
+        kind = ("udp4", "tcp4", "udp6")[i % 3]
+        c = Conversation("long-%s-%d" % (kind, i),
+                         "2001:db8:5::%x" % (i + 1) if kind == "udp6" else "192.0.2.%d" % (100 + i),
+                         "2001:db8:6::1" if kind == "udp6" else "198.51.100.%d" % (100 + i))
+        for f in range(frames_each):
+            sender = ("client", "server")[f % 2]
+            src, dst = c.ends(sender)
+            sp, dp = (41000 + i, 5001) if sender == "client" else (5001, 41000 + i)
+            payload = b"x" * (20 + 37 * f % 400)
+            if kind == "tcp4":
+                l3 = ipv4(src, dst, 6, tcp(src, dst, sp, dp, 1000 + f, 5000 + f, 0x18, payload),
+                          ident=f + 1)
+            elif kind == "udp4":
+                l3 = ipv4(src, dst, 17, udp(src, dst, sp, dp, payload), ident=f + 1)
+            else:
+                l3 = ipv6(src, dst, 17, udp(src, dst, sp, dp, payload))
+            c.add(sender, l3)
+        convs.append(c)
+    out = []
+    for f in range(frames_each):
+        for c in convs:
+            out.append((c.name,) + c.frames[f])
+    return out
+
+
+def many_flows(n):
+    """n new flows of one UDP frame each (a scan, a flood of new conversations)."""
+    out = []
+    for i in range(n):
+        c = Conversation("many-%d" % i, "198.18.%d.%d" % (i // 250, i % 250 + 1), "198.19.0.1")
+        c.add("client", ipv4(c.client, c.server, 17,
+                             udp(c.client, c.server, 40000 + i % 20000, 9, b"new flow"), ident=1))
+        out.append((c.name,) + c.frames[0])
+    return out
+
+
 # ------------------------------------------------------------------ sending
 
 
-def frames_to_send(pcaps, generate, max_frame):
-    """[(bytes, meta)] in sending order, and the list of skipped frames."""
+def frames_to_send(pcaps, generate, max_frame, extra=()):
+    """[(bytes, meta)] in sending order, and the list of skipped frames;
+    extra: generated (conversation, sender, bytes, capture), sent last."""
     out, skipped = [], []
     for path in pcaps:
         for n, (data, _, _) in enumerate(read_pcap(path), 1):
@@ -407,6 +451,8 @@ def frames_to_send(pcaps, generate, max_frame):
             for sender, data, capture in c.frames:
                 out.append((data, {"origin": "gen", "conv": c.name, "sender": sender,
                                    "capture": capture}))
+    for name, sender, data, capture in extra:
+        out.append((data, {"origin": "gen", "conv": name, "sender": sender, "capture": capture}))
     return out, skipped
 
 
@@ -464,12 +510,22 @@ def main():
         p.add_argument("--manifest", help="write what was sent here (JSON)")
         p.add_argument("--sent-pcap", help="write the frames sent as a pcap")
         p.add_argument("--mtu", type=int, help="default: the interface's")
+        p.add_argument("--long-lived", metavar="N:FRAMES",
+                       help="N conversations of FRAMES frames each, interleaved: each lasts"
+                       " the whole sending (FRAMES * N / rate seconds)")
+        p.add_argument("--many-flows", type=int, metavar="N", help="N new flows of one frame")
     args = ap.parse_args()
 
     if args.cmd == "generate":
         args.generate = True
     mtu = args.mtu or (iface_mtu(args.iface) if args.cmd == "send" else 1500)
-    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14)
+    extra = []
+    if args.long_lived:
+        n, each = (int(v) for v in args.long_lived.split(":"))
+        extra += long_lived(n, each)
+    if args.many_flows:
+        extra += many_flows(args.many_flows)
+    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14, extra)
     for s in skipped:
         print("traffic.py: skipped %s frame %d (%d bytes): %s"
               % (s["file"], s["n"], s["len"], s["reason"]), file=sys.stderr)

@@ -14,7 +14,8 @@
 #include <bpf/bpf.h>
 
 #include "commands.h"
-#include "flow_expiry.h"
+#include "clock.h"
+#include "flow_export.h"
 #include "log.h"
 #include "sensor.h"
 #include "sink.h"
@@ -35,6 +36,8 @@ struct run_opts {
 	bool force_copy;
 	unsigned int duration_s;     /* 0: until a signal */
 	unsigned int flow_timeout_s; /* idle flows are removed after this */
+	unsigned int flow_active_s;  /* active flows are exported this often */
+	enum flows_format flows_format;
 };
 
 static int opt_iface(void *base, const char *arg)
@@ -107,6 +110,14 @@ static int opt_headers(void *base, const char *arg)
 	return 0;
 }
 
+static int opt_flows_format(void *base, const char *arg)
+{
+	if (!parse_flows_format(arg, &((struct run_opts *)base)->flows_format))
+		return 0;
+	pr_warn("--flows-format takes json or kflow, not '%s'\n", arg);
+	return -EINVAL;
+}
+
 #define RUN(field) OFF(struct run_opts, field)
 static const struct opt_def run_defs[] = {
 	{ "interface", 'i', OPT_CALL, .call = opt_iface, .arg = "IFACE",
@@ -148,9 +159,15 @@ static const struct opt_def run_defs[] = {
 	  .help = "flow table size (default 131072)" },
 	{ "flow-timeout", 0, OPT_UINT, RUN(flow_timeout_s), 0, 1u << 30, .arg = "SECS",
 	  .help = "remove flows idle this long (default 300; 0: never)" },
+	{ "flow-active-timeout", 0, OPT_UINT, RUN(flow_active_s), 0, 1u << 30, .arg = "SECS",
+	  .help = "export a flow still active every SECS with what it did\n"
+		  "since its previous record (default 60; 0: only when it ends)" },
 	{ "flows-topic", 0, OPT_STRING, RUN(sink.kafka.flows_topic), .arg = "TOPIC",
-	  .help = "also produce a KFlow JSON record of each flow when it\n"
-		  "expires and at exit, keyed like its packets" },
+	  .help = "also produce flow records (JSON) to TOPIC, keyed like\n"
+		  "the flow's packets" },
+	{ "flows-format", 0, OPT_CALL, .call = opt_flows_format, .arg = "FMT",
+	  .help = "json (default: KFlow's fields and ours) or kflow\n"
+		  "(exactly KFlow's fields)" },
 	{ "duration", 0, OPT_UINT, RUN(duration_s), 0, 1u << 30, .arg = "SECS",
 	  .help = "stop after SECS seconds" },
 	{ "verbose", 'v', OPT_CALL, .call = opt_verbose,
@@ -176,6 +193,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	k->ts_unit = TS_NS;
 	k->stop = &stopping;
 	o->flow_timeout_s = 300;
+	o->flow_active_s = 60;
 	o->rx_sleep_us = 1000;
 	tables[0] = (struct opt_table){ .defs = run_defs, .base = o };
 	tables[1] = rule_options(&o->rules);
@@ -237,41 +255,36 @@ struct run_state {
 	struct xs_worker_stats *published;
 	unsigned int nworkers, started;
 	struct sink *sink;
-	__u64 flows_expired;
+	struct flow_exporter *flows[CAPTURE_MAX_IFACES];
 	unsigned int ifaces_gone;
 	enum run_end end;
 };
 
-struct flow_export {
-	struct sink *sink;
-	const char *ifname;
-};
-
-static void export_flow(const struct flow_entry *e, void *arg)
+static void emit_flow(const struct flow_key *key, const char *json, size_t len, void *sink)
 {
-	struct flow_export *x = arg;
-
-	sink_export_flow(x->sink, e, x->ifname);
+	sink_export_flow(sink, key, json, len);
 }
 
-/* Idle flows leave the table (as KFlow records with --flows-topic); with
- * idle_ns 0, every flow is exported and none removed (at exit). */
-static __u64 expire_flows(struct run_state *st, __u64 idle_ns)
+/* Flow records and the flow table's upkeep (user/flows/flow_export.h). */
+static int open_flow_exporters(struct run_state *st)
 {
-	bool export = st->o->sink.kafka.flows_topic;
-	__u64 n = 0;
+	const struct run_opts *o = st->o;
 
 	for (int f = 0; f < st->nifaces; f++) {
-		struct flow_export x = { .sink = st->sink, .ifname = st->iface[f].name };
+		struct xdpsensor_bpf *skel = st->iface[f].skel;
+		struct flow_export_opts fo = {
+			.idle_ns = (__u64)o->flow_timeout_s * 1000000000ull,
+			.active_ns = (__u64)o->flow_active_s * 1000000000ull,
+			.format = o->flows_format, .dvc = st->iface[f].name,
+			.emit = o->sink.kafka.flows_topic ? emit_flow : NULL, .ctx = st->sink,
+		};
 
-		if (!st->iface[f].skel)
-			continue;
-		if (!idle_ns && !export)
-			continue;
-		n += flow_expire(bpf_map__fd(st->iface[f].skel->maps.flows), idle_ns,
-				 export ? export_flow : NULL, &x);
+		st->flows[f] = flow_exporter_new(bpf_map__fd(skel->maps.flows),
+						 bpf_map__fd(skel->maps.stats), &fo);
+		if (!st->flows[f])
+			return -ENOMEM;
 	}
-	return n;
+	return 0;
 }
 
 /* One worker's row: its own counters, the sink's deliveries of its
@@ -387,6 +400,7 @@ static void print_summary(struct run_state *st)
 	struct xs_worker_stats t = {};
 	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX];
 	struct delivery_counts flows = sink_flow_counts(st->sink);
+	struct flow_export_counts fc, fsum = {};
 	double p50, p99;
 
 	publish_stats(st); /* the deliveries of the flush */
@@ -404,18 +418,27 @@ static void print_summary(struct run_state *st)
 		for (int j = 0; j < XS_STAT_MAX; j++)
 			xdp[j] += one[j];
 	}
+	for (int f = 0; f < st->nifaces; f++) {
+		if (!st->flows[f])
+			continue;
+		flow_exporter_counts(st->flows[f], &fc);
+		fsum.expired += fc.expired;
+		fsum.evicted += fc.evicted;
+	}
 	sink_latency(st->sink, &p50, &p99);
 	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"received\":%llu,\"produced\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"queue_full\":%llu,\"sink_errors\":%llu,"
 	       "\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"no_meta\":%llu,"
-	       "\"flows_expired\":%llu,\"flows_exported\":%llu,\"flows_export_failed\":%llu,"
+	       "\"flows_expired\":%llu,\"flows_evicted\":%llu,\"flows_exported\":%llu,"
+	       "\"flows_export_failed\":%llu,"
 	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f},\"ifaces_gone\":%u,\"end\":\"%s\"}\n",
 	       (unsigned long long)xdp[XS_STAT_RX], (unsigned long long)xdp[XS_STAT_CAPTURED],
 	       (unsigned long long)t.read, (unsigned long long)t.produced,
 	       (unsigned long long)t.delivered, (unsigned long long)t.failed,
 	       (unsigned long long)t.queue_full, (unsigned long long)t.sink_errors,
 	       (unsigned long long)t.xsk_rx_dropped, (unsigned long long)t.xsk_rx_ring_full,
-	       (unsigned long long)t.no_meta, (unsigned long long)st->flows_expired,
+	       (unsigned long long)t.no_meta, (unsigned long long)fsum.expired,
+	       (unsigned long long)fsum.evicted,
 	       (unsigned long long)flows.delivered, (unsigned long long)flows.failed, p50, p99,
 	       st->ifaces_gone, run_end_names[st->end]);
 	fflush(stdout);
@@ -439,7 +462,7 @@ static bool ifaces_gone(struct run_state *st)
 
 static enum run_end main_loop(struct run_state *st)
 {
-	time_t start = time(NULL), last_pub = 0, last_expiry = start;
+	time_t start = time(NULL), last_pub = 0;
 
 	while (!stopping) {
 		time_t now;
@@ -454,11 +477,8 @@ static enum run_end main_loop(struct run_state *st)
 			publish_stats(st);
 			last_pub = now;
 		}
-		if (st->o->flow_timeout_s && now - last_expiry >= 5) {
-			st->flows_expired +=
-				expire_flows(st, (__u64)st->o->flow_timeout_s * 1000000000ull);
-			last_expiry = now;
-		}
+		for (int f = 0; f < st->nifaces; f++)
+			flow_exporter_poll(st->flows[f], clock_ns(CLOCK_MONOTONIC));
 		if (st->o->duration_s && now - start >= (time_t)st->o->duration_s)
 			return RUN_DURATION;
 	}
@@ -499,7 +519,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < st.nifaces; i++)
 		if (sensor_setup(&st.iface[i], &o.sensor))
 			goto out;
-	if (start_workers(&st))
+	if (open_flow_exporters(&st) || start_workers(&st))
 		goto out;
 
 	pr_info("capturing; stop with Ctrl-C (`xdpsensor stats` shows the counters)\n");
@@ -511,16 +531,18 @@ out:
 	for (int i = 0; i < st.nifaces; i++) /* stop receiving before the flush */
 		sensor_detach(&st.iface[i]);
 	close_sockets(&st);
-	if (ran)
-		expire_flows(&st, 0); /* the last word on every flow still open */
+	for (int i = 0; i < st.nifaces && ran; i++)
+		flow_exporter_finish(st.flows[i]); /* the last word on every flow still open */
 	if (st.sink) {
 		sink_flush(st.sink, FLUSH_TIMEOUT_MS);
 		if (ran)
 			print_summary(&st);
 		sink_close(st.sink);
 	}
-	for (int i = 0; i < st.nifaces; i++)
+	for (int i = 0; i < st.nifaces; i++) {
+		flow_exporter_free(st.flows[i]);
 		sensor_teardown(&st.iface[i], o.sensor.keep_pins);
+	}
 	free(st.workers);
 	free(st.published);
 	return ran && (st.end == RUN_SIGNAL || st.end == RUN_DURATION) ? 0 : 1;

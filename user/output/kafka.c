@@ -345,26 +345,18 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 	return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
 }
 
-int kafka_produce_flow(struct kafka_producer *k, const struct flow_entry *e, const char *dvc)
+int kafka_produce_flow(struct kafka_producer *k, const struct flow_key *fk, const char *json,
+		       size_t len)
 {
-	struct capture_rec rec = { .pkt.key = e->key, .keyed = 1 };
+	struct capture_rec rec = { .pkt.key = *fk, .keyed = 1 };
 	__u8 key[RECORD_KEY_MAX];
-	char json[1024];
 	size_t key_len = record_key(KEY_5TUPLE, TS_NS, &rec, key);
-	FILE *f = fmemopen(json, sizeof(json), "w");
-	long len;
 
-	if (!k->flows_rkt || !f || kafka_fatal(k)) {
-		if (f)
-			fclose(f);
+	if (!k->flows_rkt || kafka_fatal(k))
 		return -EINVAL;
-	}
-	flow_print_json(f, dvc, e);
-	len = ftell(f) - 1; /* without the newline */
-	fclose(f);
 	if (rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->flows_rkt),
 			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			      RD_KAFKA_V_VALUE(json, (size_t)len), RD_KAFKA_V_KEY(key, key_len),
+			      RD_KAFKA_V_VALUE((void *)json, len), RD_KAFKA_V_KEY(key, key_len),
 			      RD_KAFKA_V_OPAQUE(record_ref(REF_FLOW_RECORD, 0)), RD_KAFKA_V_END)) {
 		count_delivery(&k->flows, false);
 		return -EIO;

@@ -20,7 +20,7 @@ struct kafka_opts {
 	bool block;                /* wait on a full queue instead of dropping */
 	bool no_headers;           /* --headers none: value, key and timestamp only */
 	const char *config_file;   /* -c: name=value lines */
-	const char *flows_topic;   /* KFlow JSON records of flows, or NULL */
+	const char *flows_topic;   /* flow records (JSON), or NULL */
 	const char *props[KAFKA_MAX_PROPS]; /* -X name=value, applied last */
 	int nprops;
 	const volatile sig_atomic_t *stop; /* ends --block waits */
@@ -40,8 +40,9 @@ int kafka_check_conf(const struct kafka_opts *o);
 struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nworkers);
 /* 0, or -ENOBUFS when the queue is full (not with --block), or -EIO. */
 int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec);
-/* A flow record (KFlow-style JSON) to flows_topic, keyed like its packets. */
-int kafka_produce_flow(struct kafka_producer *k, const struct flow_entry *e, const char *dvc);
+/* A flow record (JSON, see flow_format.h) to flows_topic, keyed like its packets. */
+int kafka_produce_flow(struct kafka_producer *k, const struct flow_key *key, const char *json,
+		       size_t len);
 /* Delivery reports so far: of one worker's records, of the flow records. */
 struct delivery_counts kafka_delivery(struct kafka_producer *k, unsigned int worker);
 struct delivery_counts kafka_flow_counts(struct kafka_producer *k);

@@ -172,10 +172,10 @@ void sink_close(struct sink *s)
 	free(s);
 }
 
-void sink_export_flow(struct sink *s, const struct flow_entry *e, const char *dvc)
+void sink_export_flow(struct sink *s, const struct flow_key *key, const char *json, size_t len)
 {
 	if (s->kind == SINK_KAFKA)
-		kafka_produce_flow(s->kafka, e, dvc);
+		kafka_produce_flow(s->kafka, key, json, len);
 }
 
 struct delivery_counts sink_flow_counts(struct sink *s)

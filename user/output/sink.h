@@ -43,7 +43,7 @@ void sink_close(struct sink *s);
 /* Capture-to-delivery latency percentiles in us (0 if none measured). */
 void sink_latency(struct sink *s, double *p50_us, double *p99_us);
 /* A flow record to the flows topic (Kafka with --flows-topic only). */
-void sink_export_flow(struct sink *s, const struct flow_entry *e, const char *dvc);
+void sink_export_flow(struct sink *s, const struct flow_key *key, const char *json, size_t len);
 struct delivery_counts sink_flow_counts(struct sink *s);
 
 #endif
