@@ -438,6 +438,7 @@ static void test_parse_uint(void **state)
 		{ "99999999999999999999999", 0, 100, 0, -ERANGE },
 	};
 	char what[64];
+	__u64 v64 = 0;
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -450,6 +451,14 @@ static void test_parse_uint(void **state)
 		if (!cases[i].ret)
 			EXPECT_EQ(what, v, cases[i].want);
 	}
+	/* the 64-bit width (query --limit, inspect -n, epoch ms) */
+	EXPECT_EQ("parse_u64 max", parse_u64("18446744073709551615", 0, UINT64_MAX, &v64), 0);
+	EXPECT_EQ("parse_u64 max value", v64, UINT64_MAX);
+	EXPECT_EQ("parse_u64 one past max",
+		  parse_u64("18446744073709551616", 0, UINT64_MAX, &v64), -ERANGE);
+	EXPECT_EQ("parse_u64 0x, range", parse_u64("0x100000000", 0, 0xffffffffu, &v64),
+		  -ERANGE);
+	EXPECT_EQ("parse_u64 junk", parse_u64("12 ", 0, UINT64_MAX, &v64), -EINVAL);
 	end_checks("parse_uint");
 }
 

@@ -20,16 +20,20 @@ int opt_verbose(void *base, const char *arg)
 	return 0;
 }
 
-static int set_uint(const struct opt_def *d, void *base, const char *arg)
+static int set_number(const struct opt_def *d, void *base, const char *arg)
 {
-	unsigned long v;
+	void *field = (char *)base + d->off;
+	__u64 v;
 
-	if (parse_uint(arg, d->min, d->max, &v)) {
-		pr_warn("--%s takes a number from %lu to %lu, not '%s'\n", d->name, d->min,
-			d->max, arg);
+	if (parse_u64(arg, d->min, d->max, &v)) {
+		pr_warn("--%s takes a number from %llu to %llu, not '%s'\n", d->name,
+			(unsigned long long)d->min, (unsigned long long)d->max, arg);
 		return -EINVAL;
 	}
-	*(unsigned int *)((char *)base + d->off) = (unsigned int)v;
+	if (d->type == OPT_U64)
+		*(__u64 *)field = v;
+	else
+		*(unsigned int *)field = (unsigned int)v;
 	return 0;
 }
 
@@ -40,7 +44,8 @@ static int apply(const struct opt_def *d, void *base, const char *arg)
 		*(bool *)((char *)base + d->off) = true;
 		return 0;
 	case OPT_UINT:
-		return set_uint(d, base, arg);
+	case OPT_U64:
+		return set_number(d, base, arg);
 	case OPT_STRING:
 		*(const char **)((char *)base + d->off) = arg;
 		return 0;

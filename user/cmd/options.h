@@ -11,12 +11,14 @@
 #define XS_OPTIONS_H
 
 #include <getopt.h> /* optind */
+#include <linux/types.h>
 #include <stddef.h>
 #include <stdio.h>
 
 enum opt_type {
 	OPT_FLAG,   /* bool at off, set to true */
 	OPT_UINT,   /* unsigned int at off, from min to max (one parser: num.h) */
+	OPT_U64,    /* __u64 at off, from min to max */
 	OPT_STRING, /* const char * at off: the argument */
 	OPT_CALL,   /* call(base, arg): lists, names, anything else */
 };
@@ -26,7 +28,7 @@ struct opt_def {
 	int short_name;   /* 0: long only */
 	enum opt_type type;
 	size_t off;       /* of the field in the table's base */
-	unsigned long min, max;
+	__u64 min, max;
 	/* OPT_CALL: 0, or -EINVAL having said why; arg NULL without .arg */
 	int (*call)(void *base, const char *arg);
 	const char *arg;  /* the argument's name in --help; NULL: takes none */

@@ -8,10 +8,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -24,9 +22,7 @@
 #include "time_spec.h"
 #include "topic_scan.h"
 
-#define MAX_PROPS 64
 #define DEFAULT_COUNT 10
-#define DEFAULT_TIMEOUT_S 10
 
 static volatile sig_atomic_t stopping;
 
@@ -40,24 +36,6 @@ static const char *const ts_source_names[] = {
 	[TS_SRC_HEADER] = "header", [TS_SRC_METRON_KEY] = "metron-key",
 	[TS_SRC_RECORD] = "record",
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xdpsensor inspect -b BROKERS -t TOPIC [-n N] [--from TIME] [--json]\n"
-		"Prints the first N records of a sensor topic in capture-time order, one line\n"
-		"each: capture time (UTC), partition/offset, key, the frame's 5-tuple and\n"
-		"length, headers.\n"
-		"  -b, --brokers LIST  Kafka bootstrap servers (host:port,...)\n"
-		"  -t, --topic TOPIC   the sensor's topic\n"
-		"  -X NAME=VALUE       any librdkafka consumer property (repeatable)\n"
-		"  -n, --count N       records to print (default %d; 0: all)\n"
-		"  --from TIME         from this capture time on (default: the oldest record);\n"
-		"                      RFC 3339, epoch ms, \"15m ago\" or \"now\"\n"
-		"  --json              one JSON object per record\n"
-		"  --timeout SECS      wait at most SECS for the broker (default %d)\n",
-		DEFAULT_COUNT, DEFAULT_TIMEOUT_S);
-}
 
 /* A JSON string, or text as it is (for the one-line format). */
 static void put_str(FILE *f, const char *s, size_t len, bool json)
@@ -203,83 +181,70 @@ static void print_record(FILE *f, const struct topic_rec *r, bool json)
 	fputs(json ? "}\n" : "\n", f);
 }
 
+struct inspect_opts {
+	struct scan_opts scan;
+	__u64 count; /* 0: all */
+	bool json;
+};
+
+static int opt_from(void *base, const char *arg)
+{
+	struct scan_opts *so = &((struct inspect_opts *)base)->scan;
+
+	return opt_time("--from", arg, clock_ns(CLOCK_REALTIME), &so->start_ns);
+}
+
+static const struct opt_def inspect_defs[] = {
+	{ "count", 'n', OPT_U64, OFF(struct inspect_opts, count), 0, UINT64_MAX, .arg = "N",
+	  .help = "records to print (default 10; 0: all)" },
+	{ "from", 0, OPT_CALL, .call = opt_from, .arg = "TIME",
+	  .help = "from this capture time on (default: the oldest record);\n"
+		  "RFC 3339, epoch ms, \"15m ago\" or \"now\"" },
+	{ "json", 0, OPT_FLAG, OFF(struct inspect_opts, json),
+	  .help = "one JSON object per record" },
+	{}
+};
+
+static const char inspect_usage[] =
+	"usage: xdpsensor inspect -b BROKERS -t TOPIC [-n N] [--from TIME] [--json]\n"
+	"Prints the first N records of a sensor topic in capture-time order, one line\n"
+	"each: capture time (UTC), partition/offset, key, the frame's 5-tuple and\n"
+	"length, headers.\n";
+
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "topic", required_argument, NULL, 't' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
+	struct inspect_opts o = {
+		.scan = { .end_ns = SCAN_NO_END, .ordered = true, .what = "inspect",
+			  .stop = &stopping },
+		.count = DEFAULT_COUNT,
 	};
-	struct scan_opts so = { .timeout_ms = DEFAULT_TIMEOUT_S * 1000, .end_ns = SCAN_NO_END,
-				.ordered = true, .what = "inspect", .stop = &stopping };
 	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned long long n = DEFAULT_COUNT, printed = 0, v;
-	char *props[MAX_PROPS], *end;
-	const char *from = NULL;
+	unsigned long long printed = 0;
+	struct opt_table tables[2];
 	struct topic_rec r;
 	struct scan *s;
-	bool json = false;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "b:t:X:n:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'b': so.brokers = optarg; break;
-		case 't': so.topic = optarg; break;
-		case 'X':
-			if (so.nprops == MAX_PROPS) {
-				pr_warn("-X: at most %d properties\n", MAX_PROPS);
-				return 2;
-			}
-			props[so.nprops++] = optarg;
-			break;
-		case 'n':
-		case 'T':
-			errno = 0;
-			v = isdigit((unsigned char)*optarg) ? strtoull(optarg, &end, 10) : 0;
-			if (!isdigit((unsigned char)*optarg) || *end || errno ||
-			    (opt == 'T' && (!v || v > 3600))) {
-				pr_warn("%s '%s': not a number%s\n", opt == 'n' ? "-n" : "--timeout",
-					optarg, opt == 'T' ? " from 1 to 3600" : "");
-				return 2;
-			}
-			if (opt == 'n')
-				n = v;
-			else
-				so.timeout_ms = (int)v * 1000;
-			break;
-		case 'f': from = optarg; break;
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: return 2;
-		}
-	}
+	tables[0] = topic_options(&o.scan);
+	tables[1] = (struct opt_table){ .defs = inspect_defs, .base = &o };
+	rc = opts_parse(argc, argv, inspect_usage, tables, 2);
+	if (rc)
+		return rc < 0 ? 2 : 0;
 	if (optind < argc) {
 		pr_warn("inspect: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (!so.brokers || !so.topic) {
+	if (!o.scan.brokers || !o.scan.topic) {
 		pr_warn("inspect needs -b BROKERS and -t TOPIC (--help)\n");
 		return 2;
 	}
-	if (from && time_spec_parse(from, clock_ns(CLOCK_REALTIME), &so.start_ns)) {
-		pr_warn("--from '%s': not a time (RFC 3339 with a zone, epoch ms, or \"15m ago\")\n",
-			from);
-		return 2;
-	}
-	so.props = props;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	s = scan_open(&so);
+	s = scan_open(&o.scan);
 	if (!s)
 		return 1;
-	while ((!n || printed < n) && (rc = scan_next(s, &r)) > 0) {
-		print_record(stdout, &r, json);
+	while ((!o.count || printed < o.count) && (rc = scan_next(s, &r)) > 0) {
+		print_record(stdout, &r, o.json);
 		scan_release(&r);
 		printed++;
 	}

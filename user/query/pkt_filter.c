@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <pcre2.h>
@@ -11,6 +9,7 @@
 
 #include "flow_parse.h"
 #include "log.h"
+#include "num.h"
 #include "pkt_filter.h"
 
 void pkt_filter_init(struct pkt_filter *f)
@@ -30,7 +29,7 @@ void pkt_filter_free(struct pkt_filter *f)
 
 int addr_prefix_parse(const char *s, struct addr_prefix *out)
 {
-	char addr[INET6_ADDRSTRLEN + 8], *slash, *end;
+	char addr[INET6_ADDRSTRLEN + 8], *slash;
 	unsigned long len;
 	int v4;
 
@@ -46,13 +45,8 @@ int addr_prefix_parse(const char *s, struct addr_prefix *out)
 	else if (inet_pton(AF_INET6, addr, out->addr) != 1)
 		return -EINVAL;
 	len = v4 ? 32 : 128;
-	if (slash) {
-		if (!isdigit((unsigned char)*slash))
-			return -EINVAL;
-		len = strtoul(slash, &end, 10);
-		if (*end || len > (v4 ? 32u : 128u))
-			return -EINVAL;
-	}
+	if (slash && parse_uint(slash, 0, len, &len))
+		return -EINVAL;
 	out->len = (__u32)len + (v4 ? 96 : 0);
 	/* host bits (10.1.2.3/8) are cleared, not refused as tcpdump's "net"
 	 * does: the prefix is what was meant, and matching needs no mask */

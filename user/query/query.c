@@ -4,12 +4,9 @@
  * the partitions over a time window, keeps the records whose frame passes
  * the filters, and writes them to a pcap in capture-time order.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,9 +19,6 @@
 #include "time_spec.h"
 #include "topic_scan.h"
 
-#define MAX_PROPS 64
-#define DEFAULT_TIMEOUT_S 10
-
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
@@ -35,74 +29,30 @@ static void on_signal(int sig)
 
 struct query_opts {
 	struct scan_opts scan;
-	char *props[MAX_PROPS];
 	struct pkt_filter filter;
 	const char *out_path;
-	const char *start, *end;
-	bool flow, count, quiet;
+	bool has_start, flow, count, quiet;
 	enum key_scheme key;
-	unsigned long long limit; /* 0: no limit */
+	__u64 limit;  /* 0: no limit */
+	__u64 now_ns; /* what --start and --end are relative to */
 };
 
-enum {
-	OPT_START = 0x100, OPT_END, OPT_SRC_ADDR, OPT_DST_ADDR, OPT_SRC_PORT, OPT_DST_PORT,
-	OPT_PROTO, OPT_REVERSE, OPT_FILTER, OPT_PACKET_FILTER, OPT_FLOW, OPT_KEY, OPT_LIMIT,
-	OPT_COUNT, OPT_TIMEOUT,
-};
-
-static void usage(FILE *f)
+static int opt_start(void *base, const char *arg)
 {
-	fprintf(f,
-		"usage: xdpsensor query -b BROKERS -t TOPIC --start TIME [--end TIME] [FILTERS]\n"
-		"                       -w FILE|- | --count\n"
-		"Writes the packets of a sensor topic that pass every filter to a pcap (ns\n"
-		"timestamps), in capture-time order across partitions.\n"
-		"  -b, --brokers LIST      Kafka bootstrap servers (host:port,...)\n"
-		"  -t, --topic TOPIC       the sensor's topic\n"
-		"  -X NAME=VALUE           any librdkafka consumer property (repeatable)\n"
-		"  --start TIME            first capture time (required); TIME is RFC 3339\n"
-		"                          (2024-05-01T12:00:00.5Z), epoch ms, \"15m ago\" or \"now\"\n"
-		"  --end TIME              capture times before TIME (default: up to the end of\n"
-		"                          each partition as the query starts)\n"
-		"  -w, --write FILE|-      the pcap; '-' for stdout (xdpsensor query ... -w - |\n"
-		"                          tshark -r -); a file appears only when complete\n"
-		"  --count                 print the number of matching packets instead\n"
-		"  --limit N               stop after N packets\n"
-		"  --timeout SECS          wait at most SECS for the broker, and for a stalled\n"
-		"                          read (default %d)\n"
-		"  -q, --quiet             no progress lines on stderr\n"
-		"filters (all must match; read from the frame itself):\n"
-		"  --src-addr ADDR[/LEN]   source address or prefix (IPv4 or IPv6)\n"
-		"  --dst-addr ADDR[/LEN]   destination address or prefix\n"
-		"  --src-port N            source port (TCP, UDP, SCTP)\n"
-		"  --dst-port N            destination port\n"
-		"  --proto NAME|N          tcp, udp, icmp, icmpv6, sctp or a number\n"
-		"  --include-reverse       also match with source and destination swapped\n"
-		"  --filter EXPR           a tcpdump/pcap-filter expression (libpcap)\n"
-		"  --packet-filter REGEX   a PCRE2 regular expression over the frame's bytes:\n"
-		"                          \\xNN is a byte, '.' any byte, no UTF ('\\x47\\x45\\x54 /')\n"
-		"  --flow                  read only the partition the flow's key maps to (needs\n"
-		"                          --src-addr, --dst-addr, --proto and ports)\n"
-		"  --key SCHEME            the topic's key for --flow: 5tuple (default) or\n"
-		"                          community-id\n",
-		DEFAULT_TIMEOUT_S);
+	struct query_opts *o = base;
+
+	o->has_start = true;
+	return opt_time("--start", arg, o->now_ns, &o->scan.start_ns);
 }
 
-static int parse_ulong(const char *name, const char *arg, unsigned long long max,
-		       unsigned long long *out)
+static int opt_end(void *base, const char *arg)
 {
-	char *end;
+	struct query_opts *o = base;
 
-	errno = 0;
-	*out = isdigit((unsigned char)*arg) ? strtoull(arg, &end, 10) : 0;
-	if (!isdigit((unsigned char)*arg) || *end || errno || *out > max) {
-		pr_warn("%s '%s': not a number from 0 to %llu\n", name, arg, max);
-		return -EINVAL;
-	}
-	return 0;
+	return opt_time("--end", arg, o->now_ns, &o->scan.end_ns);
 }
 
-static int parse_addr(const char *name, const char *arg, struct addr_prefix *p, bool *has)
+static int opt_addr(const char *name, const char *arg, struct addr_prefix *p, bool *has)
 {
 	if (addr_prefix_parse(arg, p)) {
 		pr_warn("%s '%s': not an IPv4 or IPv6 address or prefix\n", name, arg);
@@ -112,133 +62,128 @@ static int parse_addr(const char *name, const char *arg, struct addr_prefix *p, 
 	return 0;
 }
 
-static int parse_port(const char *name, const char *arg, int *out)
+static int opt_src_addr(void *base, const char *arg)
 {
-	unsigned long long v;
+	struct pkt_filter *f = &((struct query_opts *)base)->filter;
 
-	if (parse_ulong(name, arg, 65535, &v))
-		return -EINVAL;
-	*out = (int)v;
-	return 0;
+	return opt_addr("--src-addr", arg, &f->src, &f->has_src);
 }
 
+static int opt_dst_addr(void *base, const char *arg)
+{
+	struct pkt_filter *f = &((struct query_opts *)base)->filter;
+
+	return opt_addr("--dst-addr", arg, &f->dst, &f->has_dst);
+}
+
+static int opt_proto(void *base, const char *arg)
+{
+	struct pkt_filter *f = &((struct query_opts *)base)->filter;
+
+	f->proto = proto_from_name(arg);
+	if (f->proto >= 0)
+		return 0;
+	pr_warn("--proto '%s': use tcp, udp, icmp, icmpv6, sctp or 0-255\n", arg);
+	return -EINVAL;
+}
+
+static int opt_filter(void *base, const char *arg)
+{
+	return pkt_filter_set_bpf(&((struct query_opts *)base)->filter, arg);
+}
+
+static int opt_packet_filter(void *base, const char *arg)
+{
+	return pkt_filter_set_regex(&((struct query_opts *)base)->filter, arg);
+}
+
+static int opt_key(void *base, const char *arg)
+{
+	if (!parse_key_scheme(arg, &((struct query_opts *)base)->key))
+		return 0;
+	pr_warn("--key '%s': use 5tuple or community-id\n", arg);
+	return -EINVAL;
+}
+
+#define Q(field) OFF(struct query_opts, field)
+static const struct opt_def query_defs[] = {
+	{ "start", 0, OPT_CALL, .call = opt_start, .arg = "TIME",
+	  .help = "first capture time (required); TIME is RFC 3339\n"
+		  "(2024-05-01T12:00:00.5Z), epoch ms, \"15m ago\" or \"now\"" },
+	{ "end", 0, OPT_CALL, .call = opt_end, .arg = "TIME",
+	  .help = "capture times before TIME (default: up to the end of\n"
+		  "each partition as the query starts)" },
+	{ "write", 'w', OPT_STRING, Q(out_path), .arg = "FILE|-",
+	  .help = "the pcap; '-' for stdout (xdpsensor query ... -w - |\n"
+		  "tshark -r -); a file appears only when complete" },
+	{ "count", 0, OPT_FLAG, Q(count), .help = "print the number of matching packets instead" },
+	{ "limit", 0, OPT_U64, Q(limit), 0, UINT64_MAX, .arg = "N",
+	  .help = "stop after N packets (0: no limit)" },
+	{ "quiet", 'q', OPT_FLAG, Q(quiet), .help = "no progress lines on stderr" },
+	{}
+};
+
+/* the ports are the filter's ints (-1: any), OPT_UINT writes them as unsigned */
+static const struct opt_def filter_defs[] = {
+	{ "src-addr", 0, OPT_CALL, .call = opt_src_addr, .arg = "ADDR[/LEN]",
+	  .help = "source address or prefix (IPv4 or IPv6)" },
+	{ "dst-addr", 0, OPT_CALL, .call = opt_dst_addr, .arg = "ADDR[/LEN]",
+	  .help = "destination address or prefix" },
+	{ "src-port", 0, OPT_UINT, Q(filter.sport), 0, 65535, .arg = "N",
+	  .help = "source port (TCP, UDP, SCTP)" },
+	{ "dst-port", 0, OPT_UINT, Q(filter.dport), 0, 65535, .arg = "N",
+	  .help = "destination port" },
+	{ "proto", 0, OPT_CALL, .call = opt_proto, .arg = "NAME|N",
+	  .help = "tcp, udp, icmp, icmpv6, sctp or a number" },
+	{ "include-reverse", 0, OPT_FLAG, Q(filter.include_reverse),
+	  .help = "also match with source and destination swapped" },
+	{ "filter", 0, OPT_CALL, .call = opt_filter, .arg = "EXPR",
+	  .help = "a tcpdump/pcap-filter expression (libpcap)" },
+	{ "packet-filter", 0, OPT_CALL, .call = opt_packet_filter, .arg = "REGEX",
+	  .help = "a PCRE2 regular expression over the frame's bytes:\n"
+		  "\\xNN is a byte, '.' any byte, no UTF ('\\x47\\x45\\x54 /')" },
+	{ "flow", 0, OPT_FLAG, Q(flow),
+	  .help = "read only the partition the flow's key maps to (needs\n"
+		  "--src-addr, --dst-addr, --proto and ports)" },
+	{ "key", 0, OPT_CALL, .call = opt_key, .arg = "SCHEME",
+	  .help = "the topic's key for --flow: 5tuple (default) or\ncommunity-id" },
+	{}
+};
+#undef Q
+
+static const char query_usage[] =
+	"usage: xdpsensor query -b BROKERS -t TOPIC --start TIME [--end TIME] [FILTERS]\n"
+	"                       -w FILE|- | --count\n"
+	"Writes the packets of a sensor topic that pass every filter to a pcap (ns\n"
+	"timestamps), in capture-time order across partitions.\n";
+
+/* 0 to run, 1 after --help, -EINVAL on a bad command line (said why) */
 static int parse_args(int argc, char **argv, struct query_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "topic", required_argument, NULL, 't' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "start", required_argument, NULL, OPT_START },
-		{ "end", required_argument, NULL, OPT_END },
-		{ "src-addr", required_argument, NULL, OPT_SRC_ADDR },
-		{ "dst-addr", required_argument, NULL, OPT_DST_ADDR },
-		{ "src-port", required_argument, NULL, OPT_SRC_PORT },
-		{ "dst-port", required_argument, NULL, OPT_DST_PORT },
-		{ "proto", required_argument, NULL, OPT_PROTO },
-		{ "include-reverse", no_argument, NULL, OPT_REVERSE },
-		{ "filter", required_argument, NULL, OPT_FILTER },
-		{ "packet-filter", required_argument, NULL, OPT_PACKET_FILTER },
-		{ "flow", no_argument, NULL, OPT_FLOW },
-		{ "key", required_argument, NULL, OPT_KEY },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "count", no_argument, NULL, OPT_COUNT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{}
-	};
-	struct pkt_filter *f = &o->filter;
-	unsigned long long v;
-	int opt, err = 0;
+	struct opt_table tables[3];
+	char a[TIME_TEXT_LEN], b[TIME_TEXT_LEN];
+	int err;
 
-	optind = 1;
-	while (!err && (opt = getopt_long(argc, argv, "b:t:X:w:qh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'b': o->scan.brokers = optarg; break;
-		case 't': o->scan.topic = optarg; break;
-		case 'w': o->out_path = optarg; break;
-		case 'q': o->quiet = true; break;
-		case 'X':
-			if (o->scan.nprops == MAX_PROPS) {
-				pr_warn("-X: at most %d properties\n", MAX_PROPS);
-				err = -EINVAL;
-			} else {
-				o->props[o->scan.nprops++] = optarg;
-			}
-			break;
-		case 'h': usage(stdout); return 1;
-		case OPT_START: o->start = optarg; break;
-		case OPT_END: o->end = optarg; break;
-		case OPT_SRC_ADDR: err = parse_addr("--src-addr", optarg, &f->src, &f->has_src); break;
-		case OPT_DST_ADDR: err = parse_addr("--dst-addr", optarg, &f->dst, &f->has_dst); break;
-		case OPT_SRC_PORT: err = parse_port("--src-port", optarg, &f->sport); break;
-		case OPT_DST_PORT: err = parse_port("--dst-port", optarg, &f->dport); break;
-		case OPT_PROTO:
-			f->proto = proto_from_name(optarg);
-			if (f->proto < 0) {
-				pr_warn("--proto '%s': use tcp, udp, icmp, icmpv6, sctp or 0-255\n",
-					optarg);
-				err = -EINVAL;
-			}
-			break;
-		case OPT_REVERSE: f->include_reverse = true; break;
-		case OPT_FILTER: err = pkt_filter_set_bpf(f, optarg); break;
-		case OPT_PACKET_FILTER: err = pkt_filter_set_regex(f, optarg); break;
-		case OPT_FLOW: o->flow = true; break;
-		case OPT_KEY:
-			if (parse_key_scheme(optarg, &o->key)) {
-				pr_warn("--key '%s': use 5tuple or community-id\n", optarg);
-				err = -EINVAL;
-			}
-			break;
-		case OPT_LIMIT: err = parse_ulong("--limit", optarg, ~0ull, &o->limit); break;
-		case OPT_COUNT: o->count = true; break;
-		case OPT_TIMEOUT:
-			err = parse_ulong("--timeout", optarg, 3600, &v);
-			if (!err && !v) {
-				pr_warn("--timeout: at least 1 s\n");
-				err = -EINVAL;
-			}
-			o->scan.timeout_ms = (int)v * 1000;
-			break;
-		default:
-			/* getopt named the option on stderr */
-			return -EINVAL;
-		}
-	}
+	tables[0] = topic_options(&o->scan);
+	tables[1] = (struct opt_table){ .defs = query_defs, .base = o };
+	tables[2] = (struct opt_table){
+		.title = "filters (all must match; read from the frame itself):",
+		.defs = filter_defs,
+		.base = o,
+	};
+	err = opts_parse(argc, argv, query_usage, tables, 3);
 	if (err)
 		return err;
 	if (optind < argc) {
 		pr_warn("query: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->scan.brokers || !o->scan.topic || !o->start) {
+	if (!o->scan.brokers || !o->scan.topic || !o->has_start) {
 		pr_warn("query needs -b BROKERS, -t TOPIC and --start TIME (--help)\n");
 		return -EINVAL;
 	}
 	if (!o->out_path == !o->count) {
 		pr_warn("query needs either -w FILE|- or --count\n");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse_times(struct query_opts *o)
-{
-	__u64 now = clock_ns(CLOCK_REALTIME);
-	char a[TIME_TEXT_LEN], b[TIME_TEXT_LEN];
-
-	if (time_spec_parse(o->start, now, &o->scan.start_ns)) {
-		pr_warn("--start '%s': not a time (RFC 3339 with a zone, epoch ms, or \"15m ago\")\n",
-			o->start);
-		return -EINVAL;
-	}
-	o->scan.end_ns = SCAN_NO_END;
-	if (!o->end)
-		return 0;
-	if (time_spec_parse(o->end, now, &o->scan.end_ns)) {
-		pr_warn("--end '%s': not a time (RFC 3339 with a zone, epoch ms, or \"15m ago\")\n",
-			o->end);
 		return -EINVAL;
 	}
 	if (o->scan.end_ns <= o->scan.start_ns) {
@@ -341,18 +286,15 @@ out:
 int cmd_query(int argc, char **argv)
 {
 	struct query_opts o = {
-		.scan = { .timeout_ms = DEFAULT_TIMEOUT_S * 1000, .what = "query",
-			  .stop = &stopping },
+		.scan = { .end_ns = SCAN_NO_END, .what = "query", .stop = &stopping },
 		.key = KEY_5TUPLE,
+		.now_ns = clock_ns(CLOCK_REALTIME),
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err, n;
 
 	pkt_filter_init(&o.filter);
-	o.scan.props = o.props;
 	err = parse_args(argc, argv, &o);
-	if (!err)
-		err = parse_times(&o);
 	if (!err && o.flow) /* what --flow misses is a usage error: say it now */
 		err = flow_partition(&o.filter, o.key, 1, &n);
 	if (err) {

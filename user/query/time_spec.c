@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "num.h"
 #include "time_spec.h"
 
 #define NS_PER_S 1000000000ull
@@ -117,12 +117,9 @@ int time_spec_parse(const char *s, __u64 now_ns, __u64 *out_ns)
 	size_t len = strlen(s);
 
 	if (len && strspn(s, "0123456789") == len) {
-		char *end;
-		unsigned long long ms;
+		__u64 ms;
 
-		errno = 0;
-		ms = strtoull(s, &end, 10);
-		if (errno || ms > UINT64_MAX / 1000000)
+		if (parse_u64(s, 0, UINT64_MAX / 1000000, &ms))
 			return -EINVAL;
 		*out_ns = ms * 1000000ull;
 		return 0;

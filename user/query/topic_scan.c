@@ -22,6 +22,7 @@ struct part {
 
 struct scan {
 	struct scan_opts o;
+	int timeout_ms;         /* o.timeout_s, as librdkafka takes it */
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;
 	int total_parts;
@@ -123,6 +124,7 @@ struct scan *scan_open(const struct scan_opts *o)
 	if (!s)
 		return NULL;
 	s->o = *o;
+	s->timeout_ms = (int)o->timeout_s * 1000;
 	conf = build_conf(s);
 	if (!conf)
 		goto fail;
@@ -137,11 +139,11 @@ struct scan *scan_open(const struct scan_opts *o)
 		pr_warn("topic '%s': %s\n", o->topic, rd_kafka_err2str(rd_kafka_last_error()));
 		goto fail;
 	}
-	err = rd_kafka_metadata(s->rk, 0, s->rkt, &md, o->timeout_ms);
+	err = rd_kafka_metadata(s->rk, 0, s->rkt, &md, s->timeout_ms);
 	rd_kafka_poll(s->rk, 0); /* the error callback has the reason */
 	if (err) {
-		pr_warn("%s: cannot reach Kafka at %s within %d s: %s\n", o->what, o->brokers,
-			o->timeout_ms / 1000, why(s, err));
+		pr_warn("%s: cannot reach Kafka at %s within %u s: %s\n", o->what, o->brokers,
+			o->timeout_s, why(s, err));
 		goto fail;
 	}
 	if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
@@ -197,7 +199,7 @@ static int offsets_at(struct scan *s, __u64 time_ms, int64_t *out)
 	for (int i = 0; i < s->nparts; i++)
 		rd_kafka_topic_partition_list_add(l, s->o.topic, s->parts[i].id)->offset =
 			(int64_t)time_ms;
-	err = rd_kafka_offsets_for_times(s->rk, l, s->o.timeout_ms);
+	err = rd_kafka_offsets_for_times(s->rk, l, s->timeout_ms);
 	for (int i = 0; !err && i < s->nparts; i++) {
 		rd_kafka_topic_partition_t *e =
 			rd_kafka_topic_partition_list_find(l, s->o.topic, s->parts[i].id);
@@ -226,7 +228,7 @@ static int scan_begin(struct scan *s)
 		rd_kafka_resp_err_t e;
 
 		e = rd_kafka_query_watermark_offsets(s->rk, s->o.topic, p->id, &lo, &hi,
-						     s->o.timeout_ms);
+						     s->timeout_ms);
 		if (e) {
 			pr_warn("%s: cannot read the offsets of %s/%d: %s\n", s->o.what,
 				s->o.topic, p->id, why(s, e));
@@ -470,9 +472,9 @@ static int read_more(struct scan *s)
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (got)
 		s->t_activity = now;
-	else if (now - s->t_activity > (__u64)s->o.timeout_ms * 1000000ull) {
-		pr_warn("%s: no record from %s for %d s with %d of %d partitions left to read%s%s\n",
-			s->o.what, s->o.brokers, s->o.timeout_ms / 1000, s->nparts - s->ndone,
+	else if (now - s->t_activity > (__u64)s->o.timeout_s * 1000000000ull) {
+		pr_warn("%s: no record from %s for %u s with %d of %d partitions left to read%s%s\n",
+			s->o.what, s->o.brokers, s->o.timeout_s, s->nparts - s->ndone,
 			s->nparts, s->last_error[0] ? ": " : "", s->last_error);
 		return -ETIMEDOUT;
 	}

@@ -25,17 +25,18 @@
 #define SCAN_END_SLACK_MS 1000
 #define SCAN_WINDOW 512
 #define SCAN_NO_END UINT64_MAX
+#define SCAN_MAX_PROPS 64
 
 struct scan_opts {
 	const char *brokers, *topic;
-	char *const *props; /* -X NAME=VALUE */
+	const char *props[SCAN_MAX_PROPS]; /* -X NAME=VALUE */
 	int nprops;
-	__u64 start_ns;     /* 0: from the beginning */
-	__u64 end_ns;       /* SCAN_NO_END: to the end */
-	int timeout_ms;     /* broker requests; and how long a scan may stall */
-	bool ordered;       /* merge by capture time (else as they come) */
-	bool progress;      /* a line on stderr every few seconds */
-	const char *what;   /* name in messages: "query", "inspect" */
+	__u64 start_ns;         /* 0: from the beginning */
+	__u64 end_ns;           /* SCAN_NO_END: to the end */
+	unsigned int timeout_s; /* broker requests; and how long a scan may stall */
+	bool ordered;           /* merge by capture time (else as they come) */
+	bool progress;          /* a line on stderr every few seconds */
+	const char *what;       /* name in messages: "query", "inspect" */
 	/* decides whether a record in the window is kept */
 	bool (*keep)(void *ctx, const struct topic_rec *r);
 	void *keep_ctx;
@@ -57,7 +58,7 @@ struct scan_stats {
 struct scan;
 
 /* Connects, finds the partitions and their offsets. NULL after one line on
- * stderr saying why (broker unreachable within timeout_ms, unknown topic, ...). */
+ * stderr saying why (broker unreachable within timeout_s, unknown topic, ...). */
 struct scan *scan_open(const struct scan_opts *o);
 int scan_partition_count(const struct scan *s);
 /* Restricts the scan to one partition; call before the first scan_next. */
