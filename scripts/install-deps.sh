@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
 	# build: BPF object, skeleton, userspace
 	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev
+	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev libmicrohttpd-dev libjansson-dev
 	# tests and demo: unit tests, reference decoder, traffic, Kafka client,
 	# and the commands the scripts call that a minimal Debian lacks
 	# (procps: sysctl, ps, pgrep; iproute2: ip, tc)

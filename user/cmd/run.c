@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "flow_expiry.h"
 #include "log.h"
+#include "metrics.h"
 #include "sensor.h"
 #include "sink.h"
 #include "worker.h"
@@ -35,6 +36,8 @@ struct run_opts {
 	bool force_copy;
 	unsigned int duration_s;     /* 0: until a signal */
 	unsigned int flow_timeout_s; /* idle flows are removed after this */
+	char metrics_addr[64];       /* --metrics; "" without */
+	unsigned int metrics_port;
 };
 
 static int opt_iface(void *base, const char *arg)
@@ -107,6 +110,17 @@ static int opt_headers(void *base, const char *arg)
 	return 0;
 }
 
+static int opt_metrics(void *base, const char *arg)
+{
+	struct run_opts *o = base;
+
+	if (metrics_parse_addr(arg, o->metrics_addr, sizeof(o->metrics_addr), &o->metrics_port))
+		return -EINVAL;
+	/* librdkafka's statistics for the page; -c/-X may set another interval */
+	o->sink.kafka.stats_interval_ms = "5000";
+	return 0;
+}
+
 #define RUN(field) OFF(struct run_opts, field)
 static const struct opt_def run_defs[] = {
 	{ "interface", 'i', OPT_CALL, .call = opt_iface, .arg = "IFACE",
@@ -151,6 +165,9 @@ static const struct opt_def run_defs[] = {
 	{ "flows-topic", 0, OPT_STRING, RUN(sink.kafka.flows_topic), .arg = "TOPIC",
 	  .help = "also produce a KFlow JSON record of each flow when it\n"
 		  "expires and at exit, keyed like its packets" },
+	{ "metrics", 0, OPT_CALL, .call = opt_metrics, .arg = "[ADDR:]PORT",
+	  .help = "serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		  "(ADDR default " METRICS_DEFAULT_ADDR ": this machine only)" },
 	{ "duration", 0, OPT_UINT, RUN(duration_s), 0, 1u << 30, .arg = "SECS",
 	  .help = "stop after SECS seconds" },
 	{ "verbose", 'v', OPT_CALL, .call = opt_verbose,
@@ -237,7 +254,9 @@ struct run_state {
 	struct xs_worker_stats *published;
 	unsigned int nworkers, started;
 	struct sink *sink;
-	__u64 flows_expired;
+	struct metrics_server *metrics;
+	struct metrics_src metrics_src;
+	__u64 flows_expired; /* atomic: /metrics reads it */
 	unsigned int ifaces_gone;
 	enum run_end end;
 };
@@ -437,6 +456,34 @@ static bool ifaces_gone(struct run_state *st)
 	return st->ifaces_gone;
 }
 
+/* /metrics from here on: every interface is set up, every worker started. */
+static int start_metrics(struct run_state *st)
+{
+	struct metrics_src *m = &st->metrics_src;
+	unsigned int first = 0;
+
+	if (!st->metrics)
+		return 0;
+	*m = (struct metrics_src){ .nifaces = st->nifaces, .workers = st->workers,
+				   .sink = st->sink, .flows_expired = &st->flows_expired,
+				   .start_time = (double)time(NULL) };
+	for (int f = 0; f < st->nifaces; f++) {
+		struct xdpsensor_bpf *skel = st->iface[f].skel;
+
+		m->iface[f] = (struct metrics_iface){
+			.name = st->iface[f].name,
+			.stats_fd = bpf_map__fd(skel->maps.stats),
+			.workers_fd = bpf_map__fd(skel->maps.workers),
+			.flows_fd = bpf_map__fd(skel->maps.flows),
+			.flows_max = bpf_map__max_entries(skel->maps.flows),
+			.nqueues = st->iface[f].nqueues,
+			.first_worker = first,
+		};
+		first += (unsigned int)st->iface[f].nqueues;
+	}
+	return metrics_start(st->metrics, m);
+}
+
 static enum run_end main_loop(struct run_state *st)
 {
 	time_t start = time(NULL), last_pub = 0, last_expiry = start;
@@ -455,8 +502,10 @@ static enum run_end main_loop(struct run_state *st)
 			last_pub = now;
 		}
 		if (st->o->flow_timeout_s && now - last_expiry >= 5) {
-			st->flows_expired +=
-				expire_flows(st, (__u64)st->o->flow_timeout_s * 1000000000ull);
+			__atomic_fetch_add(&st->flows_expired,
+					   expire_flows(st, (__u64)st->o->flow_timeout_s *
+							      1000000000ull),
+					   __ATOMIC_RELAXED);
 			last_expiry = now;
 		}
 		if (st->o->duration_s && now - start >= (time_t)st->o->duration_s)
@@ -482,6 +531,9 @@ int cmd_run(int argc, char **argv)
 			return 1;
 	st.nifaces = o.nifaces;
 	install_signals();
+	/* a port in use fails here, before anything is touched */
+	if (o.metrics_port && !(st.metrics = metrics_bind(o.metrics_addr, o.metrics_port)))
+		return 1;
 
 	/* ours first: a second run touches nothing of the first's */
 	for (int i = 0; i < st.nifaces; i++)
@@ -499,7 +551,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < st.nifaces; i++)
 		if (sensor_setup(&st.iface[i], &o.sensor))
 			goto out;
-	if (start_workers(&st))
+	if (start_workers(&st) || start_metrics(&st))
 		goto out;
 
 	pr_info("capturing; stop with Ctrl-C (`xdpsensor stats` shows the counters)\n");
@@ -513,12 +565,12 @@ out:
 	close_sockets(&st);
 	if (ran)
 		expire_flows(&st, 0); /* the last word on every flow still open */
-	if (st.sink) {
+	if (st.sink)
 		sink_flush(st.sink, FLUSH_TIMEOUT_MS);
-		if (ran)
-			print_summary(&st);
-		sink_close(st.sink);
-	}
+	if (st.sink && ran)
+		print_summary(&st);
+	metrics_stop(st.metrics); /* it reads the maps and the sink: before they go */
+	sink_close(st.sink);
 	for (int i = 0; i < st.nifaces; i++)
 		sensor_teardown(&st.iface[i], o.sensor.keep_pins);
 	free(st.workers);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,10 @@ struct kafka_producer {
 	time_t last_error_log;
 	bool auth_reported;
 	int fatal; /* set by on_error, read by kafka_fatal() */
+	/* librdkafka's last statistics JSON (statistics.interval.ms), as it
+	 * gave it: /metrics reads it on another thread */
+	pthread_mutex_t stats_lock;
+	char *stats_json;
 };
 
 static void count_delivery(struct delivery_counts *c, bool ok)
@@ -150,6 +155,33 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 		xs_log(level <= 6 ? XS_LOG_DEBUG : XS_LOG_TRACE, "Kafka %s: %s\n", fac, buf);
 }
 
+/* Keeps the JSON (librdkafka frees it no more: return 1). */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct kafka_producer *k = opaque;
+	char *old;
+
+	(void)rk;
+	(void)len;
+	pthread_mutex_lock(&k->stats_lock);
+	old = k->stats_json;
+	k->stats_json = json;
+	pthread_mutex_unlock(&k->stats_lock);
+	rd_kafka_mem_free(NULL, old);
+	return 1;
+}
+
+char *kafka_stats_json(struct kafka_producer *k)
+{
+	char *copy = NULL;
+
+	pthread_mutex_lock(&k->stats_lock);
+	if (k->stats_json)
+		copy = strdup(k->stats_json);
+	pthread_mutex_unlock(&k->stats_lock);
+	return copy;
+}
+
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
 		    const char *origin)
 {
@@ -211,6 +243,8 @@ static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_prod
 		err = conf_set(conf, defaults[i][0], defaults[i][1], "default");
 	if (!err && o->brokers)
 		err = conf_set(conf, "bootstrap.servers", o->brokers, "-b");
+	if (!err && o->stats_interval_ms)
+		err = conf_set(conf, "statistics.interval.ms", o->stats_interval_ms, "--metrics");
 	if (!err && o->config_file)
 		err = conf_read_file(conf, o->config_file);
 	for (int i = 0; !err && i < o->nprops; i++)
@@ -222,6 +256,7 @@ static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_prod
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_log_cb(conf, on_log);
+	rd_kafka_conf_set_stats_cb(conf, on_stats);
 	rd_kafka_conf_set_opaque(conf, k);
 	return conf;
 }
@@ -267,6 +302,7 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nwork
 		return NULL;
 	k->o = *o;
 	k->nworkers = nworkers;
+	pthread_mutex_init(&k->stats_lock, NULL);
 	k->delivery = calloc(nworkers ? nworkers : 1, sizeof(*k->delivery));
 	if (!k->delivery)
 		goto fail;
@@ -299,6 +335,7 @@ fail:
 	if (k->rk)
 		rd_kafka_destroy(k->rk);
 	free(k->delivery);
+	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
 	return NULL;
 }
@@ -426,6 +463,8 @@ void kafka_close(struct kafka_producer *k)
 	rd_kafka_topic_destroy(k->rkt);
 	rd_kafka_destroy(k->rk);
 	free(k->delivery);
+	rd_kafka_mem_free(NULL, k->stats_json); /* kept by on_stats */
+	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
 }
 
