@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 
+#include "caps.h"
 #include "commands.h"
 #include "flow_expiry.h"
 #include "log.h"
@@ -519,17 +521,22 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = {};
 	struct run_state st = { .o = &o };
 	bool ran = false;
+	__u64 umem = 0;
 	int err;
 
 	err = parse_args(argc, argv, &o);
 	if (err)
 		return err < 0 ? 2 : 0;
-	if (check_privileges() || datapath_ensure_bpffs())
-		return 1;
-	for (int i = 0; i < o.nifaces; i++)
+	for (int i = 0; i < o.nifaces; i++) {
 		if (sensor_lookup(&st.iface[i], o.ifnames[i]))
 			return 1;
+		umem += (__u64)st.iface[i].nqueues * XSK_UMEM_BYTES;
+	}
 	st.nifaces = o.nifaces;
+	if (check_caps(XS_CAPS_RUN, umem) || datapath_ensure_bpffs())
+		return 1;
+	/* pins, state files, pcap files, spool: the operator's and no one else's */
+	umask(0077);
 	install_signals();
 	/* a port in use fails here, before anything is touched */
 	if (o.metrics_port && !(st.metrics = metrics_bind(o.metrics_addr, o.metrics_port)))
