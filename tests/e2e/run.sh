@@ -18,6 +18,8 @@
 #   broker unreachable at start: the suite's broker starts on that port later
 #   per key scheme (5tuple, community-id, metron --ts-unit us): records,
 #     keys, partitions, headers, summary, stats, flows, bpftool
+#   the sensor as a service (service.sh): --metrics with promtool and a
+#     Prometheus server, a secured Kafka (TLS + SCRAM)
 # After every test: no XDP program, pins, state file or changed offload.
 #
 # Environment: XDPSENSOR (default build/xdpsensor), PCAPS_DIR (default
@@ -26,6 +28,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
+. tests/e2e/service.sh
 
 PCAPS_DIR=${PCAPS_DIR:-../shared/pcaps/tcpdump}
 # Real captures replayed per key scheme: IPv4/IPv6, TCP/UDP/ICMP/ICMPv6,
@@ -59,6 +62,7 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	sensor_kill
+	service_cleanup
 	[ -z "$FWD_PID" ] || { kill "$FWD_PID" 2>/dev/null; wait "$FWD_PID" 2>/dev/null; }
 	scrub_iface "$VA"
 	teardown_veth "$NS" "$VA"
@@ -553,7 +557,7 @@ test_unreachable_broker() {
 	diag "starting the Kafka broker on 127.0.0.1:$port"
 	if [ -n "$KAFKA_MISSING" ]; then
 		fail "$KAFKA_MISSING"
-	elif BROKER=$(KAFKA_SASL=1 KAFKA_PORT=$port tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err"); then
+	elif BROKER=$(KAFKA_SASL=1 KAFKA_TLS=1 KAFKA_PORT=$port tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err"); then
 		tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>>"$W/broker.err" ||
 			fail "cannot create topic $topic: $(tail -n 2 "$W/broker.err")"
 		diag "$(grep ready "$W/broker.err" | head -n 1)"
@@ -655,4 +659,7 @@ fi
 test_key_scheme 5tuple
 test_key_scheme community-id
 test_key_scheme metron us
+test_metrics_port_busy
+test_metrics
+test_secured_kafka
 tap_end
