@@ -149,7 +149,7 @@ PY
 	check_clean "$VA" "$d/settings.before"
 	check_nothing_left
 	report "user $USER_ID with exactly ${CAPS[*]}: captures and delivers $NCAP of $NSENT" \
-		"frames (${BROKER:+Kafka}${BROKER:-pcap}), private files, nothing left"
+		"frames (to ${BROKER:+Kafka}${BROKER:+ $BROKER}${BROKER:-a pcap}), private files, nothing left"
 }
 
 test_one_removed() {

@@ -147,8 +147,12 @@ def cmd_bad(host, port):
     cases = (("GET /nothing-here", b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n", 404),
              ("POST /metrics", b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
               b"Connection: close\r\n\r\nabc", 405),
-             ("a request line that is not HTTP", b"GARBAGE\r\n\r\n", 400),
-             ("an HTTP/1.1 request without Host", b"GET /metrics HTTP/1.1\r\n\r\n", 400))
+             ("a header line without a colon", b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+              b"NoColonHere\r\n\r\n", 400),
+             ("a Content-Length that is not a number", b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: zz\r\n\r\n", 400))
+    # (a request line that is not HTTP at all: libmicrohttpd closes the
+    # connection without an answer)
     for name, data, want in cases:
         got = raw(host, port, data)
         tap(got == want, "%s: %s (expected %d)" % (name, got, want))
