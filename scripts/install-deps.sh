@@ -16,6 +16,9 @@ packages=(
 	libcmocka-dev tshark kcat ethtool iproute2 iputils-ping python3 procps
 	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself)
 	default-jre-headless maven
+	# the man page; the service tests: promtool and a Prometheus server, openssl
+	# for the test broker's CA, setpriv and unshare (util-linux)
+	scdoc prometheus openssl util-linux
 )
 
 missing=()
