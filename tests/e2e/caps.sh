@@ -171,11 +171,33 @@ test_one_removed() {
 	report "without $up: exit 1, one line naming it, nothing left"
 }
 
+# kill -9 as the unit's user, then a new run as that user (Restart=):
+# it recognises the dead run's program by its pin (no CAP_SYS_ADMIN to read
+# names), removes it and captures.
+test_crash_recovery() {
+	local d=$W/crash
+	mkdir -p "$d"
+	iface_settings "$VA" >"$d/settings.before"
+	as_user "$(capset "${CAPS[@]}")" "$d/s1" -i "$VA" --output null
+	sensor_wait_ready "$d/s1.err" || fail "first run: $(tail -n 2 "$d/s1.err" | tr '\n' ' ')"
+	sensor_stop KILL
+	has_xdp_prog "$VA" || fail "no program left by kill -9"
+	as_user "$(capset "${CAPS[@]}")" "$d/s2" -i "$VA" --output null --duration 3
+	sensor_wait_ready "$d/s2.err" || fail "second run: $(tail -n 2 "$d/s2.err" | tr '\n' ' ')"
+	grep -q "stale" "$d/s2.err" || fail "the second run does not mention the stale program"
+	sensor_wait_exit 30 || fail "still running after --duration 3"
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC"
+	check_clean "$VA" "$d/settings.before"
+	check_nothing_left
+	report "as the user, after kill -9 a new run removes the dead run's program and captures"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 prepare
 test_documented_caps
+test_crash_recovery
 for cap in "${CAPS[@]}"; do
 	test_one_removed "$cap"
 done
