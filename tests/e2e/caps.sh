@@ -149,7 +149,7 @@ PY
 	check_clean "$VA" "$d/settings.before"
 	check_nothing_left
 	report "user $USER_ID with exactly ${CAPS[*]}: captures and delivers $NCAP of $NSENT" \
-		"frames (to ${BROKER:+Kafka}${BROKER:+ $BROKER}${BROKER:-a pcap}), private files, nothing left"
+		"frames (to ${BROKER:+Kafka at }${BROKER:-a pcap file}), private files, nothing left"
 }
 
 test_one_removed() {
@@ -189,6 +189,7 @@ test_crash_recovery() {
 	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC"
 	check_clean "$VA" "$d/settings.before"
 	check_nothing_left
+	[ ${#problems[@]} -eq 0 ] || scrub_iface "$VA" # the next tests start clean
 	report "as the user, after kill -9 a new run removes the dead run's program and captures"
 }
 
