@@ -28,7 +28,7 @@ once = $(eval $(1) := $$(shell $(2)))$($(1))
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 
-PKGS     := libbpf libxdp rdkafka libpcap libcrypto libpcre2-8
+PKGS     := libbpf libxdp rdkafka libpcap libcrypto libpcre2-8 libmicrohttpd jansson
 PKG_CFLAGS = $(call once,PKG_CFLAGS,pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(call once,PKG_LIBS,pkg-config --libs $(PKGS))
 # jemalloc: librdkafka allocates per record and per header and frees on
@@ -66,9 +66,10 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # programs the e2e suite runs: a Kafka consumer, and a foreign XDP program
 E2E_TOOLS := $(BUILD)/e2e/xs-consume $(BUILD)/e2e/xdp_pass.bpf.o
 
-.PHONY: all deps test test-unit test-build demo vmtest fresh-check clean format streams-example
+.PHONY: all deps test test-unit test-build demo vmtest fresh-check clean format streams-example \
+	install uninstall
 
-all: $(BUILD)/xdpsensor
+all: $(BUILD)/xdpsensor $(BUILD)/xdpsensor.8 $(BUILD)/xdpsensor@.service
 
 # Every library the build needs, named when it is missing (not a wall of
 # undefined symbols later).
@@ -111,6 +112,48 @@ $(BUILD)/e2e/%.bpf.o: tests/e2e/%.bpf.c $(PKG_STAMP) | $(BUILD)/e2e
 
 $(BUILD) $(BUILD)/tests $(BUILD)/e2e:
 	$(Q)mkdir -p $@
+
+# ---------------------------------------------------------------- install
+# `make install PREFIX=/usr DESTDIR=/tmp/pkg`: the binary (its BPF object is
+# embedded: the skeleton holds it), the man page, the systemd unit and
+# sysusers file, an example configuration. `make uninstall` removes them.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= /etc
+INSTALLED   := $(SBINDIR)/xdpsensor $(MANDIR)/man8/xdpsensor.8 $(UNITDIR)/xdpsensor@.service \
+	       $(SYSUSERSDIR)/xdpsensor.conf $(SYSCONFDIR)/xdpsensor/example.conf
+
+$(BUILD)/xdpsensor.8: doc/xdpsensor.8.scd | $(BUILD)
+	$(call msg,SCDOC,$@)
+	$(Q)command -v scdoc >/dev/null || { echo "scdoc not found (make deps installs it)" >&2; exit 1; }
+	$(Q)scdoc <$< >$@
+
+# the paths of this install, in the unit (a change of PREFIX rebuilds it)
+$(BUILD)/xdpsensor@.service: dist/xdpsensor@.service.in $(BUILD)/.install-paths
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		-e 's|@SYSUSERSDIR@|$(SYSUSERSDIR)|g' $< >$@
+
+# rewritten (so newer) only when the paths change
+INSTALL_PATHS := $(SBINDIR) $(SYSCONFDIR) $(SYSUSERSDIR)
+$(shell mkdir -p $(BUILD) && { echo '$(INSTALL_PATHS)' | cmp -s - $(BUILD)/.install-paths || \
+	echo '$(INSTALL_PATHS)' >$(BUILD)/.install-paths; })
+
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(BUILD)/xdpsensor $(DESTDIR)$(SBINDIR)/xdpsensor
+	$(Q)install -D -m 0644 $(BUILD)/xdpsensor.8 $(DESTDIR)$(MANDIR)/man8/xdpsensor.8
+	$(Q)install -D -m 0644 $(BUILD)/xdpsensor@.service $(DESTDIR)$(UNITDIR)/xdpsensor@.service
+	$(Q)install -D -m 0644 dist/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/xdpsensor.conf
+	$(Q)install -D -m 0644 dist/example.conf $(DESTDIR)$(SYSCONFDIR)/xdpsensor/example.conf
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(SYSCONFDIR)/xdpsensor 2>/dev/null || true
 
 # ---------------------------------------------------------------- commands
 # Installs every Debian package the build, tests and demo need (idempotent).

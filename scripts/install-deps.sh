@@ -9,7 +9,8 @@ set -euo pipefail
 packages=(
 	# build: BPF object, skeleton, userspace
 	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev libpcre2-dev
+	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev libpcre2-dev libmicrohttpd-dev
+	libjansson-dev
 	# tests and demo: unit tests, reference decoders (tshark, tcpdump), traffic,
 	# Kafka client, and the commands the scripts call that a minimal Debian
 	# lacks (procps: sysctl, ps, pgrep; iproute2: ip, tc)
@@ -17,6 +18,9 @@ packages=(
 	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself) and
 	# the Kafka Streams example (examples/kafka-streams: javac, Maven)
 	default-jre-headless default-jdk-headless maven
+	# the man page; the service tests: promtool and a Prometheus server, openssl
+	# for the test broker's CA, setpriv and unshare (util-linux)
+	scdoc prometheus openssl util-linux
 )
 
 missing=()

@@ -4,8 +4,10 @@
 # Suites: build (CFLAGS=-O0, missing packages named, BPF include dirs),
 # unit (BPF_PROG_TEST_RUN, cmocka), pcaps (real captures vs tshark),
 # e2e (veth + real Kafka broker), query (`query` and `inspect` on records the
-# sensor produced, against tshark/tcpdump), vm (unit, same-as-host and live inside a
-# VM on another kernel), live (veth capture to a pcap file, no Kafka),
+# sensor produced, against tshark/tcpdump), caps (least privilege: an
+# unprivileged user with the documented capabilities), install (make
+# install/uninstall, man page, systemd unit), vm (unit, same-as-host, live and
+# caps inside a VM on another kernel), live (veth capture to a pcap file, no Kafka),
 # same-as-host (classify on this kernel = classify on the host), fresh (the
 # README's two commands on a pristine Debian 12 root; not in the default list:
 # CI runs it after `make test`).
@@ -13,7 +15,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(build unit pcaps e2e query vm)
+[ ${#suites[@]} -gt 0 ] || suites=(build unit pcaps e2e query caps install vm)
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -57,7 +59,7 @@ run_suite() {
 		mkdir -p build/vmtest
 		tests/pcaps/classify_all.sh "${PCAPS_DIR:-../shared/pcaps/tcpdump}" \
 			>build/vmtest/classify-host.jsonl
-		vmtest/run.sh -- tests/run.sh unit same-as-host live >"$out" 2>&1
+		vmtest/run.sh -- env CAPS_KAFKA=0 tests/run.sh unit same-as-host live caps >"$out" 2>&1
 		rc=$?
 		count_tap vm <"$out" ;;
 	same-as-host)
@@ -65,6 +67,8 @@ run_suite() {
 		rc=$?
 		count_tap same-as-host <"$out" ;;
 	live) tests/e2e/live.sh >"$out" 2>&1; rc=$?; count_tap live <"$out" ;;
+	caps) tests/e2e/caps.sh >"$out" 2>&1; rc=$?; count_tap caps <"$out" ;;
+	install) tests/install/run.sh >"$out" 2>&1; rc=$?; count_tap install <"$out" ;;
 	fresh) tests/fresh/run.sh >"$out" 2>&1; rc=$?; count_tap fresh <"$out" ;;
 	*) echo "unknown suite '$suite'" >&2; rm -f "$out"; exit 2 ;;
 	esac

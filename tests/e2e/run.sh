@@ -19,6 +19,8 @@
 #   per key scheme (5tuple, community-id, metron --ts-unit us): records,
 #     keys, partitions, headers, summary, stats, flows, bpftool
 #   flow records and the Kafka Streams example; a full flow table (flows.sh)
+#   the sensor as a service (service.sh): --metrics with promtool and a
+#     Prometheus server, a secured Kafka (TLS + SCRAM)
 # After every test: no XDP program, pins, state file or changed offload.
 #
 # Environment: XDPSENSOR (default build/xdpsensor), PCAPS_DIR (default
@@ -28,6 +30,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 . tests/e2e/flows.sh
+. tests/e2e/service.sh
 
 PCAPS_DIR=${PCAPS_DIR:-../shared/pcaps/tcpdump}
 # Real captures replayed per key scheme: IPv4/IPv6, TCP/UDP/ICMP/ICMPv6,
@@ -61,6 +64,7 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	sensor_kill
+	service_cleanup
 	[ -z "$FWD_PID" ] || { kill "$FWD_PID" 2>/dev/null; wait "$FWD_PID" 2>/dev/null; }
 	streams_stop
 	scrub_iface "$VA"
@@ -556,7 +560,7 @@ test_unreachable_broker() {
 	diag "starting the Kafka broker on 127.0.0.1:$port"
 	if [ -n "$KAFKA_MISSING" ]; then
 		fail "$KAFKA_MISSING"
-	elif BROKER=$(KAFKA_SASL=1 KAFKA_PORT=$port tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err"); then
+	elif BROKER=$(KAFKA_SASL=1 KAFKA_TLS=1 KAFKA_PORT=$port tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err"); then
 		tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>>"$W/broker.err" ||
 			fail "cannot create topic $topic: $(tail -n 2 "$W/broker.err")"
 		diag "$(grep ready "$W/broker.err" | head -n 1)"
@@ -660,4 +664,7 @@ test_key_scheme community-id
 test_key_scheme metron us
 test_flow_records
 test_flow_table_full
+test_metrics_port_busy
+test_metrics
+test_secured_kafka
 tap_end

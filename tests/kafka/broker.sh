@@ -29,6 +29,14 @@
 #                        ACL authorizer runs, the PLAINTEXT listener stays all-powerful
 #                        (its ANONYMOUS principal is a super user). DIR/sasl_bootstrap
 #                        holds that listener's address.
+#   KAFKA_TLS=1          also a SASL_SSL listener (TLS + SCRAM-SHA-512) on a free port,
+#                        with the same authorizer: a throw-away CA and broker
+#                        certificate made here with openssl (DIR/tls/ca.crt, the one to
+#                        trust), and two SCRAM users made with Kafka's ConfigCommand:
+#                        sensor-tls / tls-secret, allowed to write any topic
+#                        (AclCommand), and sensor-noacl / noacl-secret, allowed only
+#                        IdempotentWrite (its records are refused: a missing ACL).
+#                        DIR/tls_bootstrap holds that listener's address.
 #   KAFKA_START_TIMEOUT  seconds to wait for the broker to answer (default 90)
 #   KAFKA_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL (default 30)
 set -euo pipefail
@@ -232,13 +240,18 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # --- start ---------------------------------------------------------------
 
 write_config() {
-    local dir=$1 port=$2 cport=$3 sport=${4:-}
+    local dir=$1 port=$2 cport=$3 sport=${4:-} tport=${5:-}
     local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
     local advertised="PLAINTEXT://127.0.0.1:$port" map="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
     if [[ -n $sport ]]; then
         listeners+=",SASL://127.0.0.1:$sport"
         advertised+=",SASL://127.0.0.1:$sport"
         map+=",SASL:SASL_PLAINTEXT"
+    fi
+    if [[ -n $tport ]]; then
+        listeners+=",TLS://127.0.0.1:$tport"
+        advertised+=",TLS://127.0.0.1:$tport"
+        map+=",TLS:SASL_SSL"
     fi
     cat >"$dir/server.properties" <<EOF
 # Written by tests/kafka/broker.sh: one node that is broker and controller.
@@ -263,14 +276,70 @@ offsets.topic.num.partitions=4
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 EOF
-    [[ -n $sport ]] || return 0
+    [[ -n $sport$tport ]] || return 0
     cat >>"$dir/server.properties" <<EOF
-# KAFKA_SASL: a listener whose one user may do nothing (authorization tests).
+# KAFKA_SASL, KAFKA_TLS: ACLs decide; the PLAINTEXT listener's ANONYMOUS is a super user.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:ANONYMOUS
+EOF
+    [[ -z $sport ]] || cat >>"$dir/server.properties" <<EOF
+# KAFKA_SASL: a listener whose one user may do nothing (authorization tests).
 listener.name.sasl.sasl.enabled.mechanisms=PLAIN
 listener.name.sasl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_sensor="sensor-secret";
 EOF
+    [[ -z $tport ]] || cat >>"$dir/server.properties" <<EOF
+# KAFKA_TLS: TLS with a throw-away CA, SCRAM users made by ConfigCommand.
+listener.name.tls.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.tls.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.tls.ssl.keystore.type=PKCS12
+listener.name.tls.ssl.keystore.location=$dir/tls/broker.p12
+listener.name.tls.ssl.keystore.password=$TLS_STORE_PASS
+listener.name.tls.ssl.key.password=$TLS_STORE_PASS
+EOF
+    return 0
+}
+
+TLS_STORE_PASS=xdpsensor-test
+
+# make_tls DIR: a throw-away CA and the broker's certificate (for 127.0.0.1),
+# signed by it, in a PKCS12 keystore. DIR/tls/ca.crt is what clients trust.
+make_tls() {
+    local t=$1/tls
+    mkdir -p "$t"
+    if ! {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=xdpsensor-test-ca \
+            -keyout "$t/ca.key" -out "$t/ca.crt" &&
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+            -keyout "$t/broker.key" -out "$t/broker.csr" &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$t/san.ext" &&
+        openssl x509 -req -days 2 -in "$t/broker.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" \
+            -CAcreateserial -extfile "$t/san.ext" -out "$t/broker.crt" &&
+        openssl pkcs12 -export -in "$t/broker.crt" -inkey "$t/broker.key" \
+            -certfile "$t/ca.crt" -name broker -out "$t/broker.p12" \
+            -passout "pass:$TLS_STORE_PASS"
+    } >"$1/logs/tls.log" 2>&1; then
+        tail -n 20 "$1/logs/tls.log" >&2
+        die "making the test CA and certificate with openssl failed (output above)"
+    fi
+}
+
+# tls_users DIR ADDR: the SCRAM users (ConfigCommand) and their ACLs
+# (AclCommand), through the all-powerful PLAINTEXT listener at ADDR.
+tls_users() {
+    local dir=$1 addr=$2 user pass
+    for user in sensor-tls:tls-secret sensor-noacl:noacl-secret; do
+        pass=${user#*:} user=${user%%:*}
+        run_tool "$dir" tools.log kafka.admin.ConfigCommand --bootstrap-server "$addr" \
+            --alter --entity-type users --entity-name "$user" \
+            --add-config "SCRAM-SHA-512=[iterations=4096,password=$pass]" \
+            >>"$dir/logs/tools.log" 2>&1 || return 1
+    done
+    run_tool "$dir" tools.log kafka.admin.AclCommand --bootstrap-server "$addr" --add \
+        --allow-principal User:sensor-tls --operation Write --operation Describe \
+        --operation Create --topic '*' >>"$dir/logs/tools.log" 2>&1 &&
+    run_tool "$dir" tools.log kafka.admin.AclCommand --bootstrap-server "$addr" --add \
+        --allow-principal User:sensor-tls --allow-principal User:sensor-noacl \
+        --operation IdempotentWrite --cluster >>"$dir/logs/tools.log" 2>&1
 }
 
 # Format storage and launch the JVM in the background; sets $pid.
@@ -334,7 +403,7 @@ wait_ready() {
 
 cmd_start() {
     (( $# <= 1 )) || usage
-    local dir=${1:-} t0 port cport sport= cluster_id attempt rc addr
+    local dir=${1:-} t0 port cport sport= tport= cluster_id attempt rc addr
     t0=$(now)
     fetch_libs
     need_java
@@ -351,6 +420,10 @@ cmd_start() {
     mkdir -p "$dir/logs"
     echo "$KAFKA_CACHE" >"$dir/libs"
     cp "$here/log4j.properties" "$dir/log4j.properties"
+    if [[ ${KAFKA_TLS:-0} == 1 ]]; then
+        need openssl openssl
+        make_tls "$dir"
+    fi
 
     pid=
     # Never leave a half-started broker behind (error, Ctrl-C, timeout).
@@ -374,8 +447,14 @@ cmd_start() {
                 [[ $sport != "$cport" ]] && break
             done
         fi
+        if [[ ${KAFKA_TLS:-0} == 1 ]]; then
+            for _ in {1..50}; do
+                tport=$(free_port x "$port")
+                [[ $tport != "$cport" && $tport != "$sport" ]] && break
+            done
+        fi
         addr=127.0.0.1:$port
-        write_config "$dir" "$port" "$cport" "$sport"
+        write_config "$dir" "$port" "$cport" "$sport" "$tport"
         launch "$dir" "$cluster_id"
         rc=0
         wait_ready "$dir" "$addr" "$port" || rc=$?
@@ -391,8 +470,13 @@ cmd_start() {
     done
     ((rc == 0)) || die "gave up after $attempt attempts to find free ports"
 
+    if [[ -n $tport ]] && ! tls_users "$dir" "$addr"; then
+        tail -n 20 "$dir/logs/tools.log" >&2
+        die "creating the SCRAM users and ACLs failed (output above)"
+    fi
     echo "$addr" >"$dir/bootstrap"
     [[ -z $sport ]] || echo "127.0.0.1:$sport" >"$dir/sasl_bootstrap"
+    [[ -z $tport ]] || echo "127.0.0.1:$tport" >"$dir/tls_bootstrap"
     trap - EXIT INT TERM
     log "Kafka $KAFKA_VERSION ready at $addr (pid $pid, dir $dir) in $(since "$t0")s"
     echo "$addr"

@@ -76,6 +76,7 @@ static void *worker_main(void *arg)
 	struct rx_nap nap;
 
 	rx_nap_init(&nap, w->rx_sleep_us);
+	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
 
 	while (!*w->stop) {
 		__u32 idx, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
@@ -107,6 +108,7 @@ static void *worker_main(void *arg)
 		if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 			recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
 	}
+	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -118,6 +120,11 @@ int worker_start(struct worker *w)
 		pr_warn("cannot start the worker of %s queue %u: %s\n", w->ifname,
 			w->xsk.queue_id, strerror(err));
 	return -err;
+}
+
+int worker_running(const struct worker *w)
+{
+	return __atomic_load_n(&w->running, __ATOMIC_ACQUIRE);
 }
 
 void worker_join(struct worker *w)

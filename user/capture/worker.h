@@ -27,10 +27,13 @@ struct worker {
 	__u32 snaplen;                 /* 0: whole frames */
 	unsigned int rx_sleep_us;      /* nap on an empty ring; 0: wait in poll() */
 	struct worker_counters count;
+	int running;                   /* 1 while the thread serves the ring */
 	const volatile sig_atomic_t *stop;
 };
 
 int worker_start(struct worker *w);
 void worker_join(struct worker *w);
+/* 1 while the worker's thread serves its ring (any thread may ask). */
+int worker_running(const struct worker *w);
 
 #endif

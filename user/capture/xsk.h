@@ -10,6 +10,8 @@
 #define XSK_NUM_FRAMES 8192
 #define XSK_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
 #define XSK_RX_RING 4096
+/* locked memory of one socket's UMEM (RLIMIT_MEMLOCK without CAP_IPC_LOCK) */
+#define XSK_UMEM_BYTES ((__u64)XSK_NUM_FRAMES * XSK_FRAME_SIZE)
 #define XSK_FILL_RING 8192 /* holds every frame: receive-only sockets */
 
 struct xsk_queue {

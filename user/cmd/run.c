@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 
+#include "caps.h"
 #include "commands.h"
 #include "clock.h"
 #include "flow_export.h"
 #include "log.h"
+#include "metrics.h"
 #include "sensor.h"
 #include "sink.h"
 #include "worker.h"
@@ -38,6 +41,8 @@ struct run_opts {
 	unsigned int flow_timeout_s; /* idle flows are removed after this */
 	unsigned int flow_active_s;  /* active flows are exported this often */
 	enum flows_format flows_format;
+	char metrics_addr[64];       /* --metrics; "" without */
+	unsigned int metrics_port;
 };
 
 static int opt_iface(void *base, const char *arg)
@@ -118,6 +123,17 @@ static int opt_flows_format(void *base, const char *arg)
 	return -EINVAL;
 }
 
+static int opt_metrics(void *base, const char *arg)
+{
+	struct run_opts *o = base;
+
+	if (metrics_parse_addr(arg, o->metrics_addr, sizeof(o->metrics_addr), &o->metrics_port))
+		return -EINVAL;
+	/* librdkafka's statistics for the page; -c/-X may set another interval */
+	o->sink.kafka.stats_interval_ms = "5000";
+	return 0;
+}
+
 #define RUN(field) OFF(struct run_opts, field)
 static const struct opt_def run_defs[] = {
 	{ "interface", 'i', OPT_CALL, .call = opt_iface, .arg = "IFACE",
@@ -168,6 +184,9 @@ static const struct opt_def run_defs[] = {
 	{ "flows-format", 0, OPT_CALL, .call = opt_flows_format, .arg = "FMT",
 	  .help = "json (default: KFlow's fields and ours) or kflow\n"
 		  "(exactly KFlow's fields)" },
+	{ "metrics", 0, OPT_CALL, .call = opt_metrics, .arg = "[ADDR:]PORT",
+	  .help = "serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		  "(ADDR default " METRICS_DEFAULT_ADDR ": this machine only)" },
 	{ "duration", 0, OPT_UINT, RUN(duration_s), 0, 1u << 30, .arg = "SECS",
 	  .help = "stop after SECS seconds" },
 	{ "verbose", 'v', OPT_CALL, .call = opt_verbose,
@@ -256,6 +275,8 @@ struct run_state {
 	unsigned int nworkers, started;
 	struct sink *sink;
 	struct flow_exporter *flows[CAPTURE_MAX_IFACES];
+	struct metrics_server *metrics;
+	struct metrics_src metrics_src;
 	unsigned int ifaces_gone;
 	enum run_end end;
 };
@@ -460,6 +481,34 @@ static bool ifaces_gone(struct run_state *st)
 	return st->ifaces_gone;
 }
 
+/* /metrics from here on: every interface is set up, every worker started. */
+static int start_metrics(struct run_state *st)
+{
+	struct metrics_src *m = &st->metrics_src;
+	unsigned int first = 0;
+
+	if (!st->metrics)
+		return 0;
+	*m = (struct metrics_src){ .nifaces = st->nifaces, .workers = st->workers,
+				   .sink = st->sink, .start_time = (double)time(NULL) };
+	for (int f = 0; f < st->nifaces; f++) {
+		struct xdpsensor_bpf *skel = st->iface[f].skel;
+
+		m->iface[f] = (struct metrics_iface){
+			.name = st->iface[f].name,
+			.stats_fd = bpf_map__fd(skel->maps.stats),
+			.workers_fd = bpf_map__fd(skel->maps.workers),
+			.flows_fd = bpf_map__fd(skel->maps.flows),
+			.flows_max = bpf_map__max_entries(skel->maps.flows),
+			.flows = st->flows[f],
+			.nqueues = st->iface[f].nqueues,
+			.first_worker = first,
+		};
+		first += (unsigned int)st->iface[f].nqueues;
+	}
+	return metrics_start(st->metrics, m);
+}
+
 static enum run_end main_loop(struct run_state *st)
 {
 	time_t start = time(NULL), last_pub = 0;
@@ -490,18 +539,26 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = {};
 	struct run_state st = { .o = &o };
 	bool ran = false;
+	__u64 umem = 0;
 	int err;
 
 	err = parse_args(argc, argv, &o);
 	if (err)
 		return err < 0 ? 2 : 0;
-	if (check_privileges() || datapath_ensure_bpffs())
-		return 1;
-	for (int i = 0; i < o.nifaces; i++)
+	for (int i = 0; i < o.nifaces; i++) {
 		if (sensor_lookup(&st.iface[i], o.ifnames[i]))
 			return 1;
+		umem += (__u64)st.iface[i].nqueues * XSK_UMEM_BYTES;
+	}
 	st.nifaces = o.nifaces;
+	if (check_caps(XS_CAPS_RUN, umem) || datapath_ensure_bpffs())
+		return 1;
+	/* pins, state files, pcap files, spool: the operator's and no one else's */
+	umask(0077);
 	install_signals();
+	/* a port in use fails here, before anything is touched */
+	if (o.metrics_port && !(st.metrics = metrics_bind(o.metrics_addr, o.metrics_port)))
+		return 1;
 
 	/* ours first: a second run touches nothing of the first's */
 	for (int i = 0; i < st.nifaces; i++)
@@ -519,7 +576,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < st.nifaces; i++)
 		if (sensor_setup(&st.iface[i], &o.sensor))
 			goto out;
-	if (open_flow_exporters(&st) || start_workers(&st))
+	if (open_flow_exporters(&st) || start_workers(&st) || start_metrics(&st))
 		goto out;
 
 	pr_info("capturing; stop with Ctrl-C (`xdpsensor stats` shows the counters)\n");
@@ -533,12 +590,13 @@ out:
 	close_sockets(&st);
 	for (int i = 0; i < st.nifaces && ran; i++)
 		flow_exporter_finish(st.flows[i]); /* the last word on every flow still open */
-	if (st.sink) {
+	if (st.sink)
 		sink_flush(st.sink, FLUSH_TIMEOUT_MS);
-		if (ran)
-			print_summary(&st);
-		sink_close(st.sink);
-	}
+	if (st.sink && ran)
+		print_summary(&st);
+	/* it reads the maps, the sink and the flow exporters: before they go */
+	metrics_stop(st.metrics);
+	sink_close(st.sink);
 	for (int i = 0; i < st.nifaces; i++) {
 		flow_exporter_free(st.flows[i]);
 		sensor_teardown(&st.iface[i], o.sensor.keep_pins);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "caps.h"
 #include "commands.h"
 #include "datapath.h"
 #include "flow_format.h"
@@ -249,7 +250,7 @@ int cmd_detach(int argc, char **argv)
 		pr_warn("detach needs -i IFACE\n");
 		return 2;
 	}
-	if (check_privileges())
+	if (check_caps(XS_CAPS_DETACH, 0))
 		return 1;
 	lock = owner_lock(o.ifname, &holder);
 	if (lock == -EBUSY && !o.force) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -7,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "datapath.h"
 #include "log.h"
 
 #define OUR_PROG_NAME "xdpsensor_xdp"
@@ -59,6 +61,27 @@ int xdp_query(int ifindex, struct attached_prog *out)
 	return 0;
 }
 
+/* The program a dead run pinned under the interface's pin dir is id: ours.
+ * Without CAP_SYS_ADMIN (the unit's user) the attached program's name
+ * cannot be read by id, but our own pin can be opened. */
+static bool pinned_by_us(const char *ifname, __u32 id)
+{
+	struct bpf_prog_info info = {};
+	char dir[PATH_MAX], path[PATH_MAX + 8];
+	__u32 len = sizeof(info);
+	bool ours;
+	int fd;
+
+	datapath_pin_dir(ifname, dir);
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == id;
+	close(fd);
+	return ours;
+}
+
 int xdp_clear(int ifindex, const char *ifname, bool force, bool *found)
 {
 	struct attached_prog cur;
@@ -72,9 +95,14 @@ int xdp_clear(int ifindex, const char *ifname, bool force, bool *found)
 	}
 	if (!cur.id)
 		return 0;
+	if (!cur.ours && !cur.name[0] && pinned_by_us(ifname, cur.id)) {
+		cur.ours = true;
+		snprintf(cur.name, sizeof(cur.name), "%s", OUR_PROG_NAME);
+	}
 	if (!cur.ours && !force) {
 		pr_warn("%s: already carries XDP program '%s' (id %u), not xdpsensor's;"
-			" use --force to replace it\n", ifname, cur.name, cur.id);
+			" use --force to replace it\n", ifname,
+			cur.name[0] ? cur.name : "?, its name needs CAP_SYS_ADMIN", cur.id);
 		return -EBUSY;
 	}
 	err = xdp_detach(ifindex, ifname, cur.flags);

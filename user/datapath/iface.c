@@ -145,7 +145,7 @@ static int save_state(const struct iface_settings *st)
 	char path[128];
 	FILE *f;
 
-	mkdir(XS_STATE_DIR, 0755);
+	mkdir(XS_STATE_DIR, 0700);
 	state_path(st->ifname, path, sizeof(path));
 	f = fopen(path, "w");
 	if (!f)

@@ -33,9 +33,9 @@ int owner_lock(const char *ifname, pid_t *holder)
 
 	*holder = 0;
 	lock_path(ifname, path, sizeof(path));
-	mkdir(XS_STATE_DIR, 0755);
+	mkdir(XS_STATE_DIR, 0700);
 	for (;;) {
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
 		if (flock(fd, LOCK_EX | LOCK_NB)) {

@@ -5,41 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <linux/capability.h>
-#include <sys/syscall.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
 #include "owner.h"
 #include "sensor.h"
-
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
-int check_privileges(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-	bool admin, net_admin, bpf, net_raw;
-
-	if (syscall(SYS_capget, &hdr, data)) {
-		int err = -errno;
-
-		pr_warn("cannot read this process's capabilities (capget: %s)\n", strerror(-err));
-		return err;
-	}
-#define HAS(cap) (data[(cap) / 32].effective & (1u << ((cap) % 32)))
-	admin = HAS(CAP_SYS_ADMIN);
-	net_admin = HAS(CAP_NET_ADMIN);
-	net_raw = HAS(CAP_NET_RAW);
-	bpf = HAS(CAP_BPF) || admin;
-#undef HAS
-	if (net_admin && net_raw && bpf)
-		return 0;
-	pr_warn("this needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW): run it with sudo\n");
-	return -EPERM;
-}
 
 int sensor_lookup(struct sensor_iface *s, const char *ifname)
 {

@@ -55,7 +55,4 @@ int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found)
 /* The interface was deleted (its index no longer exists). */
 bool sensor_iface_gone(const struct sensor_iface *s);
 
-/* Non-zero (and says why) if we lack root / the capabilities XDP needs. */
-int check_privileges(void);
-
 #endif

@@ -110,7 +110,7 @@ static void emit(struct flow_exporter *x, const struct flow_entry *e, const stru
 	if (len < 0 || (size_t)len >= sizeof(buf))
 		return; /* cannot happen: FLOW_RECORD_MAX holds the longest */
 	x->o.emit(&e->key, buf, (size_t)len, x->o.ctx);
-	x->n.records++;
+	__atomic_fetch_add(&x->n.records, 1, __ATOMIC_RELAXED);
 }
 
 /* Removes a flow and writes its last record. The entry is read again as it
@@ -131,10 +131,7 @@ static bool take(struct flow_exporter *x, struct flow_entry *e, enum flow_end en
 	}
 	emit(x, e, m, end);
 	mark_forget(x, m);
-	if (end == FLOW_IDLE)
-		x->n.expired++;
-	else
-		x->n.evicted++;
+	__atomic_fetch_add(end == FLOW_IDLE ? &x->n.expired : &x->n.evicted, 1, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -265,9 +262,12 @@ void flow_exporter_finish(struct flow_exporter *x)
 	free(e);
 }
 
+/* Any thread: `run --metrics` reads them while the main loop counts. */
 void flow_exporter_counts(const struct flow_exporter *x, struct flow_export_counts *c)
 {
-	*c = x->n;
+	c->records = __atomic_load_n(&x->n.records, __ATOMIC_RELAXED);
+	c->expired = __atomic_load_n(&x->n.expired, __ATOMIC_RELAXED);
+	c->evicted = __atomic_load_n(&x->n.evicted, __ATOMIC_RELAXED);
 }
 
 void flow_exporter_free(struct flow_exporter *x)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,15 @@ struct kafka_producer {
 	rd_kafka_topic_t *flows_rkt;
 	struct delivery_counts flows;
 	time_t last_error_log;
-	bool auth_reported;
+	/* said once in plain words: the broker refused the sensor (credentials,
+	 * ACL) or its certificate is not trusted; then the retries' transport
+	 * errors, which follow from it, are not said again */
+	int auth_reported, tls_reported;
 	int fatal; /* set by on_error, read by kafka_fatal() */
+	/* librdkafka's last statistics JSON (statistics.interval.ms), as it
+	 * gave it: /metrics reads it on another thread */
+	pthread_mutex_t stats_lock;
+	char *stats_json;
 };
 
 static void count_delivery(struct delivery_counts *c, bool ok)
@@ -64,9 +72,9 @@ static bool is_auth_error(rd_kafka_resp_err_t err)
 /* An authentication or authorization error, in plain words, once. */
 static void report_auth(struct kafka_producer *k, rd_kafka_resp_err_t err, const char *detail)
 {
-	if (k->auth_reported)
+	/* any thread: delivery reports, error callbacks, workers' produce calls */
+	if (__atomic_exchange_n(&k->auth_reported, 1, __ATOMIC_RELAXED))
 		return;
-	k->auth_reported = true;
 	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
 	    err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
 		pr_warn("Kafka: the broker refused the sensor's credentials (authentication failed:"
@@ -75,6 +83,26 @@ static void report_auth(struct kafka_producer *k, rd_kafka_resp_err_t err, const
 		pr_warn("Kafka: the broker does not allow the sensor's principal to produce"
 			" (authorization failed: %s); grant it WRITE on topic %s (and on the"
 			" cluster, IDEMPOTENT_WRITE, for enable.idempotence)\n", detail, k->o.topic);
+}
+
+/* A TLS handshake that failed, in plain words, once. */
+static void report_tls(struct kafka_producer *k, const char *detail)
+{
+	if (__atomic_exchange_n(&k->tls_reported, 1, __ATOMIC_RELAXED))
+		return;
+	if (strstr(detail, "certificate verify failed"))
+		pr_warn("Kafka: the broker's TLS certificate is not trusted (%s); set ssl.ca.location"
+			" to the CA that signed it (-X or -c)\n", detail);
+	else
+		pr_warn("Kafka: TLS with the broker failed (%s); check the ssl.* properties given"
+			" with -X or -c\n", detail);
+}
+
+/* The broker refused the sensor: what follows from it is not news. */
+static bool refused(struct kafka_producer *k)
+{
+	return __atomic_load_n(&k->auth_reported, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&k->tls_reported, __ATOMIC_RELAXED);
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -129,9 +157,15 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		report_auth(k, err, reason);
 		return;
 	}
-	/* a down broker reports every retry: say it once every 10 s */
-	if (now - k->last_error_log < 10)
+	if (err == RD_KAFKA_RESP_ERR__SSL) {
+		report_tls(k, reason);
 		return;
+	}
+	/* a down broker reports every retry: say it once every 10 s */
+	if (now - k->last_error_log < 10 || refused(k)) {
+		pr_debug("Kafka: %s (%s)\n", reason, rd_kafka_err2name(err));
+		return;
+	}
 	k->last_error_log = now;
 	pr_warn("Kafka: %s (%s); records are buffered up to queue.buffering.max.messages,"
 		" then dropped and counted\n", reason, rd_kafka_err2name(err));
@@ -142,12 +176,40 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	if (!strcmp(fac, "FATAL")) /* on_fatal() says it, once */
+	/* on_fatal() and on_error() say these, once */
+	if (!strcmp(fac, "FATAL") || !strcmp(fac, "FAIL"))
 		xs_log(XS_LOG_DEBUG, "Kafka %s: %s\n", fac, buf);
 	else if (level <= 3)
 		pr_warn("Kafka %s: %s\n", fac, buf);
 	else
 		xs_log(level <= 6 ? XS_LOG_DEBUG : XS_LOG_TRACE, "Kafka %s: %s\n", fac, buf);
+}
+
+/* Keeps the JSON (librdkafka frees it no more: return 1). */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct kafka_producer *k = opaque;
+	char *old;
+
+	(void)rk;
+	(void)len;
+	pthread_mutex_lock(&k->stats_lock);
+	old = k->stats_json;
+	k->stats_json = json;
+	pthread_mutex_unlock(&k->stats_lock);
+	rd_kafka_mem_free(NULL, old);
+	return 1;
+}
+
+char *kafka_stats_json(struct kafka_producer *k)
+{
+	char *copy = NULL;
+
+	pthread_mutex_lock(&k->stats_lock);
+	if (k->stats_json)
+		copy = strdup(k->stats_json);
+	pthread_mutex_unlock(&k->stats_lock);
+	return copy;
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
@@ -211,6 +273,8 @@ static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_prod
 		err = conf_set(conf, defaults[i][0], defaults[i][1], "default");
 	if (!err && o->brokers)
 		err = conf_set(conf, "bootstrap.servers", o->brokers, "-b");
+	if (!err && o->stats_interval_ms)
+		err = conf_set(conf, "statistics.interval.ms", o->stats_interval_ms, "--metrics");
 	if (!err && o->config_file)
 		err = conf_read_file(conf, o->config_file);
 	for (int i = 0; !err && i < o->nprops; i++)
@@ -222,6 +286,7 @@ static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_prod
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_log_cb(conf, on_log);
+	rd_kafka_conf_set_stats_cb(conf, on_stats);
 	rd_kafka_conf_set_opaque(conf, k);
 	return conf;
 }
@@ -232,6 +297,9 @@ static void check_reachable(struct kafka_producer *k)
 	rd_kafka_resp_err_t err;
 
 	err = rd_kafka_metadata(k->rk, 0, k->rkt, &md, 5000);
+	rd_kafka_poll(k->rk, 0); /* an authentication or TLS error says more */
+	if (err && refused(k))
+		return;
 	if (err) {
 		pr_warn("Kafka broker %s not reachable yet (%s): starting anyway, buffering"
 			" records and retrying\n", k->o.brokers, rd_kafka_err2str(err));
@@ -267,6 +335,7 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nwork
 		return NULL;
 	k->o = *o;
 	k->nworkers = nworkers;
+	pthread_mutex_init(&k->stats_lock, NULL);
 	k->delivery = calloc(nworkers ? nworkers : 1, sizeof(*k->delivery));
 	if (!k->delivery)
 		goto fail;
@@ -299,6 +368,7 @@ fail:
 	if (k->rk)
 		rd_kafka_destroy(k->rk);
 	free(k->delivery);
+	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
 	return NULL;
 }
@@ -342,6 +412,8 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 	}
 	if (!err)
 		return 0;
+	if (is_auth_error(err)) /* the topic's metadata said so: refused at once */
+		report_auth(k, err, rd_kafka_err2str(err));
 	return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
 }
 
@@ -403,7 +475,9 @@ int kafka_flush(struct kafka_producer *k, int timeout_ms)
 	left = rd_kafka_outq_len(k->rk);
 	if (left) {
 		pr_warn("Kafka: %d records were not delivered (%s); counted as failed\n", left,
-			kafka_fatal(k) ? "fatal producer error" : "broker unreachable?");
+			kafka_fatal(k) ? "fatal producer error" :
+			refused(k) ? "the broker refused the sensor, said above" :
+				     "broker unreachable?");
 		/* purged records get a delivery report: failed, so counters add up */
 		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		rd_kafka_poll(k->rk, 100);
@@ -418,6 +492,8 @@ void kafka_close(struct kafka_producer *k)
 	rd_kafka_topic_destroy(k->rkt);
 	rd_kafka_destroy(k->rk);
 	free(k->delivery);
+	rd_kafka_mem_free(NULL, k->stats_json); /* kept by on_stats */
+	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
 }
 

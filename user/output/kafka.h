@@ -21,6 +21,7 @@ struct kafka_opts {
 	bool no_headers;           /* --headers none: value, key and timestamp only */
 	const char *config_file;   /* -c: name=value lines */
 	const char *flows_topic;   /* flow records (JSON), or NULL */
+	const char *stats_interval_ms; /* statistics.interval.ms before -c/-X, or NULL */
 	const char *props[KAFKA_MAX_PROPS]; /* -X name=value, applied last */
 	int nprops;
 	const volatile sig_atomic_t *stop; /* ends --block waits */
@@ -53,6 +54,8 @@ void kafka_poll(struct kafka_producer *k, int timeout_ms);
  * failed. Returns the number of records that were not delivered. */
 int kafka_flush(struct kafka_producer *k, int timeout_ms);
 void kafka_close(struct kafka_producer *k);
+/* A copy (free it) of librdkafka's last statistics JSON, or NULL. */
+char *kafka_stats_json(struct kafka_producer *k);
 void kafka_latency(struct kafka_producer *k, double *p50_us, double *p99_us);
 
 #endif

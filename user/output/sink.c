@@ -191,3 +191,8 @@ void sink_latency(struct sink *s, double *p50_us, double *p99_us)
 	if (s->kind == SINK_KAFKA)
 		kafka_latency(s->kafka, p50_us, p99_us);
 }
+
+char *sink_kafka_stats(struct sink *s)
+{
+	return s->kind == SINK_KAFKA ? kafka_stats_json(s->kafka) : NULL;
+}

@@ -45,5 +45,7 @@ void sink_latency(struct sink *s, double *p50_us, double *p99_us);
 /* A flow record to the flows topic (Kafka with --flows-topic only). */
 void sink_export_flow(struct sink *s, const struct flow_key *key, const char *json, size_t len);
 struct delivery_counts sink_flow_counts(struct sink *s);
+/* Kafka: a copy (free it) of librdkafka's last statistics JSON; else NULL. */
+char *sink_kafka_stats(struct sink *s);
 
 #endif

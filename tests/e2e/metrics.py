@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""
+Checks of `run --metrics` (tests/e2e/service.sh). TAP lines without numbers,
+as check.py prints them. Python 3 standard library only.
+
+  metrics.py get URL                        the body, or exit 1
+  metrics.py same --page P --stats S --iface IF [--summary J]
+                                            the page, `stats --json` and the
+                                            exit summary hold the same numbers
+  metrics.py flood URL N                    N requests, one connection each
+  metrics.py bad HOST PORT                  bad requests get a 4xx
+  metrics.py query PROM EXPR WANT SECS      a PromQL query until it is WANT
+"""
+import json
+import re
+import socket
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+failures = 0
+
+
+def tap(ok, name, problems=()):
+    global failures
+    print("%s - %s" % ("ok" if ok else "not ok", name))
+    failures += not ok
+    for p in list(problems)[:20]:
+        print("#   %s" % p)
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """{(name, frozenset(labels)): value}"""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise ValueError("not a sample: %r" % line)
+        labels = frozenset(LABEL.findall(m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def total(page, name, **want):
+    """Sum of the samples of name whose labels include want."""
+    return sum(v for (n, labels), v in page.items()
+               if n == name and set(want.items()) <= set(labels))
+
+
+def get(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def cmd_get(url):
+    status, body = get(url)
+    sys.stdout.write(body)
+    return 0 if status == 200 else 1
+
+
+def ledger(page, iface):
+    """The page's figures under the names of `stats --json` and the summary."""
+    f = {"rx_packets": total(page, "xdpsensor_rx_packets_total", iface=iface),
+         "rx_bytes": total(page, "xdpsensor_rx_bytes_total", iface=iface),
+         "flow_new": total(page, "xdpsensor_flows_created_total", iface=iface),
+         "flow_table_full": total(page, "xdpsensor_flow_table_full_packets_total", iface=iface),
+         "read": total(page, "xdpsensor_read_packets_total", iface=iface),
+         "produced": total(page, "xdpsensor_produced_records_total", iface=iface),
+         "delivered": total(page, "xdpsensor_delivered_records_total", iface=iface),
+         "failed": total(page, "xdpsensor_failed_records_total", iface=iface),
+         "no_meta": total(page, "xdpsensor_timestamp_not_from_xdp_total", iface=iface)}
+    for reason, key in (("queue_full", "queue_full"), ("sink_error", "sink_errors"),
+                        ("xsk_rx_dropped", "xsk_rx_dropped"),
+                        ("xsk_rx_ring_full", "xsk_rx_ring_full")):
+        f[key] = total(page, "xdpsensor_dropped_total", iface=iface, reason=reason)
+    for (n, labels), v in page.items():
+        d = dict(labels)
+        if n == "xdpsensor_xdp_packets_total" and d.get("iface") == iface:
+            f[d["outcome"]] = v
+    return f
+
+
+def cmd_same(args):
+    a = dict(zip(args[::2], args[1::2]))
+    page = parse(open(a["--page"]).read())
+    stats = json.loads(open(a["--stats"]).read())
+    f = ledger(page, a["--iface"])
+    problems = ["%s: /metrics %d, stats --json %s" % (k, v, stats.get(k))
+                for k, v in f.items() if stats.get(k) != v]
+    outcomes = sum(v for k, v in f.items() if k in ("captured", "capture_no_socket", "counted",
+                                                  "dropped") or k.startswith("err_"))
+    if outcomes != f["rx_packets"]:
+        problems.append("outcomes add up to %d, rx_packets %d" % (outcomes, f["rx_packets"]))
+    if f["read"] != f["produced"] + f["queue_full"] + f["sink_errors"]:
+        problems.append("read != produced + queue_full + sink_errors")
+    tap(not problems, "/metrics and stats --json: the same %d counters, and they add up"
+        % len(f), problems)
+    if "--summary" in a:
+        s = json.loads(open(a["--summary"]).read())
+        names = {"received": "read"}
+        problems = ["%s: summary %s, /metrics %d" % (k, s[k], f[names.get(k, k)])
+                    for k in ("rx_packets", "captured", "received", "produced", "delivered",
+                              "failed", "queue_full", "sink_errors", "xsk_rx_dropped",
+                              "xsk_rx_ring_full", "no_meta")
+                    if s[k] != f[names.get(k, k)]]
+        # the flows removed (expired, evicted) by the flow exporters, summed
+        for k, reason in (("flows_expired", "expired"), ("flows_evicted", "evicted")):
+            v = total(page, "xdpsensor_flows_removed_total", reason=reason)
+            if s[k] != v:
+                problems.append("%s: summary %s, /metrics %d" % (k, s[k], v))
+        tap(not problems, "/metrics and the exit summary: the same numbers", problems)
+    return failures
+
+
+def cmd_flood(url, n):
+    bad = 0
+    t0 = time.time()
+    for _ in range(int(n)):
+        try:
+            status, body = get(url)
+            bad += status != 200 or "xdpsensor_rx_packets_total" not in body
+        except (OSError, urllib.error.URLError):
+            bad += 1
+    print("# %s requests in %.1f s, %d bad" % (n, time.time() - t0, bad))
+    return 1 if bad else 0
+
+
+def raw(host, port, data):
+    """The status code of the answer to the bytes data."""
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(data)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", answer)
+    return int(m.group(1)) if m else None
+
+
+def cmd_bad(host, port):
+    cases = (("GET /nothing-here", b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+             ("POST /metrics", b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+              b"Connection: close\r\n\r\nabc", 405),
+             ("a header line without a colon", b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+              b"NoColonHere\r\n\r\n", 400),
+             ("a Content-Length that is not a number", b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: zz\r\n\r\n", 400))
+    # (a request line that is not HTTP at all: libmicrohttpd closes the
+    # connection without an answer)
+    for name, data, want in cases:
+        got = raw(host, port, data)
+        tap(got == want, "%s: %s (expected %d)" % (name, got, want))
+    return failures
+
+
+def cmd_query(prom, expr, want, secs):
+    url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    deadline = time.time() + float(secs)
+    last = None
+    while time.time() < deadline:
+        try:
+            _, body = get(url)
+            r = json.loads(body)["data"]["result"]
+            last = [x["value"][1] for x in r]
+            if last == [want]:
+                break
+        except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
+            last = str(e)
+        time.sleep(0.5)
+    tap(last == [want], "Prometheus answers %s = %s (got %s)" % (expr, want, last))
+    return failures
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    fn = {"get": cmd_get, "same": lambda *a: cmd_same(list(a)), "flood": cmd_flood,
+          "bad": cmd_bad, "query": cmd_query}[cmd]
+    sys.exit(1 if fn(*args) else 0)

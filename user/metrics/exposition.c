@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stddef.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "datapath.h"
+#include "exposition.h"
+
+struct iface_ledger {
+	__u64 xdp[XS_STAT_MAX];
+	bool xdp_ok;
+	struct xs_worker_stats q[CAPTURE_MAX_QUEUES];
+	bool q_ok[CAPTURE_MAX_QUEUES];
+	__u64 flows;
+	bool flows_ok;
+};
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*v, f);
+	}
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample_iface(FILE *f, const char *name, const char *iface, __u64 v)
+{
+	fprintf(f, "%s{iface=\"", name);
+	put_label(f, iface);
+	fprintf(f, "\"} %llu\n", (unsigned long long)v);
+}
+
+static __u64 count_flows(int fd, bool *ok)
+{
+	struct flow_key k, next;
+	__u64 n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		n++;
+		k = next;
+		prev = &k;
+	}
+	*ok = true;
+	return n;
+}
+
+static void read_ledger(const struct metrics_iface *m, struct iface_ledger *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->xdp_ok = !datapath_read_stats(m->stats_fd, l->xdp);
+	for (__u32 q = 0; q < (__u32)m->nqueues && q < CAPTURE_MAX_QUEUES; q++)
+		l->q_ok[q] = !bpf_map_lookup_elem(m->workers_fd, &q, &l->q[q]);
+	l->flows = count_flows(m->flows_fd, &l->flows_ok);
+}
+
+/* ---------------------------------------------------------------- XDP */
+
+/* The outcomes of the XDP program: they add up to rx_packets. */
+static const enum xs_stat outcomes[] = {
+	XS_STAT_CAPTURED, XS_STAT_CAPTURE_NO_SOCKET, XS_STAT_COUNTED, XS_STAT_DROPPED,
+	XS_STAT_ERR_TRUNCATED, XS_STAT_ERR_NOT_IP, XS_STAT_ERR_VLAN_DEPTH, XS_STAT_ERR_BAD_IPV4,
+	XS_STAT_ERR_BAD_IPV6, XS_STAT_ERR_IPV6_EXT_DEPTH,
+};
+
+static const struct {
+	enum xs_stat stat;
+	const char *name, *help;
+} xdp_counters[] = {
+	{ XS_STAT_RX, "xdpsensor_rx_packets_total", "Packets the XDP program saw." },
+	{ XS_STAT_RX_BYTES, "xdpsensor_rx_bytes_total", "Bytes of the packets the XDP program saw." },
+	{ XS_STAT_FLOW_NEW, "xdpsensor_flows_created_total", "Flow table entries created." },
+	{ XS_STAT_FLOW_TABLE_FULL, "xdpsensor_flow_table_full_packets_total",
+	  "Packets not counted in a flow: the flow table was full." },
+	{ XS_STAT_SAMPLED_OUT, "xdpsensor_sampled_out_packets_total",
+	  "Packets of flows that sampling turned from capture into count." },
+	{ XS_STAT_META_FAILED, "xdpsensor_metadata_failed_packets_total",
+	  "Captured packets without room for the timestamp metadata." },
+};
+
+static void write_xdp(FILE *f, const struct metrics_src *src, const struct iface_ledger *l)
+{
+	for (size_t c = 0; c < sizeof(xdp_counters) / sizeof(xdp_counters[0]); c++) {
+		family(f, xdp_counters[c].name, "counter", xdp_counters[c].help);
+		for (int i = 0; i < src->nifaces; i++)
+			if (l[i].xdp_ok)
+				sample_iface(f, xdp_counters[c].name, src->iface[i].name,
+					     l[i].xdp[xdp_counters[c].stat]);
+	}
+	family(f, "xdpsensor_xdp_packets_total", "counter",
+	       "Packets by the XDP program's outcome (they add up to rx_packets).");
+	for (int i = 0; i < src->nifaces; i++) {
+		if (!l[i].xdp_ok)
+			continue;
+		for (size_t o = 0; o < sizeof(outcomes) / sizeof(outcomes[0]); o++) {
+			fputs("xdpsensor_xdp_packets_total{iface=\"", f);
+			put_label(f, src->iface[i].name);
+			fprintf(f, "\",outcome=\"%s\"} %llu\n", stat_name(outcomes[o]),
+				(unsigned long long)l[i].xdp[outcomes[o]]);
+		}
+	}
+	family(f, "xdpsensor_flow_table_entries", "gauge", "Flows in the flow table now.");
+	for (int i = 0; i < src->nifaces; i++)
+		if (l[i].flows_ok)
+			sample_iface(f, "xdpsensor_flow_table_entries", src->iface[i].name,
+				     l[i].flows);
+	family(f, "xdpsensor_flow_table_capacity", "gauge", "Flows the flow table can hold.");
+	for (int i = 0; i < src->nifaces; i++)
+		sample_iface(f, "xdpsensor_flow_table_capacity", src->iface[i].name,
+			     src->iface[i].flows_max);
+	family(f, "xdpsensor_flows_removed_total", "counter",
+	       "Flows removed from the flow table with a last record, by reason: idle for"
+	       " --flow-timeout (expired) or to make room (evicted).");
+	for (int i = 0; i < src->nifaces; i++) {
+		struct flow_export_counts c;
+
+		flow_exporter_counts(src->iface[i].flows, &c);
+		for (int r = 0; r < 2; r++) {
+			fputs("xdpsensor_flows_removed_total{iface=\"", f);
+			put_label(f, src->iface[i].name);
+			fprintf(f, "\",reason=\"%s\"} %llu\n", r ? "evicted" : "expired",
+				(unsigned long long)(r ? c.evicted : c.expired));
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- workers */
+
+#define ROW(field) offsetof(struct xs_worker_stats, field)
+static const struct {
+	const char *name, *reason, *help;
+	size_t off;
+} worker_counters[] = {
+	{ "xdpsensor_read_packets_total", NULL,
+	  "Captured packets a worker took from its AF_XDP RX ring.", ROW(read) },
+	{ "xdpsensor_read_bytes_total", NULL, "Bytes of the packets the workers read.",
+	  ROW(read_bytes) },
+	{ "xdpsensor_produced_records_total", NULL, "Records handed to the sink.", ROW(produced) },
+	{ "xdpsensor_delivered_records_total", NULL,
+	  "Records the sink acknowledged (Kafka: delivery reports).", ROW(delivered) },
+	{ "xdpsensor_failed_records_total", NULL, "Records whose delivery failed.", ROW(failed) },
+	/* one family, by reason: every place a captured packet is lost */
+	{ "xdpsensor_dropped_total", "queue_full",
+	  "Captured packets lost, by reason.", ROW(queue_full) },
+	{ "xdpsensor_dropped_total", "sink_error", NULL, ROW(sink_errors) },
+	{ "xdpsensor_dropped_total", "xsk_rx_dropped", NULL, ROW(xsk_rx_dropped) },
+	{ "xdpsensor_dropped_total", "xsk_rx_ring_full", NULL, ROW(xsk_rx_ring_full) },
+	{ "xdpsensor_xsk_fill_ring_empty_total", NULL,
+	  "Times the kernel found the AF_XDP fill ring empty.", ROW(xsk_fill_ring_empty) },
+	{ "xdpsensor_xsk_rx_invalid_descs_total", NULL,
+	  "Invalid AF_XDP RX descriptors.", ROW(xsk_rx_invalid_descs) },
+	{ "xdpsensor_timestamp_not_from_xdp_total", NULL,
+	  "Packets time-stamped in userspace: no XDP metadata.", ROW(no_meta) },
+};
+#undef ROW
+
+static void write_workers(FILE *f, const struct metrics_src *src, const struct iface_ledger *l)
+{
+	for (size_t c = 0; c < sizeof(worker_counters) / sizeof(worker_counters[0]); c++) {
+		if (worker_counters[c].help)
+			family(f, worker_counters[c].name, "counter", worker_counters[c].help);
+		for (int i = 0; i < src->nifaces; i++)
+			for (int q = 0; q < src->iface[i].nqueues && q < CAPTURE_MAX_QUEUES; q++) {
+				const __u64 *v = (const void *)((const char *)&l[i].q[q] +
+								worker_counters[c].off);
+
+				if (!l[i].q_ok[q])
+					continue;
+				fprintf(f, "%s{iface=\"", worker_counters[c].name);
+				put_label(f, src->iface[i].name);
+				fprintf(f, "\",queue=\"%d\"", q);
+				if (worker_counters[c].reason)
+					fprintf(f, ",reason=\"%s\"", worker_counters[c].reason);
+				fprintf(f, "} %llu\n", (unsigned long long)*v);
+			}
+	}
+	family(f, "xdpsensor_worker_running", "gauge",
+	       "1 while the worker thread of a queue serves its RX ring.");
+	for (int i = 0; i < src->nifaces; i++)
+		for (int q = 0; q < src->iface[i].nqueues; q++) {
+			const struct worker *w = &src->workers[src->iface[i].first_worker + q];
+
+			fputs("xdpsensor_worker_running{iface=\"", f);
+			put_label(f, src->iface[i].name);
+			fprintf(f, "\",queue=\"%d\"} %d\n", q, worker_running(w));
+		}
+}
+
+static void write_run(FILE *f, const struct metrics_src *src)
+{
+	struct delivery_counts flows = sink_flow_counts(src->sink);
+
+	family(f, "xdpsensor_flow_records_total", "counter",
+	       "Flow records produced to --flows-topic, by delivery result.");
+	fprintf(f, "xdpsensor_flow_records_total{result=\"delivered\"} %llu\n",
+		(unsigned long long)flows.delivered);
+	fprintf(f, "xdpsensor_flow_records_total{result=\"failed\"} %llu\n",
+		(unsigned long long)flows.failed);
+	family(f, "xdpsensor_start_time_seconds", "gauge", "When the run started (Unix time).");
+	fprintf(f, "xdpsensor_start_time_seconds %.3f\n", src->start_time);
+	family(f, "xdpsensor_build_info", "gauge", "The sensor's version and its libraries'.");
+	fprintf(f, "xdpsensor_build_info{version=\"%s\",librdkafka=\"%s\",libbpf=\"%s\"} 1\n",
+		XS_VERSION, rd_kafka_version_str(), libbpf_version_string());
+}
+
+/* ---------------------------------------------------------------- librdkafka */
+
+static long long jint(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static const struct {
+	const char *key, *name, *type, *help;
+} kafka_top[] = {
+	{ "msg_cnt", "xdpsensor_kafka_queue_messages", "gauge",
+	  "Records in the producer's queues (librdkafka msg_cnt)." },
+	{ "msg_size", "xdpsensor_kafka_queue_bytes", "gauge",
+	  "Bytes of the records in the producer's queues (msg_size)." },
+	{ "msg_max", "xdpsensor_kafka_queue_max_messages", "gauge",
+	  "Records the queues may hold (queue.buffering.max.messages)." },
+	{ "msg_size_max", "xdpsensor_kafka_queue_max_bytes", "gauge",
+	  "Bytes the queues may hold (queue.buffering.max.kbytes)." },
+	{ "tx", "xdpsensor_kafka_requests_sent_total", "counter", "Requests sent to brokers." },
+	{ "tx_bytes", "xdpsensor_kafka_sent_bytes_total", "counter", "Bytes sent to brokers." },
+	{ "rx", "xdpsensor_kafka_responses_received_total", "counter",
+	  "Responses received from brokers." },
+	{ "txmsgs", "xdpsensor_kafka_messages_sent_total", "counter",
+	  "Records sent to brokers (retries included)." },
+};
+
+/* per broker; rtt in microseconds in the JSON, seconds here */
+static const struct {
+	const char *key, *sub, *name, *type, *help;
+	double scale;
+} kafka_broker[] = {
+	{ "rtt", "avg", "xdpsensor_kafka_broker_rtt_avg_seconds", "gauge",
+	  "Broker round-trip time, average over the last statistics window.", 1e-6 },
+	{ "rtt", "p99", "xdpsensor_kafka_broker_rtt_p99_seconds", "gauge",
+	  "Broker round-trip time, 99th percentile over the last window.", 1e-6 },
+	{ "txerrs", NULL, "xdpsensor_kafka_broker_request_errors_total", "counter",
+	  "Requests that failed to be sent.", 1 },
+	{ "rxerrs", NULL, "xdpsensor_kafka_broker_response_errors_total", "counter",
+	  "Responses that failed to be received or parsed.", 1 },
+	{ "req_timeouts", NULL, "xdpsensor_kafka_broker_request_timeouts_total", "counter",
+	  "Requests that timed out.", 1 },
+	{ "txretries", NULL, "xdpsensor_kafka_broker_request_retries_total", "counter",
+	  "Requests sent again.", 1 },
+	{ "connects", NULL, "xdpsensor_kafka_broker_connects_total", "counter",
+	  "Connections made to the broker.", 1 },
+	{ "disconnects", NULL, "xdpsensor_kafka_broker_disconnects_total", "counter",
+	  "Connections to the broker that ended.", 1 },
+	{ "outbuf_cnt", NULL, "xdpsensor_kafka_broker_outbuf_requests", "gauge",
+	  "Requests waiting to be sent to the broker.", 1 },
+	{ "waitresp_cnt", NULL, "xdpsensor_kafka_broker_waiting_responses", "gauge",
+	  "Requests sent, waiting for the broker's response.", 1 },
+};
+
+static void broker_labels(FILE *f, const char *name, json_t *b)
+{
+	fputs("{broker=\"", f);
+	put_label(f, name);
+	fprintf(f, "\",nodeid=\"%lld\"", jint(b, "nodeid"));
+}
+
+static void write_kafka(FILE *f, const struct metrics_src *src)
+{
+	char *text = sink_kafka_stats(src->sink);
+	json_t *root, *brokers, *b;
+	const char *name;
+
+	if (!text)
+		return; /* not Kafka, or no statistics yet */
+	root = json_loads(text, 0, NULL);
+	free(text);
+	if (!root)
+		return;
+	for (size_t c = 0; c < sizeof(kafka_top) / sizeof(kafka_top[0]); c++) {
+		family(f, kafka_top[c].name, kafka_top[c].type, kafka_top[c].help);
+		fprintf(f, "%s %lld\n", kafka_top[c].name, jint(root, kafka_top[c].key));
+	}
+	brokers = json_object_get(root, "brokers");
+	family(f, "xdpsensor_kafka_broker_up", "gauge",
+	       "1 when the connection to the broker is up (librdkafka state UP).");
+	json_object_foreach(brokers, name, b) {
+		const char *state = json_string_value(json_object_get(b, "state"));
+
+		fputs("xdpsensor_kafka_broker_up", f);
+		broker_labels(f, name, b);
+		fputs(",state=\"", f);
+		put_label(f, state ? state : "");
+		fprintf(f, "\"} %d\n", state && !strcmp(state, "UP"));
+	}
+	for (size_t c = 0; c < sizeof(kafka_broker) / sizeof(kafka_broker[0]); c++) {
+		family(f, kafka_broker[c].name, kafka_broker[c].type, kafka_broker[c].help);
+		json_object_foreach(brokers, name, b) {
+			json_t *o = kafka_broker[c].sub ? json_object_get(b, kafka_broker[c].key) : b;
+			const char *k = kafka_broker[c].sub ? kafka_broker[c].sub : kafka_broker[c].key;
+
+			fputs(kafka_broker[c].name, f);
+			broker_labels(f, name, b);
+			fprintf(f, "} %.9g\n", (double)jint(o, k) * kafka_broker[c].scale);
+		}
+	}
+	json_decref(root);
+}
+
+void metrics_write(FILE *f, const struct metrics_src *src)
+{
+	struct iface_ledger l[CAPTURE_MAX_IFACES];
+
+	for (int i = 0; i < src->nifaces; i++)
+		read_ledger(&src->iface[i], &l[i]);
+	write_xdp(f, src, l);
+	write_workers(f, src, l);
+	write_run(f, src);
+	write_kafka(f, src);
+}
