@@ -131,13 +131,7 @@ test_flow_table_full() {
 	iface_settings "$VA" >"$d/settings.before"
 	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$pk" --flows-topic "$rec" \
 		--flows-max 1024
-	if ! sensor_wait_ready "$d/sensor.err"; then
-		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
-		report "$label: the sensor starts"
-		sensor_stop KILL
-		scrub_iface "$VA"
-		return
-	fi
+	sensor_started "$label" "$d/sensor.err" "$VA" || return
 	traffic "$d" --many-flows 10000 --rate 1000
 	wait_stats "$VA" 60 "s['rx_packets'] >= $NSENT and s['delivered'] >= $NCAP" \
 		>"$d/stats.json" || fail "not all delivered: $(cat "$d/stats.json")"

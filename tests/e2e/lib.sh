@@ -118,6 +118,18 @@ sensor_wait_ready() {
 	return 1
 }
 
+# sensor_started LABEL ERR IFACE: the sensor is capturing; else the test
+# LABEL fails ("the sensor starts", with ERR's last lines), the sensor is
+# killed and IFACE scrubbed, and it returns 1.
+sensor_started() {
+	sensor_wait_ready "$2" && return 0
+	fail "not capturing: $(tail -n 3 "$2" | tr '\n' ' ')"
+	report "$1: the sensor starts"
+	sensor_stop KILL
+	scrub_iface "$3"
+	return 1
+}
+
 # sensor_stop [SIGNAL] [SECS]: signals the sensor and waits for it; sets
 # SENSOR_RC (124 when it had to be killed after SECS). Its stderr is quiet:
 # bash would report "Killed" for a kill -9.

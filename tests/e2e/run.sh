@@ -472,13 +472,7 @@ test_kafka_fatal() {
 	sensor_start "$d/sensor" -i "$VA" -b "127.0.0.1:$port" -t "$topic" \
 		-X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN \
 		-X sasl.username=sensor -X sasl.password=sensor-secret
-	if ! sensor_wait_ready "$d/sensor.err"; then
-		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
-		report "$label: the sensor starts"
-		sensor_stop KILL
-		scrub_iface "$VA"
-		return
-	fi
+	sensor_started "$label" "$d/sensor.err" "$VA" || return
 	traffic "$d" --generate
 	s=$(wait_stats "$VA" 30 "s['produced'] >= $NCAP") ||
 		fail "produced $(json_get produced <<<"$s") of $NCAP before the broker answered"
@@ -601,13 +595,7 @@ test_key_scheme() {
 	fi
 	iface_settings "$VA" >"$d/settings.before"
 	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" "${args[@]}"
-	if ! sensor_wait_ready "$d/sensor.err"; then
-		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
-		report "$label: the sensor starts"
-		sensor_stop KILL
-		scrub_iface "$VA"
-		return
-	fi
+	sensor_started "$label" "$d/sensor.err" "$VA" || return
 	traffic "$d" "${REPLAY_ARGS[@]}" --generate
 	wait_stats "$VA" 60 \
 		"s['rx_packets'] >= $NSENT and s['read'] >= $NCAP and s['delivered'] >= $NCAP" \

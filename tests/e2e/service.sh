@@ -74,13 +74,7 @@ test_metrics() {
 	iface_settings "$VA" >"$d/settings.before"
 	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --metrics "$port" \
 		-X statistics.interval.ms=1000
-	if ! sensor_wait_ready "$d/sensor.err"; then
-		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
-		report "$label: the sensor starts"
-		sensor_stop KILL
-		scrub_iface "$VA"
-		return
-	fi
+	sensor_started "$label" "$d/sensor.err" "$VA" || return
 	grep -q "serving /metrics" "$d/sensor.err" && fail "warned about 127.0.0.1 as if it were open"
 	prom_start "$d" "127.0.0.1:$port" ||
 		fail "Prometheus did not start: $(tail -n 3 "$d/prometheus.log" | tr '\n' ' ')"
