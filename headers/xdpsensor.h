@@ -12,6 +12,7 @@
 /* Address family of a flow key (not AF_*: the values are part of the
  * documented Kafka key layout). */
 enum xs_family {
+	XS_FAMILY_L2 = 0, /* not IP, or an IP header that cannot be read */
 	XS_FAMILY_IPV4 = 4,
 	XS_FAMILY_IPV6 = 6,
 };
@@ -23,6 +24,13 @@ enum xs_family {
  * stored IPv4-mapped (::ffff:a.b.c.d) so v4 and v6 share one layout and
  * sort the same way. Ports are host byte order (readable in bpftool);
  * for ICMP/ICMPv6 they hold type and code as Community ID does.
+ *
+ * A frame the parser cannot key at IP (ARP, LLDP, STP, PTP, a bad IP
+ * header, ...) is keyed at L2: family XS_FAMILY_L2, proto 0, the two MAC
+ * addresses in addr_a/addr_b (6 bytes each, zero-padded, the lower first),
+ * and in the ports the EtherType (both ports, >= 0x0600) or, for an
+ * 802.3/LLC frame, the SAP of each endpoint (< 0x0100, C/R and I/G bits
+ * cleared): port_a is A's SAP. Both directions get the same key.
  */
 struct flow_key {
 	__u8 addr_a[16];
@@ -63,29 +71,35 @@ enum xs_action {
 /*
  * Per-CPU stats, indexed by this enum. Every packet is counted in
  * XS_STAT_RX and in exactly one outcome, so
- *   RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED + sum(ERR_*)
- * Flow-table and sampling events are extra counts, not outcomes.
+ *   RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED
+ * The L2_* reasons say why a packet was keyed at L2 (it is classified like
+ * any other); they and the other events are extra counts, not outcomes.
  */
 enum xs_stat {
 	XS_STAT_RX = 0,
 	XS_STAT_RX_BYTES,
-	/* outcomes of parsed packets */
+	/* outcomes */
 	XS_STAT_CAPTURED,          /* redirected to an AF_XDP socket */
 	XS_STAT_CAPTURE_NO_SOCKET, /* capture wanted, no socket on that queue: passed */
 	XS_STAT_COUNTED,           /* count only: passed to the kernel */
 	XS_STAT_DROPPED,           /* dropped by a rule */
-	/* outcomes of packets the parser could not key: passed to the kernel */
-	XS_STAT_ERR_TRUNCATED,     /* a header runs past the end of the frame */
-	XS_STAT_ERR_NOT_IP,        /* ethertype is not IPv4/IPv6 (ARP, LLDP, ...) */
-	XS_STAT_ERR_VLAN_DEPTH,    /* more VLAN tags than the parser follows */
-	XS_STAT_ERR_BAD_IPV4,      /* version/IHL/total length inconsistent */
-	XS_STAT_ERR_BAD_IPV6,      /* version wrong */
-	XS_STAT_ERR_IPV6_EXT_DEPTH, /* more extension headers than the parser follows */
+	/* why a packet was keyed at L2 rather than IP */
+	XS_STAT_L2_TRUNCATED,      /* a header runs past the end of the frame */
+	XS_STAT_L2_NOT_IP,         /* ethertype is not IPv4/IPv6 (ARP, LLDP, LLC, ...) */
+	XS_STAT_L2_VLAN_DEPTH,     /* more VLAN tags than the parser follows */
+	XS_STAT_L2_BAD_IPV4,       /* version/IHL/total length inconsistent */
+	XS_STAT_L2_BAD_IPV6,       /* version wrong */
+	XS_STAT_L2_IPV6_EXT_DEPTH, /* more extension headers than the parser follows */
 	/* events */
 	XS_STAT_FLOW_NEW,          /* flow entries created */
 	XS_STAT_FLOW_TABLE_FULL,   /* packet not counted in the flow table: map full */
 	XS_STAT_SAMPLED_OUT,       /* capture turned into count by 1-in-N sampling */
 	XS_STAT_META_FAILED,       /* no headroom for the timestamp metadata */
+	XS_STAT_DECAP,             /* keyed on the IP header inside a tunnel */
+	XS_STAT_DECAP_DEPTH,       /* a tunnel deeper than the limit: keyed on the
+				    * innermost header within it */
+	XS_STAT_SNAPPED,           /* captured frame cut to the largest the socket
+				    * takes (no AF_XDP multi-buffer) */
 	XS_STAT_MAX,
 };
 
@@ -95,12 +109,18 @@ struct xs_config {
 	__u32 sample_n;       /* capture 1 flow in N (0 or 1: every flow) */
 	__u32 sample_seed;    /* seed of the flow hash used for sampling */
 	__u32 rule_kinds;     /* XS_RULES_*: which rule maps have entries */
+	__u32 decap_max;      /* tunnels to open for the key (0: the outer header) */
 };
 
 /* Bits of xs_config.rule_kinds: the program skips empty rule maps. */
 #define XS_RULES_PREFIX (1u << 0)
 #define XS_RULES_PORT (1u << 1)
 #define XS_RULES_PROTO (1u << 2)
+#define XS_RULES_L2 (1u << 3)
+
+/* Key of the L2 rules (frames keyed at L2): the EtherType, or this for
+ * every 802.3/LLC frame. */
+#define XS_L2_RULE_LLC 0u
 
 /* Key of the prefix rules (LPM trie); addresses IPv4-mapped as in flow_key. */
 struct prefix_rule_key {
@@ -130,7 +150,7 @@ struct port_rule_key {
 struct xs_meta {
 	__u64 rx_ts_ns; /* bpf_ktime_get_ns() when the program ran */
 	__u32 magic;
-	__u32 pad;
+	__u32 orig_len; /* length on the wire when the program cut the frame, else 0 */
 };
 
 /*

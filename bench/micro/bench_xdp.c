@@ -555,7 +555,7 @@ static bool case_enabled(const struct bench *b, int c)
 static int key_of(const struct pkt *k, struct flow_key *out)
 {
 	struct xs_packet p;
-	int err = xs_parse_frame(k->data, k->data + k->len, &p);
+	int err = xs_parse_frame(k->data, k->data + k->len, &p, XS_MAX_DECAP);
 
 	if (err) {
 		pr_warn("internal error: a generated frame does not parse (stat %d)\n", err);

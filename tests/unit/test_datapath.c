@@ -150,7 +150,7 @@ static void expect_stats_identity(const __u64 *s)
 	__u64 sum = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_COUNTED] +
 		    s[XS_STAT_DROPPED];
 
-	for (int e = XS_STAT_ERR_TRUNCATED; e <= XS_STAT_ERR_IPV6_EXT_DEPTH; e++)
+	for (int e = XS_STAT_L2_TRUNCATED; e <= XS_STAT_L2_IPV6_EXT_DEPTH; e++)
 		sum += s[e];
 	EXPECT_EQ("stats identity: rx == sum of the outcomes", s[XS_STAT_RX], sum);
 }
@@ -312,10 +312,10 @@ static const struct dp_case protocol_cases[] = {
 	  .key = KEY4(UDP, A4, 1000, B4, 2000), .dir = XS_DIR_A_TO_B },
 	{ "three VLAN tags -> err_vlan_depth, passed",
 	  .pkt = { .vlan = { 0x88A8, 0x8100, 0x8100 }, .src = A4, .dst = B4, .proto = TCP, .sport = 1, .dport = 2 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_VLAN_DEPTH) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_VLAN_DEPTH) },
 	{ "802.1Q/arp -> err_not_ip",
 	  .pkt = { .vlan = { 0x8100 }, .ethertype = 0x0806 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_NOT_IP) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_NOT_IP) },
 
 	/* IPv4 options and fragments */
 	{ "ipv4 with 12 bytes of options (IHL 8)/tcp",
@@ -350,7 +350,7 @@ static const struct dp_case protocol_cases[] = {
 	  .key = KEY6(UDP, A6, 1, B6, 2), .dir = XS_DIR_A_TO_B },
 	{ "ipv6 with 7 extension headers -> err_ipv6_ext_depth",
 	  .pkt = { .src = A6, .dst = B6, .ext = "HRDDDDD", .proto = UDP, .sport = 1, .dport = 2 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_IPV6_EXT_DEPTH) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_IPV6_EXT_DEPTH) },
 	{ "ipv6 first fragment (M, offset 0)/udp keeps its ports",
 	  .pkt = { .src = B6, .dst = A6, .ext = "F", .mf = true, .proto = UDP, .sport = 53, .dport = 40000, .payload = 64 },
 	  .retval = XDP_PASS, .delta = NEW_COUNTED,
@@ -366,18 +366,18 @@ static const struct dp_case protocol_cases[] = {
 
 	/* What cannot be keyed */
 	{ "arp -> err_not_ip", .pkt = { .ethertype = 0x0806 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_NOT_IP) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_NOT_IP) },
 	{ "lldp -> err_not_ip", .pkt = { .ethertype = 0x88CC, .src = A4, .dst = B4, .proto = UDP },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_NOT_IP) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_NOT_IP) },
 	{ "ipv4 version 5 -> err_bad_ipv4",
 	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_VERSION_5 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV4) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_BAD_IPV4) },
 	{ "ipv4 IHL 4 (< 5) -> err_bad_ipv4",
 	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_IHL_4 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV4) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_BAD_IPV4) },
 	{ "ipv4 tot_len 16 < IHL*4 -> err_bad_ipv4",
 	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_TOTLEN_LT_IHL },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV4) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_BAD_IPV4) },
 	{ "ipv4 tot_len 0 (GSO/big TCP) is accepted",
 	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .sport = 34567, .dport = 80, .tcp_flags = 0x10,
 		   .payload = 100, .quirks = Q_V4_TOTLEN_ZERO },
@@ -385,7 +385,7 @@ static const struct dp_case protocol_cases[] = {
 	  .key = KEY4(TCP, A4, 34567, B4, 80), .dir = XS_DIR_A_TO_B, .tcp_flags = 0x10 },
 	{ "ipv6 ethertype with version 4 -> err_bad_ipv6",
 	  .pkt = { .src = A6, .dst = B6, .proto = TCP, .quirks = Q_V6_VERSION_4 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV6) },
+	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_L2_BAD_IPV6) },
 };
 
 /* A packet from 192.168.1.10:34567 to 10.1.2.3:80: endpoint A is 10.1.2.3. */
@@ -515,7 +515,7 @@ static const struct dp_case rule_cases[] = {
 
 static enum xs_stat expected_error(const struct dp_case *c)
 {
-	for (int s = XS_STAT_ERR_TRUNCATED; s <= XS_STAT_ERR_IPV6_EXT_DEPTH; s++)
+	for (int s = XS_STAT_L2_TRUNCATED; s <= XS_STAT_L2_IPV6_EXT_DEPTH; s++)
 		if (c->delta[s])
 			return s;
 	return 0;
@@ -551,7 +551,7 @@ static void test_dp_case(void **state)
 	expect_stats_identity(after);
 
 	n = read_flows(g_skel, &flows);
-	err = xs_parse_frame(buf, buf + l.len, &p);
+	err = xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP);
 	if (c->key.family) {
 		struct flow_key k = key_from_spec(&c->key);
 		int d = c->dir;
@@ -634,7 +634,7 @@ static void test_conversation(void **state)
 
 		EXPECT_EQ("bpf_prog_test_run_opts", run_frame(g_skel, buf, l.len, &retval), 0);
 		EXPECT_EQ("XDP retval", retval, XDP_PASS);
-		EXPECT_EQ("userspace xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+		EXPECT_EQ("userspace xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 		expect_key("userspace key", &p.key, &k);
 		bytes[p.dir & 1] += l.len;
 	}
@@ -708,7 +708,7 @@ static void test_truncation(void **state)
 	dp_reset(g_skel);
 	apply_rules(g_skel, COUNT, NULL, 0, 0, 0);
 	begin_checks();
-	assert_int_equal(xs_parse_frame(buf, buf + l.len, &full), 0);
+	assert_int_equal(xs_parse_frame(buf, buf + l.len, &full, XS_MAX_DECAP), 0);
 
 	for (size_t cut = 0; cut <= l.len; cut++) {
 		__u64 before[XS_STAT_MAX], after[XS_STAT_MAX], want[XS_STAT_MAX] = {};
@@ -720,7 +720,7 @@ static void test_truncation(void **state)
 		size_t n;
 
 		dp_reset(g_skel);
-		uerr = xs_parse_frame(buf, buf + cut, &p);
+		uerr = xs_parse_frame(buf, buf + cut, &p, XS_MAX_DECAP);
 		read_stats(g_skel, before);
 		err = run_frame(g_skel, buf, cut, &retval);
 		read_stats(g_skel, after);
@@ -729,7 +729,7 @@ static void test_truncation(void **state)
 			snprintf(what, sizeof(what), "cut %zu: test_run of a frame < ETH_HLEN", cut);
 			EXPECT_EQ(what, err, -EINVAL);
 			snprintf(what, sizeof(what), "cut %zu: userspace error", cut);
-			EXPECT_EQ(what, uerr, XS_STAT_ERR_TRUNCATED);
+			EXPECT_EQ(what, uerr, XS_STAT_L2_TRUNCATED);
 			snprintf(what, sizeof(what), "cut %zu: rx unchanged by a refused run", cut);
 			EXPECT_EQ(what, after[XS_STAT_RX] - before[XS_STAT_RX], 0);
 			continue;
@@ -744,7 +744,7 @@ static void test_truncation(void **state)
 			want[XS_STAT_COUNTED] = 1;
 			want[XS_STAT_FLOW_NEW] = 1;
 		} else {
-			want[XS_STAT_ERR_TRUNCATED] = 1;
+			want[XS_STAT_L2_TRUNCATED] = 1;
 		}
 		for (int s = 0; s < XS_STAT_MAX; s++) {
 			snprintf(what, sizeof(what), "cut %zu (keyed from %zu): stats delta %s", cut,
@@ -754,7 +754,7 @@ static void test_truncation(void **state)
 		expect_stats_identity(after);
 
 		snprintf(what, sizeof(what), "cut %zu: userspace xs_parse_frame", cut);
-		EXPECT_EQ(what, uerr, keyed ? 0 : XS_STAT_ERR_TRUNCATED);
+		EXPECT_EQ(what, uerr, keyed ? 0 : XS_STAT_L2_TRUNCATED);
 		n = read_flows(g_skel, &flows);
 		snprintf(what, sizeof(what), "cut %zu: flow entries", cut);
 		EXPECT_EQ(what, n, keyed);
@@ -832,7 +832,7 @@ static void test_sampling(void **state)
 
 		/* userspace prediction from the same hash */
 		struct pkt_layout l = pkt_build(&fwd, buf);
-		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p), 0);
+		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 		predicted = xs_flow_hash(&p.key, SAMPLE_SEED) % SAMPLE_N ? XS_STAT_COUNTED
 									 : XS_STAT_CAPTURE_NO_SOCKET;
 
@@ -936,7 +936,7 @@ static void test_flow_table_full(void **state)
 
 		l = pkt_build(&known, buf);
 		EXPECT_EQ("bpf_prog_test_run_opts", run_frame(skel, buf, l.len, &retval), 0);
-		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p), 0);
+		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 		EXPECT_EQ("lookup of the known flow",
 			  bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &p.key, &fs), 0);
 		EXPECT_EQ("known flow: packets[A_TO_B]", fs.packets[0], 1);

@@ -117,7 +117,7 @@ static void test_community_id_vector(void **state)
 	struct pkt_layout l = pkt_build(&s, buf);
 	struct xs_packet p;
 
-	EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+	EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 	EXPECT_EQ("has_ports", p.has_ports, c->proto != 46);
 	EXPECT_EQ("community_id seed 0", community_id(&p.key, p.has_ports, 0, out, sizeof(out)), 0);
 	EXPECT_STR("seed 0", out, c->seed0);
@@ -187,7 +187,7 @@ static void test_community_id_views_agree(void **state)
 		struct pkt_layout l = pkt_build(&pkts[i], buf);
 		struct xs_packet p;
 
-		EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+		EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 		community_id(&p.key, p.has_ports, 0, pkt_cid, sizeof(pkt_cid));
 		json_community_id(&p.key, p.has_ports, flow_cid);
 		EXPECT_STR(what[i], flow_cid, pkt_cid);
@@ -264,6 +264,7 @@ struct rule_case {
 	__u16 port;           /* RULE_PORT */
 	__u8 protos[3];       /* RULE_PORT: the protocol of each rule added */
 	__u32 proto;          /* RULE_PROTO */
+	__u32 l2;             /* RULE_L2 */
 };
 
 static const struct rule_case rule_cases[] = {
@@ -281,7 +282,19 @@ static const struct rule_case rule_cases[] = {
 	{ "proto:ICMPv6", .added = 1, .kind = RULE_PROTO, .proto = 58 },
 	{ "proto:tcp", .added = 1, .kind = RULE_PROTO, .proto = 6 },
 	{ "proto:47", .added = 1, .kind = RULE_PROTO, .proto = 47 },
+	{ "ether:arp", .added = 1, .kind = RULE_L2, .l2 = 0x0806 },
+	{ "ether:LLDP", .added = 1, .kind = RULE_L2, .l2 = 0x88cc },
+	{ "ether:0x88f7", .added = 1, .kind = RULE_L2, .l2 = 0x88f7 },
+	{ "ether:34958", .added = 1, .kind = RULE_L2, .l2 = 0x888e },
+	{ "ether:0x0600", .added = 1, .kind = RULE_L2, .l2 = 0x0600 },
+	{ "llc", .added = 1, .kind = RULE_L2, .l2 = XS_L2_RULE_LLC },
 	/* bad */
+	{ "ether:0x05ff", .ret = -EINVAL }, /* an 802.3 length, not an EtherType */
+	{ "ether:0x10000", .ret = -EINVAL },
+	{ "ether:", .ret = -EINVAL },
+	{ "ether:foo", .ret = -EINVAL },
+	{ "ether:0x88f7x", .ret = -EINVAL },
+	{ "llc:42", .ret = -EINVAL },
 	{ "net:10.0.0.0/33", .ret = -EINVAL },
 	{ "net:2001:db8::/129", .ret = -EINVAL },
 	{ "net:10.0.0.256/8", .ret = -EINVAL },
@@ -349,6 +362,9 @@ static void test_rule_case(void **state)
 			break;
 		case RULE_PROTO:
 			EXPECT_EQ("proto", rule->proto, c->proto);
+			break;
+		case RULE_L2:
+			EXPECT_EQ("l2", rule->l2, c->l2);
 			break;
 		}
 	}

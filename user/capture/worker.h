@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include "reasm.h"
 #include "sink.h"
 #include "xsk.h"
 
@@ -16,6 +17,8 @@ struct worker {
 	unsigned int index;            /* into the workers' stats array */
 	__u32 snaplen;                 /* 0: whole frames */
 	unsigned int rx_sleep_us;      /* nap on an empty ring; 0: wait in poll() */
+	__u32 decap_max;               /* tunnels opened for the key (--key-layer) */
+	struct reasm reasm;            /* a multi-buffer frame being put together */
 	struct xs_worker_stats *stats;
 	const volatile sig_atomic_t *stop;
 };

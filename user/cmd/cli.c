@@ -12,7 +12,10 @@ const char rules_usage[] =
 	"  --count SPEC           only count them in the flow table (and pass them on)\n"
 	"  --drop SPEC            count and drop them\n"
 	"      SPEC: net:ADDR[/LEN] (either endpoint), port:[tcp|udp|sctp/]PORT,\n"
-	"            proto:tcp|udp|icmp|icmpv6|sctp|NUMBER\n"
+	"            proto:tcp|udp|icmp|icmpv6|sctp|NUMBER; for frames keyed at L2\n"
+	"            (not IP): ether:arp|lldp|ptp|...|0xNNNN (EtherType), llc (802.3)\n"
+	"  --key-layer inner|outer  key tunnelled packets (VXLAN, GENEVE, GRE, ERSPAN,\n"
+	"                         IP in IP) by their innermost flow (default) or the tunnel\n"
 	"  --sample N             capture 1 flow in N, whole and in both directions\n"
 	"  --sample-seed S        seed of the sampling hash\n";
 
@@ -32,6 +35,8 @@ int rules_option(struct rules *r, int opt, const char *arg)
 		return rules_add(r, XS_ACTION_DROP, arg) ?: 1;
 	case OPT_SAMPLE:
 		return rules_set_sample(r, arg) ?: 1;
+	case OPT_KEY_LAYER:
+		return rules_set_key_layer(r, arg) ?: 1;
 	case OPT_SAMPLE_SEED:
 		seed = strtoul(arg, &end, 0);
 		if (!*arg || *end || seed > 0xffffffffu) {

@@ -22,6 +22,7 @@ enum {
 	OPT_DROP,
 	OPT_SAMPLE,
 	OPT_SAMPLE_SEED,
+	OPT_KEY_LAYER,
 	OPT_FIRST_FREE, /* commands number their own options from here */
 };
 #define RULE_LONG_OPTIONS                                              \
@@ -30,7 +31,8 @@ enum {
 	{ "count", required_argument, NULL, OPT_COUNT },               \
 	{ "drop", required_argument, NULL, OPT_DROP },                 \
 	{ "sample", required_argument, NULL, OPT_SAMPLE },             \
-	{ "sample-seed", required_argument, NULL, OPT_SAMPLE_SEED }
+	{ "sample-seed", required_argument, NULL, OPT_SAMPLE_SEED },   \
+	{ "key-layer", required_argument, NULL, OPT_KEY_LAYER }
 
 extern const char rules_usage[];
 

@@ -17,6 +17,20 @@ int community_id(const struct flow_key *key, bool has_ports, __u16 seed,
 		return -1;
 	buf[n++] = seed >> 8;
 	buf[n++] = seed & 0xff;
+	if (key->family == XS_FAMILY_L2) {
+		memcpy(buf + n, key->addr_a, 6);
+		memcpy(buf + n + 6, key->addr_b, 6);
+		n += 12;
+		buf[n++] = key->port_a >> 8;
+		buf[n++] = key->port_a & 0xff;
+		buf[n++] = key->port_b >> 8;
+		buf[n++] = key->port_b & 0xff;
+		if (!EVP_Digest(buf, n, md, &md_len, EVP_sha1(), NULL))
+			return -1;
+		memcpy(out, "l2:", 3);
+		EVP_EncodeBlock((unsigned char *)out + 3, md, (int)md_len);
+		return 0;
+	}
 	memcpy(buf + n, key->addr_a + skip, alen);
 	n += alen;
 	memcpy(buf + n, key->addr_b + skip, alen);
