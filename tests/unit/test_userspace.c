@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,8 +140,26 @@ static void test_community_id_direct(void **state)
 	addr_to_key("128.232.110.120", k.addr_b);
 	EXPECT_EQ("community_id", community_id(&k, true, 0, out, sizeof(out)), 0);
 	EXPECT_STR("tcp vector", out, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
-	EXPECT_EQ("strlen", strlen(out), COMMUNITY_ID_LEN - 1);
+	EXPECT_EQ("strlen", strlen(out), 30);
 	EXPECT_EQ("out_len too small", community_id(&k, true, 0, small, sizeof(small)), -1);
+
+	/* keyed at L2: "l2:" + base64(SHA-1(seed, MAC A, MAC B, ports)) */
+	{
+		const __u8 in[] = { 0, 0, 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x06, 0x08, 0x06 };
+		unsigned char md[20], b64[32];
+		char want[40];
+		struct flow_key l2 = { .family = XS_FAMILY_L2, .port_a = 0x0806, .port_b = 0x0806 };
+
+		l2.addr_a[0] = l2.addr_b[0] = 2;
+		l2.addr_a[5] = 1;
+		l2.addr_b[5] = 2;
+		SHA1(in, sizeof(in), md);
+		EVP_EncodeBlock(b64, md, 20);
+		snprintf(want, sizeof(want), "l2:%s", b64);
+		EXPECT_EQ("community_id of an L2 key", community_id(&l2, false, 0, out, sizeof(out)), 0);
+		EXPECT_STR("l2 vector", out, want);
+		EXPECT_EQ("strlen of an l2 id", strlen(out), 31);
+	}
 	end_checks("community id direct");
 }
 
