@@ -118,9 +118,13 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 			queue_id, strerror(-err));
 		goto fail;
 	}
-	pr_debug("%s queue %u: AF_XDP socket in %s mode, %s%u\n", ifname, queue_id,
-		 q->zerocopy ? "zero-copy" : "copy",
-		 q->multibuf ? "multi-buffer, frames of any length" : "frames cut at ", max_frame);
+	if (q->multibuf)
+		pr_debug("%s queue %u: AF_XDP socket in %s mode, multi-buffer\n", ifname,
+			 queue_id, q->zerocopy ? "zero-copy" : "copy");
+	else
+		pr_debug("%s queue %u: AF_XDP socket in %s mode, frames cut at %u bytes (no"
+			 " multi-buffer)\n", ifname, queue_id, q->zerocopy ? "zero-copy" : "copy",
+			 max_frame);
 	return 0;
 fail:
 	xsk_queue_close(q, -1);
