@@ -352,37 +352,50 @@ def fragments_v6(client, server, cport, sport):
 
 
 def l2_frames():
-    """Frames the sensor keys at L2 (not IP, or an IP header it cannot
-    read): captured like the rest, with their reason."""
-    c = Conversation("keyed-at-l2", "192.0.2.10", "198.51.100.20")
-    bcast, lldp_mc = "ff:ff:ff:ff:ff:ff", "01:80:c2:00:00:0e"
-    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, bytes.fromhex("02e2e0000001"),
-                      ip_bytes("192.0.2.10"), b"\0" * 6, ip_bytes("192.0.2.99"))
+    """Conversations the sensor keys at L2 (not IP, or an IP header it
+    cannot read): captured like the rest, with their reason. ARP both
+    ways (a unicast refresh and its reply: one key); one frame each of the
+    others."""
+    ends = ("192.0.2.10", "198.51.100.20")
+    lldp_mc, stp_mc = "01:80:c2:00:00:0e", "01:80:c2:00:00:00"
+
+    def arp_op(op, sha, spa, tha, tpa):
+        return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, bytes.fromhex(sha),
+                           ip_bytes(spa), bytes.fromhex(tha), ip_bytes(tpa)) + b"\0" * 18
+
+    arp = Conversation("l2-arp", *ends)
+    arp.frames = [
+        ("client", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0806,
+                                arp_op(1, "02e2e0000001", "192.0.2.10", "000000000000",
+                                       "192.0.2.99"), ()), "l2_not_ip"),
+        ("server", ether_tagged(MAC_CLIENT, MAC_SERVER, 0x0806,
+                                arp_op(2, "02e2e0000002", "192.0.2.99", "02e2e0000001",
+                                       "192.0.2.10"), ()), "l2_not_ip"),
+    ]
     lldp = bytes.fromhex("0207" "04" "02e2e0000001" "0403" "05" "7031" "0602" "0078" "0000")
+    stp = bytes.fromhex("424203" "0000" "00" "00" + "00" * 32)  # LLC + config BPDU
     udp_l3 = ipv4("192.0.2.10", "198.51.100.20", 17,
                   udp("192.0.2.10", "198.51.100.20", 1, 2, b"three tags"))
     short_tcp = ipv4("192.0.2.10", "198.51.100.20", 6, b"\x9c\x40\x00\x50" + b"\0" * 6)
     bad_v4 = ipv4("192.0.2.10", "198.51.100.20", 17,
                   udp("192.0.2.10", "198.51.100.20", 1, 2, b"v5"), version=5)
-    arp_reply = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, bytes.fromhex("02e2e0000002"),
-                            ip_bytes("192.0.2.99"), bytes.fromhex("02e2e0000001"),
-                            ip_bytes("192.0.2.10"))
-    stp = bytes.fromhex("424203" "0000" "00" "00" + "00" * 32)  # LLC + config BPDU
-    stp_mc = "01:80:c2:00:00:00"
-    stp_frame = (bytes.fromhex(stp_mc.replace(":", "") + MAC_CLIENT.replace(":", ""))
-                 + struct.pack("!H", len(stp)) + stp)
-    c.frames = [
-        ("client", ether_tagged(bcast, MAC_CLIENT, 0x0806, arp + b"\0" * 18, ()), "l2_not_ip"),
-        ("server", ether_tagged(MAC_CLIENT, MAC_SERVER, 0x0806, arp_reply + b"\0" * 18, ()),
-         "l2_not_ip"),
-        ("client", ether_tagged(lldp_mc, MAC_CLIENT, 0x88CC, lldp, ()), "l2_not_ip"),
-        ("client", stp_frame, "l2_not_ip"),
-        ("client", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, udp_l3,
-                                ((0x88A8, 10), (0x8100, 20), (0x8100, 30))), "l2_vlan_depth"),
-        ("client", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, short_tcp, ()), "l2_truncated"),
-        ("client", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, bad_v4, ()), "l2_bad_ipv4"),
+    singles = [
+        ("l2-lldp", ether_tagged(lldp_mc, MAC_CLIENT, 0x88CC, lldp, ()), "l2_not_ip"),
+        ("l2-llc-stp", bytes.fromhex((stp_mc + MAC_CLIENT).replace(":", ""))
+         + struct.pack("!H", len(stp)) + stp, "l2_not_ip"),
+        ("l2-3-tags", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, udp_l3,
+                                   ((0x88A8, 10), (0x8100, 20), (0x8100, 30))), "l2_vlan_depth"),
+        ("l2-tcp-cut", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, short_tcp, ()),
+         "l2_truncated"),
+        ("l2-ipv4-version-5", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, bad_v4, ()),
+         "l2_bad_ipv4"),
     ]
-    return c
+    convs = [arp]
+    for name, frame, reason in singles:
+        c = Conversation(name, *ends)
+        c.frames = [("client", frame, reason)]
+        convs.append(c)
+    return convs
 
 
 def conversations(jumbo=False):
@@ -417,7 +430,7 @@ def conversations(jumbo=False):
                                  data=(8960, 8960)))
     convs += fragments_v4("192.0.2.10", "198.51.100.90", 53002, 7004)
     convs += fragments_v6("2001:db8::10", "2001:db8::50", 53003, 7005)
-    convs.append(l2_frames())
+    convs += l2_frames()
     return convs
 
 
