@@ -145,7 +145,7 @@ main() {
 
 # Jumbo frames: a generated conversation of 9014-byte frames at MTU 9000.
 jumbo() {
-	local d=$W/jumbo pcap=$W/jumbo/capture.pcap nsent ncap snapped limit
+	local d=$W/jumbo pcap=$W/jumbo/capture.pcap nsent ncap snapped limit mode
 	mkdir -p "$d"
 	if ! ip link set dev "$VA" mtu 9000 || ! ip -n "$NS" link set dev "$VB" mtu 9000; then
 		tap_skip "live: MTU 9000" "cannot set MTU 9000 on veth"
@@ -173,8 +173,12 @@ jumbo() {
 	snapped=$(json_get snapped <"$d/stats.json")
 	sensor_stop INT
 	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGINT"
-	report "live: MTU 9000: reads ${ncap:-?} of ${nsent:-?} frames, ${snapped:-?} cut," \
-		"${limit:+cut at $limit bytes (no AF_XDP multi-buffer)}${limit:-multi-buffer}"
+	if [ -n "$limit" ]; then
+		mode="longer ones cut at $limit bytes (no AF_XDP multi-buffer)"
+	else
+		mode="AF_XDP multi-buffer"
+	fi
+	report "live: MTU 9000: reads ${ncap:-?} of ${nsent:-?} frames, ${snapped:-?} cut; $mode"
 	if [ -n "$limit" ]; then
 		[ "${snapped:-0}" -gt 0 ] || fail "no frame counted as cut (snapped = ${snapped:-?})"
 		checker pcap --manifest "$d/manifest.json" --classify "$d/classify.jsonl" \

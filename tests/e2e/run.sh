@@ -170,6 +170,10 @@ test_bad_options() {
 		-i "$VA" -b 127.0.0.1:9 -X no.such.property=1
 	run_expect_fail "--rx-sleep-us out of range: exit 2, names it" 2 "--rx-sleep-us" \
 		-i "$VA" -b 127.0.0.1:9 --rx-sleep-us 20000
+	run_expect_fail "unknown --key-layer: exit 2, names it" 2 "sideways" \
+		-i "$VA" -b 127.0.0.1:9 --key-layer sideways
+	run_expect_fail "ether: rule below 0x0600 (an 802.3 length): exit 2, names it" 2 \
+		"ether:0x05dc" -i "$VA" -b 127.0.0.1:9 --capture ether:0x05dc
 	run_expect_fail "no -b: exit 2, says what is missing" 2 "-b" -i "$VA"
 }
 

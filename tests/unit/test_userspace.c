@@ -27,6 +27,7 @@
 #include "community_id.h"
 #include "flow_format.h"
 #include "flow_parse.h"
+#include "reasm.h"
 #include "rules.h"
 #include "rx_nap.h"
 #include "expect.h"
@@ -442,6 +443,16 @@ static void test_rules_options(void **state)
 /* ------------------------------------------------------------------ */
 /* Flow formatting helpers                                             */
 
+static void mac_to_bytes(const char *text, __u8 out[16])
+{
+	unsigned int b[6] = {};
+
+	memset(out, 0, 16);
+	sscanf(text, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]);
+	for (int i = 0; i < 6; i++)
+		out[i] = (__u8)b[i];
+}
+
 static void test_format_addr(void **state)
 {
 	char out[INET6_ADDRSTRLEN];
@@ -457,7 +468,68 @@ static void test_format_addr(void **state)
 	EXPECT_EQ("proto_has_ports(tcp)", proto_has_ports(6), 1);
 	EXPECT_EQ("proto_has_ports(icmpv6)", proto_has_ports(58), 1);
 	EXPECT_EQ("proto_has_ports(gre)", proto_has_ports(47), 0);
+	mac_to_bytes("02:e2:e0:0a:bc:01", a);
+	format_addr(a, XS_FAMILY_L2, out);
+	EXPECT_STR("mac (keyed at L2)", out, "02:e2:e0:0a:bc:01");
 	end_checks("format_addr");
+}
+
+/* ------------------------------------------------------------------ */
+/* A multi-buffer frame put back together                              */
+
+/* buffers in a fake UMEM: each with room for the metadata in front */
+#define BUF 4096
+#define HEAD 256
+
+static __u8 *umem_buf(__u8 *umem, int i)
+{
+	return umem + (size_t)i * BUF + HEAD;
+}
+
+static void test_reasm(void **state)
+{
+	static __u8 umem[4 * BUF], frame[9014];
+	struct xs_meta *m;
+	struct reasm r;
+	__u32 sizes[] = { 3840, 3840, 9014 - 2 * 3840 }, off = 0;
+
+	(void)state;
+	assert_int_equal(reasm_init(&r), 0);
+	for (size_t i = 0; i < sizeof(frame); i++)
+		frame[i] = (__u8)(i * 7 + i / 251);
+	for (int i = 0; i < 3; i++) {
+		memcpy(umem_buf(umem, i), frame + off, sizes[i]);
+		off += sizes[i];
+	}
+	m = (struct xs_meta *)(umem_buf(umem, 0) - sizeof(*m));
+	*m = (struct xs_meta){ .rx_ts_ns = 123456789, .magic = XS_META_MAGIC };
+
+	/* three buffers, the first two flagged "more"; the frame may straddle
+	 * two RX batches: nothing but r carries it over */
+	EXPECT_EQ("buffer 1: not whole", reasm_add(&r, umem_buf(umem, 0), sizes[0], true), 0);
+	EXPECT_EQ("the first buffer's magic is cleared", m->magic, 0);
+	EXPECT_EQ("buffer 2: not whole", reasm_add(&r, umem_buf(umem, 1), sizes[1], true), 0);
+	EXPECT_EQ("buffer 3: whole", reasm_add(&r, umem_buf(umem, 2), sizes[2], false), 1);
+	EXPECT_EQ("len", r.len, sizeof(frame));
+	EXPECT_EQ("wire_len", r.wire_len, sizeof(frame));
+	EXPECT_EQ("the bytes (memcmp)", memcmp(r.buf, frame, sizeof(frame)), 0);
+	EXPECT_EQ("metadata of the first buffer: timestamp", r.meta.rx_ts_ns, 123456789);
+	EXPECT_EQ("metadata of the first buffer: magic", r.meta.magic, XS_META_MAGIC);
+	EXPECT_EQ("no frame under way", r.busy, 0);
+
+	/* the next frame starts afresh, in one buffer */
+	*m = (struct xs_meta){ .rx_ts_ns = 42, .magic = XS_META_MAGIC };
+	EXPECT_EQ("a one-buffer frame", reasm_add(&r, umem_buf(umem, 0), 100, false), 1);
+	EXPECT_EQ("len", r.len, 100);
+	EXPECT_EQ("timestamp", r.meta.rx_ts_ns, 42);
+
+	/* longer than REASM_MAX: kept up to it, the wire length counted whole */
+	for (__u32 seen = 0; seen < REASM_MAX + 2 * 3840; seen += 3840)
+		reasm_add(&r, umem_buf(umem, 1), 3840, seen + 3840 < REASM_MAX + 2 * 3840);
+	EXPECT_EQ("kept at most REASM_MAX", r.len, REASM_MAX);
+	EXPECT_TRUE("the wire length beyond it", r.wire_len > REASM_MAX);
+	reasm_free(&r);
+	end_checks("reasm");
 }
 
 /* ------------------------------------------------------------------ */
@@ -498,7 +570,7 @@ static void test_rx_nap(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 9];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 10];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -534,5 +606,7 @@ int main(void)
 					  test_format_addr, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "rx nap: fitted to the rate, bounded, poll() when idle",
 					  test_rx_nap, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "reasm: a 9014-byte frame from 3 buffers, metadata kept",
+					  test_reasm, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("userspace", tests, n, NULL, NULL);
 }
