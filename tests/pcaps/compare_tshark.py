@@ -332,7 +332,7 @@ def d_vlan_depth(v, raw):
 
 
 def ipv4_bad(v, raw):
-    """What xs_parse_ipv4 calls err_bad_ipv4 (whole fixed header in the
+    """What xs_parse_ipv4 calls l2_bad_ipv4 (whole fixed header in the
     frame, version != 4, IHL < 5 or 0 < total length < IHL)."""
     o = l3_off(v)
     if not outer_ok(v, 4) or o + 20 > len(raw):
