@@ -540,7 +540,9 @@ static __always_inline int xs_parse_layer(const __u8 *frame, const __u8 *end, __
 	return 0;
 }
 
-/* Parses a layer of the frame that arg stands for (see xs_parse_frame). */
+/* Parses a layer of the frame that arg stands for (see xs_parse_frame).
+ * xs_parse_layers takes two: one for the outermost layer, one for those
+ * inside tunnels (the datapath inlines the first, calls the second). */
 typedef int (*xs_layer_fn)(const void *arg, __u32 off, __u32 type, struct xs_layer *l);
 
 /*
@@ -550,15 +552,15 @@ typedef int (*xs_layer_fn)(const void *arg, __u32 off, __u32 type, struct xs_lay
  * the one around it only once it is keyed whole: a tunnel cut short or
  * carrying no IP keeps the outer key.
  */
-static __always_inline int xs_parse_layers(xs_layer_fn parse, const void *arg,
-					   struct xs_packet *p, __u32 max_decap)
+static __always_inline int xs_parse_layers(xs_layer_fn first, xs_layer_fn parse,
+					   const void *arg, struct xs_packet *p, __u32 max_decap)
 {
 	struct xs_layer l;
 	struct xs_endpoints e;
 	__u8 tags;
 	int err;
 
-	err = parse(arg, 0, XS_ETH_P_TEB, &l);
+	err = first(arg, 0, XS_ETH_P_TEB, &l);
 	*p = l.p;
 	e = l.e;
 	if (err) {
@@ -610,7 +612,7 @@ static __always_inline int xs_parse_frame(const void *data, const void *data_end
 {
 	struct xs_frame f = { data, data_end };
 
-	return xs_parse_layers(xs_layer_of_frame, &f, p, max_decap);
+	return xs_parse_layers(xs_layer_of_frame, xs_layer_of_frame, &f, p, max_decap);
 }
 
 /*
