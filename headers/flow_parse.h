@@ -540,58 +540,78 @@ static __always_inline int xs_parse_layer(const __u8 *frame, const __u8 *end, __
 	return 0;
 }
 
-/* Parses a layer of the frame that arg stands for (see xs_parse_frame).
- * xs_parse_layers takes two: one for the outermost layer, one for those
- * inside tunnels (the datapath inlines the first, calls the second). */
+/* Parses a layer of the frame that arg stands for (see xs_parse_frame). */
 typedef int (*xs_layer_fn)(const void *arg, __u32 off, __u32 type, struct xs_layer *l);
 
-/*
- * The frame layer by layer, opening at most max_decap tunnels (0: keyed
- * on the outer IP header), into a normalized key. Returns 0 when keyed at
- * IP, else the enum xs_stat reason it was keyed at L2. A layer replaces
- * the one around it only once it is keyed whole: a tunnel cut short or
- * carrying no IP keeps the outer key.
- */
-static __always_inline int xs_parse_layers(xs_layer_fn first, xs_layer_fn parse,
-					   const void *arg, struct xs_packet *p, __u32 max_decap)
-{
+/* The tunnels after a layer: in, the layer (l, with what follows it) and
+ * its key (p, e); out, the key of the innermost layer keyed whole. */
+struct xs_decap_state {
 	struct xs_layer l;
+	struct xs_packet p;
 	struct xs_endpoints e;
-	__u8 tags;
-	int err;
+	__u32 max_decap; /* tunnels to open, at most XS_MAX_DECAP */
+};
 
-	err = first(arg, 0, XS_ETH_P_TEB, &l);
-	*p = l.p;
-	e = l.e;
-	if (err) {
-		p->key.family = XS_FAMILY_L2;
-		p->key.proto = 0;
-		p->has_ports = 0;
-		p->tcp_flags = 0;
-		xs_normalize(p, &e);
-		return err;
-	}
-	tags = l.p.vlan_tags;
+/* Opens the tunnels of a frame (see xs_decap), arg standing for it. */
+typedef int (*xs_decap_fn)(const void *arg, struct xs_decap_state *s);
+
+/*
+ * Opens the tunnels after s->l, each layer parsed by parse. A layer
+ * replaces the one around it only once it is keyed whole: a tunnel cut
+ * short or carrying no IP keeps the outer key.
+ */
+static __always_inline void xs_decap(xs_layer_fn parse, const void *arg,
+				     struct xs_decap_state *s)
+{
+	__u8 tags = s->p.vlan_tags;
+
 	for (__u32 depth = 0; depth <= XS_MAX_DECAP; depth++) {
-		__u32 off = l.next_off, type = l.next_type;
-		__u8 kind = l.tunnel;
+		__u32 off = s->l.next_off, type = s->l.next_type;
+		__u8 kind = s->l.tunnel;
 
 		if (!type)
 			break;
-		if (depth >= max_decap || depth == XS_MAX_DECAP) {
-			p->decap_limited = max_decap != 0;
+		if (depth >= s->max_decap || depth == XS_MAX_DECAP) {
+			s->p.decap_limited = 1;
 			break;
 		}
-		if (parse(arg, off, type, &l))
+		if (parse(arg, off, type, &s->l))
 			break;
-		*p = l.p;
-		e = l.e;
-		p->vlan_tags = tags;
-		p->decap = (__u8)(depth + 1);
-		p->tunnel = kind;
+		s->p = s->l.p;
+		s->e = s->l.e;
+		s->p.vlan_tags = tags;
+		s->p.decap = (__u8)(depth + 1);
+		s->p.tunnel = kind;
 	}
-	xs_normalize(p, &e);
-	return 0;
+}
+
+/*
+ * The frame layer by layer: the outermost parsed by first, the tunnels
+ * (at most max_decap; 0: keyed on the outer IP header) opened by decap,
+ * into a normalized key. Returns 0 when keyed at IP, else the enum
+ * xs_stat reason it was keyed at L2.
+ */
+static __always_inline int xs_parse_layers(xs_layer_fn first, xs_decap_fn decap,
+					   const void *arg, struct xs_packet *p, __u32 max_decap)
+{
+	struct xs_decap_state s;
+	int err;
+
+	err = first(arg, 0, XS_ETH_P_TEB, &s.l);
+	s.p = s.l.p;
+	s.e = s.l.e;
+	if (err) {
+		s.p.key.family = XS_FAMILY_L2;
+		s.p.key.proto = 0;
+		s.p.has_ports = 0;
+		s.p.tcp_flags = 0;
+	} else if (s.l.next_type && max_decap) {
+		s.max_decap = max_decap;
+		decap(arg, &s);
+	}
+	*p = s.p;
+	xs_normalize(p, &s.e);
+	return err;
 }
 
 struct xs_frame {
@@ -606,13 +626,19 @@ static __always_inline int xs_layer_of_frame(const void *arg, __u32 off, __u32 t
 	return xs_parse_layer(f->data, f->end, off, (__u16)type, l);
 }
 
+static __always_inline int xs_decap_of_frame(const void *arg, struct xs_decap_state *s)
+{
+	xs_decap(xs_layer_of_frame, arg, s);
+	return 0;
+}
+
 /* Parses an Ethernet frame in memory (userspace); see xs_parse_layers. */
 static __always_inline int xs_parse_frame(const void *data, const void *data_end,
 					  struct xs_packet *p, __u32 max_decap)
 {
 	struct xs_frame f = { data, data_end };
 
-	return xs_parse_layers(xs_layer_of_frame, xs_layer_of_frame, &f, p, max_decap);
+	return xs_parse_layers(xs_layer_of_frame, xs_decap_of_frame, &f, p, max_decap);
 }
 
 /*
