@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		rd_kafka_resp_err_t r;
 
 		build_frame(frame, (uint32_t)size, (uint32_t)(i % flows));
-		xs_parse_frame(frame, frame + size, &rec.pkt);
+		xs_parse_frame(frame, frame + size, &rec.pkt, XS_MAX_DECAP);
 		rec.ts_ns = clock_ns(CLOCK_REALTIME);
 		key_len = record_key(scheme, TS_NS, &rec, key);
 		dir = rec.pkt.dir;

@@ -332,6 +332,7 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 			RD_KAFKA_V_HEADER("xs.queue", queue_be, 4),
 			RD_KAFKA_V_HEADER("xs.dir", &dir, 1),
 			RD_KAFKA_V_HEADER("xs.orig_len", len_be, 4),
+			RD_KAFKA_V_HEADER("xs.outer_key", rec->outer_key, rec->outer_key ? 40 : 0),
 			RD_KAFKA_V_OPAQUE(record_ref(rec->worker, rec->ts_ns)), RD_KAFKA_V_END);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !k->o.block ||
 		    (k->o.stop && *k->o.stop))

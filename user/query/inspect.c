@@ -117,7 +117,7 @@ static void print_frame(FILE *f, const struct topic_rec *r, bool json)
 	struct xs_packet p;
 	const struct flow_key *k = &p.key;
 	const char *proto;
-	int err = d ? xs_parse_frame(d, d + m->len, &p) : XS_STAT_ERR_TRUNCATED;
+	int err = d ? xs_parse_frame(d, d + m->len, &p, 0) : XS_STAT_L2_TRUNCATED;
 	bool ab = p.dir == XS_DIR_A_TO_B;
 
 	if (err) {

@@ -135,7 +135,7 @@ static bool match_fixed(const struct pkt_filter *f, const __u8 *frame, __u32 cap
 	const __u8 *src, *dst;
 	int sport = -1, dport = -1;
 
-	if (xs_parse_frame(frame, frame + caplen, &p))
+	if (xs_parse_frame(frame, frame + caplen, &p, 0))
 		return false; /* not IP, or cannot be keyed: no field to match */
 	k = &p.key;
 	if (f->proto >= 0 && f->proto != k->proto)
