@@ -20,6 +20,7 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "log.h"
+#include "packet_text.h"
 #include "rules.h"
 
 /* The program has frags: BPF_PROG_TEST_RUN puts what does not fit in the
@@ -34,11 +35,6 @@ struct classify_ctx {
 	bool json;
 	__u32 decap_max; /* --key-layer */
 	__u64 stats[XS_STAT_MAX];
-};
-
-static const char *const tunnel_names[] = {
-	[XS_TUNNEL_NONE] = "none", [XS_TUNNEL_VXLAN] = "vxlan", [XS_TUNNEL_GENEVE] = "geneve",
-	[XS_TUNNEL_GRE] = "gre", [XS_TUNNEL_ERSPAN] = "erspan", [XS_TUNNEL_IPIP] = "ipip",
 };
 
 /* The outcome counter that moved tells what the program decided, the L2
@@ -60,53 +56,18 @@ static const char *verdict_from_delta(const __u64 *before, const __u64 *after,
 	return "?";
 }
 
-/* The packet's endpoints as sent (not as ordered in the key). */
-struct endpoints_text {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], cid[COMMUNITY_ID_LEN];
-	__u16 sport, dport;
-};
-
-static void endpoints_text(const struct xs_packet *p, struct endpoints_text *t)
-{
-	const struct flow_key *k = &p->key;
-	int ab = p->dir == XS_DIR_A_TO_B;
-
-	format_addr(ab ? k->addr_a : k->addr_b, k->family, t->src);
-	format_addr(ab ? k->addr_b : k->addr_a, k->family, t->dst);
-	t->sport = ab ? k->port_a : k->port_b;
-	t->dport = ab ? k->port_b : k->port_a;
-	t->cid[0] = '\0';
-	community_id(k, p->has_ports, 0, t->cid, sizeof(t->cid));
-}
-
-/* JSON fields of a key: IP endpoints and ports, or MACs and EtherType/SAPs. */
-static void print_key_json(const struct xs_packet *p, const struct endpoints_text *t)
-{
-	printf("\"src\":\"%s\",\"dst\":\"%s\"", t->src, t->dst);
-	if (p->key.family == XS_FAMILY_L2) {
-		if (t->sport >= XS_ETH_P_8023_MIN)
-			printf(",\"ethertype\":%u", t->sport);
-		else
-			printf(",\"ssap\":%u,\"dsap\":%u", t->sport, t->dport);
-	} else if (p->has_ports) {
-		printf(",\"sport\":%u,\"dport\":%u", t->sport, t->dport);
-	}
-	printf(",\"family\":%u,\"proto\":%u,\"dir\":%u,\"community_id\":\"%s\"",
-	       p->key.family, p->key.proto, p->dir, t->cid);
-}
-
 static void print_packet(struct classify_ctx *c, const char *file, unsigned long n,
 			 const char *verdict, const char *reason, const __u8 *data,
 			 __u32 len, __u32 wire_len)
 {
-	struct endpoints_text t, ot;
+	struct packet_text t, ot;
 	struct xs_packet p, outer;
 	int l2 = xs_parse_frame(data, data + len, &p, c->decap_max);
 
-	endpoints_text(&p, &t);
+	packet_text(&p, &t);
 	if (p.decap) {
 		xs_parse_frame(data, data + len, &outer, 0);
-		endpoints_text(&outer, &ot);
+		packet_text(&outer, &ot);
 	}
 	if (!c->json) {
 		printf("%s:%lu %-7s", file, n, verdict);
@@ -119,21 +80,21 @@ static void print_packet(struct classify_ctx *c, const char *file, unsigned long
 		else
 			printf(" proto %u %s > %s %s", p.key.proto, t.src, t.dst, t.cid);
 		if (!l2 && p.decap)
-			printf(" in %s from %s > %s", tunnel_names[p.tunnel], ot.src, ot.dst);
+			printf(" in %s from %s > %s", tunnel_name(p.tunnel), ot.src, ot.dst);
 		if (!l2)
 			printf("\n");
 		return;
 	}
 	printf("{\"type\":\"packet\",\"file\":\"%s\",\"n\":%lu,\"verdict\":\"%s\",\"len\":%u,",
 	       file, n, verdict, wire_len);
-	print_key_json(&p, &t);
+	packet_key_json(stdout, &p, &t);
 	printf(",\"vlan_tags\":%u", p.vlan_tags);
 	if (reason)
 		printf(",\"reason\":\"%s\"", reason);
 	if (p.decap) {
-		printf(",\"tunnel\":\"%s\",\"decap\":%u,\"outer\":{", tunnel_names[p.tunnel],
+		printf(",\"tunnel\":\"%s\",\"decap\":%u,\"outer\":{", tunnel_name(p.tunnel),
 		       p.decap);
-		print_key_json(&outer, &ot);
+		packet_key_json(stdout, &outer, &ot);
 		printf("}");
 	}
 	if (p.decap_limited)

@@ -66,17 +66,22 @@ void rules_init(struct rules *r, __u32 default_action)
 	r->config.decap_max = XS_MAX_DECAP;
 }
 
-int rules_set_key_layer(struct rules *r, const char *layer)
+int parse_key_layer(const char *layer, __u32 *decap_max)
 {
 	if (!strcmp(layer, "inner"))
-		r->config.decap_max = XS_MAX_DECAP;
+		*decap_max = XS_MAX_DECAP;
 	else if (!strcmp(layer, "outer"))
-		r->config.decap_max = 0;
+		*decap_max = 0;
 	else {
 		pr_warn("unknown --key-layer '%s': use inner or outer\n", layer);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int rules_set_key_layer(struct rules *r, const char *layer)
+{
+	return parse_key_layer(layer, &r->config.decap_max);
 }
 
 int rules_set_default(struct rules *r, const char *name)

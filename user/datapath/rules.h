@@ -40,6 +40,9 @@ int rules_add(struct rules *r, __u32 action, const char *spec);
 int rules_set_default(struct rules *r, const char *action_name);
 /* --key-layer outer|inner: key on the outer IP header, or open tunnels. */
 int rules_set_key_layer(struct rules *r, const char *layer);
+/* The same as the tunnels to open (xs_parse_frame's max_decap): 0, or
+ * -EINVAL having said why. */
+int parse_key_layer(const char *layer, __u32 *decap_max);
 /* Writes config and rules into the maps of a loaded datapath. */
 struct xdpsensor_bpf;
 int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel);
