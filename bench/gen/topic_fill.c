@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 	start = bench_now_ns();
 	for (uint64_t i = 0; i < count && !bench_stop;) {
 		struct capture_rec rec = { .data = frame, .len = (uint32_t)size,
-					   .orig_len = (uint32_t)size, .keyed = 1 };
+					   .orig_len = (uint32_t)size };
 		uint8_t key[RECORD_KEY_MAX], dir, ts_be[8], queue_be[4] = { 0 }, len_be[4];
 		size_t key_len;
 		rd_kafka_resp_err_t r;

@@ -17,7 +17,6 @@ struct capture_rec {
 	__u32 orig_len; /* length on the wire */
 	__u64 ts_ns;    /* capture time, ns since the epoch */
 	struct xs_packet pkt; /* normalized key and direction */
-	int keyed;      /* 1: keyed at IP, 0: at L2 (struct flow_key) */
 	const __u8 *outer_key; /* keyed inside a tunnel: the 40-byte 5tuple key
 				* of the outer header (xs.outer_key), else NULL */
 	__u32 queue;

@@ -47,7 +47,7 @@ static void handle_frame(struct worker *w, const __u8 *frame, __u32 len, __u32 w
 	};
 
 	rec.ts_ns = frame_timestamp(w, meta, mono_to_real);
-	rec.keyed = !xs_parse_frame(frame, frame + len, &rec.pkt, w->decap_max);
+	xs_parse_frame(frame, frame + len, &rec.pkt, w->decap_max); /* at IP or at L2 */
 	if (rec.pkt.decap) { /* the tunnel's endpoints go along in a header */
 		xs_parse_frame(frame, frame + len, &outer, 0);
 		flow_key_bytes(&outer.key, outer_key);

@@ -349,7 +349,7 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 int kafka_produce_flow(struct kafka_producer *k, const struct flow_key *fk, const char *json,
 		       size_t len)
 {
-	struct capture_rec rec = { .pkt.key = *fk, .keyed = 1 };
+	struct capture_rec rec = { .pkt.key = *fk };
 	__u8 key[RECORD_KEY_MAX];
 	size_t key_len = record_key(KEY_5TUPLE, TS_NS, &rec, key);
 
