@@ -586,7 +586,7 @@ struct bench {
 	struct bench_opts o;
 	struct pkt tcp4, tcp6, vxlan;
 	struct pkt *mix;
-	struct flow_key *keys; /* mix keys, then the two single-flow keys */
+	struct flow_key *keys; /* mix keys, then the single-flow keys */
 	__u32 nkeys;
 	struct flow_key *fillers; /* flows_max keys no packet has, to fill a table */
 	struct flow_stats *filler_vals;
@@ -600,10 +600,10 @@ static bool case_enabled(const struct bench *b, int c)
 	return c <= CASE_LAST_SINGLE ? b->o.do_single : b->o.do_mix;
 }
 
-static int key_of(const struct pkt *k, struct flow_key *out)
+static int key_of(const struct pkt *k, __u32 decap_max, struct flow_key *out)
 {
 	struct xs_packet p;
-	int err = xs_parse_frame(k->data, k->data + k->len, &p, XS_MAX_DECAP);
+	int err = xs_parse_frame(k->data, k->data + k->len, &p, decap_max);
 
 	if (err) {
 		pr_warn("internal error: a generated frame does not parse (stat %d)\n", err);
@@ -625,19 +625,23 @@ static int build_packets(struct bench *b)
 	build_v6(&b->tcp6, XS_IPPROTO_TCP, c6, s6, 40000, 443);
 	build_vxlan(&b->vxlan, &b->tcp4);
 	b->mix = calloc(n, sizeof(*b->mix));
-	b->keys = calloc(n + 2, sizeof(*b->keys));
+	b->keys = calloc(n + 3, sizeof(*b->keys));
 	if (!b->mix || !b->keys)
 		return -ENOMEM;
 	for (__u32 i = 0; i < n; i++) {
 		build_mix(&b->mix[i], i);
-		err = key_of(&b->mix[i], &b->keys[i]);
+		err = key_of(&b->mix[i], XS_MAX_DECAP, &b->keys[i]);
 		if (err)
 			return err;
 	}
-	err = key_of(&b->tcp4, &b->keys[n]);
+	err = key_of(&b->tcp4, XS_MAX_DECAP, &b->keys[n]);
 	if (!err)
-		err = key_of(&b->tcp6, &b->keys[n + 1]);
-	b->nkeys = n + 2;
+		err = key_of(&b->tcp6, XS_MAX_DECAP, &b->keys[n + 1]);
+	/* the VXLAN frame keyed on the tunnel (CASE_VXLAN_OUTER); inside, it
+	 * is tcp4's flow */
+	if (!err)
+		err = key_of(&b->vxlan, 0, &b->keys[n + 2]);
+	b->nkeys = n + 3;
 	/* fillers: IPv4 protocol 253 (experiments), which the mix never sends */
 	b->fillers = calloc(b->o.flows_max, sizeof(*b->fillers));
 	b->filler_vals = calloc(b->o.flows_max, sizeof(*b->filler_vals));
