@@ -50,12 +50,6 @@ def parse(text):
     return out
 
 
-def total(page, name, **want):
-    """Sum of the samples of name whose labels include want."""
-    return sum(v for (n, labels), v in page.items()
-               if n == name and set(want.items()) <= set(labels))
-
-
 def get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read().decode()
@@ -67,56 +61,79 @@ def cmd_get(url):
     return 0 if status == 200 else 1
 
 
-def ledger(page, iface):
-    """The page's figures under the names of `stats --json` and the summary."""
-    f = {"rx_packets": total(page, "xdpsensor_rx_packets_total", iface=iface),
-         "rx_bytes": total(page, "xdpsensor_rx_bytes_total", iface=iface),
-         "flow_new": total(page, "xdpsensor_flows_created_total", iface=iface),
-         "flow_table_full": total(page, "xdpsensor_flow_table_full_packets_total", iface=iface),
-         "read": total(page, "xdpsensor_read_packets_total", iface=iface),
-         "produced": total(page, "xdpsensor_produced_records_total", iface=iface),
-         "delivered": total(page, "xdpsensor_delivered_records_total", iface=iface),
-         "failed": total(page, "xdpsensor_failed_records_total", iface=iface),
-         "no_meta": total(page, "xdpsensor_timestamp_not_from_xdp_total", iface=iface)}
-    for reason, key in (("queue_full", "queue_full"), ("sink_error", "sink_errors"),
-                        ("xsk_rx_dropped", "xsk_rx_dropped"),
-                        ("xsk_rx_ring_full", "xsk_rx_ring_full")):
-        f[key] = total(page, "xdpsensor_dropped_total", iface=iface, reason=reason)
-    for (n, labels), v in page.items():
-        d = dict(labels)
-        if n == "xdpsensor_xdp_packets_total" and d.get("iface") == iface:
-            f[d["outcome"]] = v
-    return f
+# The workers' counters of `stats --json`: (metric, labels beside iface).
+WORKER = {"read": ("xdpsensor_read_packets_total", {}),
+          "produced": ("xdpsensor_produced_records_total", {}),
+          "delivered": ("xdpsensor_delivered_records_total", {}),
+          "failed": ("xdpsensor_failed_records_total", {}),
+          "no_meta": ("xdpsensor_timestamp_not_from_xdp_total", {}),
+          "queue_full": ("xdpsensor_dropped_total", {"reason": "queue_full"}),
+          "sink_errors": ("xdpsensor_dropped_total", {"reason": "sink_error"}),
+          "xsk_rx_dropped": ("xdpsensor_dropped_total", {"reason": "xsk_rx_dropped"}),
+          "xsk_rx_ring_full": ("xdpsensor_dropped_total", {"reason": "xsk_rx_ring_full"}),
+          "xsk_fill_ring_empty": ("xdpsensor_xsk_fill_ring_empty_total", {}),
+          "xsk_rx_invalid_descs": ("xdpsensor_xsk_rx_invalid_descs_total", {})}
+OUTCOMES = ("captured", "capture_no_socket", "counted", "dropped")
+
+
+def find(page, name, **want):
+    """Sum of the samples of name whose labels include want; None if none."""
+    vals = [v for (n, labels), v in page.items()
+            if n == name and set(want.items()) <= set(labels)]
+    return sum(vals) if vals else None
+
+
+def ledger(page, iface, stats):
+    """The page's figure of every counter `stats --json` has, by its name
+    there; the names not on the page. The XDP program's counters are
+    xdpsensor_NAME_total, or a label of the outcome or L2 families."""
+    f, missing = {}, []
+    for k in stats:
+        if k == "iface":
+            continue
+        if k in WORKER:
+            v = find(page, WORKER[k][0], iface=iface, **WORKER[k][1])
+        else:
+            v = find(page, "xdpsensor_xdp_packets_total", iface=iface, outcome=k)
+            if v is None:
+                v = find(page, "xdpsensor_l2_keyed_packets_total", iface=iface, reason=k)
+            if v is None:
+                v = find(page, "xdpsensor_%s_total" % k, iface=iface)
+        if v is None:
+            missing.append(k)
+        else:
+            f[k] = v
+    return f, missing
 
 
 def cmd_same(args):
     a = dict(zip(args[::2], args[1::2]))
     page = parse(open(a["--page"]).read())
     stats = json.loads(open(a["--stats"]).read())
-    f = ledger(page, a["--iface"])
-    problems = ["%s: /metrics %d, stats --json %s" % (k, v, stats.get(k))
-                for k, v in f.items() if stats.get(k) != v]
-    outcomes = sum(v for k, v in f.items() if k in ("captured", "capture_no_socket", "counted",
-                                                  "dropped") or k.startswith("err_"))
-    if outcomes != f["rx_packets"]:
-        problems.append("outcomes add up to %d, rx_packets %d" % (outcomes, f["rx_packets"]))
-    if f["read"] != f["produced"] + f["queue_full"] + f["sink_errors"]:
+    f, missing = ledger(page, a["--iface"], stats)
+    problems = ["%s: not on /metrics" % k for k in missing]
+    problems += ["%s: /metrics %d, stats --json %s" % (k, v, stats[k])
+                 for k, v in f.items() if stats[k] != v]
+    outcomes = find(page, "xdpsensor_xdp_packets_total", iface=a["--iface"])
+    if outcomes != f.get("rx_packets") or outcomes != sum(f.get(k, 0) for k in OUTCOMES):
+        problems.append("outcomes add up to %s, rx_packets %s" % (outcomes, f.get("rx_packets")))
+    if f.get("read") != f.get("produced", 0) + f.get("queue_full", 0) + f.get("sink_errors", 0):
         problems.append("read != produced + queue_full + sink_errors")
     tap(not problems, "/metrics and stats --json: the same %d counters, and they add up"
         % len(f), problems)
     if "--summary" in a:
         s = json.loads(open(a["--summary"]).read())
         names = {"received": "read"}
-        problems = ["%s: summary %s, /metrics %d" % (k, s[k], f[names.get(k, k)])
+        problems = ["%s: summary %s, /metrics %s" % (k, s[k], f.get(names.get(k, k)))
                     for k in ("rx_packets", "captured", "received", "produced", "delivered",
                               "failed", "queue_full", "sink_errors", "xsk_rx_dropped",
                               "xsk_rx_ring_full", "no_meta")
-                    if s[k] != f[names.get(k, k)]]
+                    if s[k] != f.get(names.get(k, k))]
         # the flows removed (expired, evicted) by the flow exporters, summed
         for k, reason in (("flows_expired", "expired"), ("flows_evicted", "evicted")):
-            v = total(page, "xdpsensor_flows_removed_total", reason=reason)
+            v = find(page, "xdpsensor_flows_removed_total", reason=reason)
             if s[k] != v:
-                problems.append("%s: summary %s, /metrics %d" % (k, s[k], v))
+                problems.append("%s: summary %s, /metrics %s" % (k, s[k], v))
         tap(not problems, "/metrics and the exit summary: the same numbers", problems)
     return failures
 

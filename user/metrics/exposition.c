@@ -70,49 +70,78 @@ static void read_ledger(const struct metrics_iface *m, struct iface_ledger *l)
 
 /* ---------------------------------------------------------------- XDP */
 
-/* The outcomes of the XDP program: they add up to rx_packets. */
-static const enum xs_stat outcomes[] = {
-	XS_STAT_CAPTURED, XS_STAT_CAPTURE_NO_SOCKET, XS_STAT_COUNTED, XS_STAT_DROPPED,
-	XS_STAT_ERR_TRUNCATED, XS_STAT_ERR_NOT_IP, XS_STAT_ERR_VLAN_DEPTH, XS_STAT_ERR_BAD_IPV4,
-	XS_STAT_ERR_BAD_IPV6, XS_STAT_ERR_IPV6_EXT_DEPTH,
+/*
+ * Every counter of the XDP program, generated from its one list (XS_STATS,
+ * xdpsensor.h): a counter added there is on the page with no change here.
+ * The outcomes, which add up to rx_packets, are one family by label, and
+ * so are the reasons a packet was keyed at L2 (the ranges `stats` uses);
+ * every other counter is a family of its own, xdpsensor_NAME_total. Labels
+ * and NAME are the names of `stats --json`.
+ */
+enum xdp_family { XDP_OWN, XDP_OUTCOME, XDP_L2 };
+
+static enum xdp_family xdp_family_of(int e)
+{
+	if (e >= XS_STAT_CAPTURED && e <= XS_STAT_DROPPED)
+		return XDP_OUTCOME;
+	if (e >= XS_STAT_L2_TRUNCATED && e <= XS_STAT_L2_IPV6_EXT_DEPTH)
+		return XDP_L2;
+	return XDP_OWN;
+}
+
+/* What a family of its own says; one without a line here says its name. */
+static const char *const xdp_help[XS_STAT_MAX] = {
+	[XS_STAT_RX] = "Packets the XDP program saw.",
+	[XS_STAT_RX_BYTES] = "Bytes of the packets the XDP program saw.",
+	[XS_STAT_FLOW_NEW] = "Flow table entries created.",
+	[XS_STAT_FLOW_TABLE_FULL] = "Packets not counted in a flow: the flow table was full.",
+	[XS_STAT_SAMPLED_OUT] = "Packets of flows that sampling turned from capture into count.",
+	[XS_STAT_META_FAILED] = "Captured packets without room for the timestamp metadata.",
+	[XS_STAT_DECAP] = "Packets keyed on an IP header inside a tunnel.",
+	[XS_STAT_DECAP_DEPTH] = "Packets with tunnels past the limit: keyed on the innermost within it.",
+	[XS_STAT_SNAPPED] = "Captured frames cut to what a socket without multi-buffer takes.",
 };
 
 static const struct {
-	enum xs_stat stat;
-	const char *name, *help;
-} xdp_counters[] = {
-	{ XS_STAT_RX, "xdpsensor_rx_packets_total", "Packets the XDP program saw." },
-	{ XS_STAT_RX_BYTES, "xdpsensor_rx_bytes_total", "Bytes of the packets the XDP program saw." },
-	{ XS_STAT_FLOW_NEW, "xdpsensor_flows_created_total", "Flow table entries created." },
-	{ XS_STAT_FLOW_TABLE_FULL, "xdpsensor_flow_table_full_packets_total",
-	  "Packets not counted in a flow: the flow table was full." },
-	{ XS_STAT_SAMPLED_OUT, "xdpsensor_sampled_out_packets_total",
-	  "Packets of flows that sampling turned from capture into count." },
-	{ XS_STAT_META_FAILED, "xdpsensor_metadata_failed_packets_total",
-	  "Captured packets without room for the timestamp metadata." },
+	const char *name, *label, *help;
+} xdp_families[] = {
+	[XDP_OUTCOME] = { "xdpsensor_xdp_packets_total", "outcome",
+			  "Packets by the XDP program's outcome (they add up to rx_packets)." },
+	[XDP_L2] = { "xdpsensor_l2_keyed_packets_total", "reason",
+		     "Packets keyed at L2 (by MAC addresses and EtherType), by why." },
 };
+
+static void write_xdp_family(FILE *f, const struct metrics_src *src,
+			     const struct iface_ledger *l, enum xdp_family fam)
+{
+	family(f, xdp_families[fam].name, "counter", xdp_families[fam].help);
+	for (int i = 0; i < src->nifaces; i++)
+		for (int e = 0; e < XS_STAT_MAX && l[i].xdp_ok; e++) {
+			if (xdp_family_of(e) != fam)
+				continue;
+			fprintf(f, "%s{iface=\"", xdp_families[fam].name);
+			put_label(f, src->iface[i].name);
+			fprintf(f, "\",%s=\"%s\"} %llu\n", xdp_families[fam].label, stat_name(e),
+				(unsigned long long)l[i].xdp[e]);
+		}
+}
 
 static void write_xdp(FILE *f, const struct metrics_src *src, const struct iface_ledger *l)
 {
-	for (size_t c = 0; c < sizeof(xdp_counters) / sizeof(xdp_counters[0]); c++) {
-		family(f, xdp_counters[c].name, "counter", xdp_counters[c].help);
+	char name[96], help[128];
+
+	for (int e = 0; e < XS_STAT_MAX; e++) {
+		if (xdp_family_of(e) != XDP_OWN)
+			continue;
+		snprintf(name, sizeof(name), "xdpsensor_%s_total", stat_name(e));
+		snprintf(help, sizeof(help), "The XDP program's counter %s.", stat_name(e));
+		family(f, name, "counter", xdp_help[e] ? xdp_help[e] : help);
 		for (int i = 0; i < src->nifaces; i++)
 			if (l[i].xdp_ok)
-				sample_iface(f, xdp_counters[c].name, src->iface[i].name,
-					     l[i].xdp[xdp_counters[c].stat]);
+				sample_iface(f, name, src->iface[i].name, l[i].xdp[e]);
 	}
-	family(f, "xdpsensor_xdp_packets_total", "counter",
-	       "Packets by the XDP program's outcome (they add up to rx_packets).");
-	for (int i = 0; i < src->nifaces; i++) {
-		if (!l[i].xdp_ok)
-			continue;
-		for (size_t o = 0; o < sizeof(outcomes) / sizeof(outcomes[0]); o++) {
-			fputs("xdpsensor_xdp_packets_total{iface=\"", f);
-			put_label(f, src->iface[i].name);
-			fprintf(f, "\",outcome=\"%s\"} %llu\n", stat_name(outcomes[o]),
-				(unsigned long long)l[i].xdp[outcomes[o]]);
-		}
-	}
+	write_xdp_family(f, src, l, XDP_OUTCOME);
+	write_xdp_family(f, src, l, XDP_L2);
 	family(f, "xdpsensor_flow_table_entries", "gauge", "Flows in the flow table now.");
 	for (int i = 0; i < src->nifaces; i++)
 		if (l[i].flows_ok)

@@ -402,6 +402,7 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 			RD_KAFKA_V_HEADER("xs.queue", queue_be, 4),
 			RD_KAFKA_V_HEADER("xs.dir", &dir, 1),
 			RD_KAFKA_V_HEADER("xs.orig_len", len_be, 4),
+			RD_KAFKA_V_HEADER("xs.outer_key", rec->outer_key, rec->outer_key ? 40 : 0),
 			RD_KAFKA_V_OPAQUE(record_ref(rec->worker, rec->ts_ns)), RD_KAFKA_V_END);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !k->o.block ||
 		    (k->o.stop && *k->o.stop))
@@ -420,7 +421,7 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 int kafka_produce_flow(struct kafka_producer *k, const struct flow_key *fk, const char *json,
 		       size_t len)
 {
-	struct capture_rec rec = { .pkt.key = *fk, .keyed = 1 };
+	struct capture_rec rec = { .pkt.key = *fk };
 	__u8 key[RECORD_KEY_MAX];
 	size_t key_len = record_key(KEY_5TUPLE, TS_NS, &rec, key);
 
