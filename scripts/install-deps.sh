@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build, the tests and the demo need.
+# Installs the Debian packages the build, the tests and the demo need. The
+# VM suite's own (qemu, a Debian kernel, virtme-ng) come from vmtest/install.sh,
+# the Kafka jars from tests/kafka/broker.sh, and the fresh-machine check's
+# debootstrap from tests/fresh/run.sh, each on first use.
 # Idempotent: installs only what is missing; quiet when nothing is.
 set -euo pipefail
 
@@ -7,8 +10,10 @@ packages=(
 	# build: BPF object, skeleton, userspace
 	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 	librdkafka-dev libpcap-dev libssl-dev libjemalloc-dev
-	# tests: unit tests, reference decoder, traffic, Kafka client
-	libcmocka-dev tshark kcat ethtool iproute2 iputils-ping python3
+	# tests and demo: unit tests, reference decoder, traffic, Kafka client,
+	# and the commands the scripts call that a minimal Debian lacks
+	# (procps: sysctl, ps, pgrep; iproute2: ip, tc)
+	libcmocka-dev tshark kcat ethtool iproute2 iputils-ping python3 procps
 	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself)
 	default-jre-headless maven
 )

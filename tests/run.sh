@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs the test suites and sums their TAP output into one closing line:
 # "N passed, N failed, N skipped". Usage: tests/run.sh [SUITE...]
-# Suites: unit (BPF_PROG_TEST_RUN, cmocka), pcaps (real captures vs tshark),
+# Suites: build (CFLAGS=-O0, missing packages named, BPF include dirs),
+# unit (BPF_PROG_TEST_RUN, cmocka), pcaps (real captures vs tshark),
 # e2e (veth + real Kafka broker), vm (unit, same-as-host and live inside a
 # VM on another kernel), live (veth capture to a pcap file, no Kafka),
-# same-as-host (classify on this kernel = classify on the host).
+# same-as-host (classify on this kernel = classify on the host), fresh (the
+# README's two commands on a pristine Debian 12 root; not in the default list:
+# CI runs it after `make test`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit pcaps e2e vm)
+[ ${#suites[@]} -gt 0 ] || suites=(build unit pcaps e2e vm)
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -44,6 +47,7 @@ run_suite() {
 				failed=$((failed + 1)); failures+=("unit: $t exited $rc")
 			fi
 		done ;;
+	build) tests/build/run.sh >"$out" 2>&1; rc=$?; count_tap build <"$out" ;;
 	pcaps) tests/pcaps/run.sh >"$out" 2>&1; rc=$?; count_tap pcaps <"$out" ;;
 	e2e) tests/e2e/run.sh >"$out" 2>&1; rc=$?; count_tap e2e <"$out" ;;
 	vm)
@@ -59,6 +63,7 @@ run_suite() {
 		rc=$?
 		count_tap same-as-host <"$out" ;;
 	live) tests/e2e/live.sh >"$out" 2>&1; rc=$?; count_tap live <"$out" ;;
+	fresh) tests/fresh/run.sh >"$out" 2>&1; rc=$?; count_tap fresh <"$out" ;;
 	*) echo "unknown suite '$suite'" >&2; rm -f "$out"; exit 2 ;;
 	esac
 	if [ "${rc:-0}" -ne 0 ] && [ $failed -eq $before ]; then
