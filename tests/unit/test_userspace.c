@@ -453,28 +453,26 @@ static void test_parse_uint(void **state)
 	end_checks("parse_uint");
 }
 
-/* A record's reference must name every worker a run may have (8
- * interfaces x 64 queues), apart from flow records, and keep its age. */
+/* A record's reference tells a spool ticket from a capture time, and
+ * gives either back whole. */
 static void test_record_ref(void **state)
 {
-	const __u64 ts = 0x123456789abcdefull, later = ts + 3500000;
-	const unsigned int workers[] = { 0, 1, 255, 256, CAPTURE_MAX_WORKERS - 1 };
+	const __u64 times[] = { 0, 1, 1750000000123456789ull, REF_SPOOL - 1 };
+	const __u32 tickets[] = { 0, 1, 65535, UINT32_MAX };
 
 	(void)state;
-	EXPECT_EQ("workers fit below the flow mark", CAPTURE_MAX_WORKERS <= REF_FLOW_RECORD, 1);
-	for (size_t i = 0; i < ARRAY_SIZE(workers); i++) {
-		void *ref = record_ref(workers[i], ts);
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
+		void *ref = record_ref_direct(times[i]);
 
-		EXPECT_EQ("worker back", record_ref_worker(ref), workers[i]);
-		EXPECT_EQ("not a flow record", record_ref_worker(ref) != REF_FLOW_RECORD, 1);
-		EXPECT_EQ("age", record_ref_age(ref, later), 3500000);
+		EXPECT_EQ("direct: not a ticket", record_ref_is_spool(ref), 0);
+		EXPECT_EQ("direct: time back", record_ref_ts(ref), times[i]);
 	}
-	EXPECT_EQ("flow record", record_ref_worker(record_ref(REF_FLOW_RECORD, 0)),
-		  REF_FLOW_RECORD);
-	/* the capture time's low bits wrap: the age does not */
-	EXPECT_EQ("age across the wrap",
-		  record_ref_age(record_ref(CAPTURE_MAX_WORKERS - 1, REF_TS_MASK - 5), REF_TS_MASK + 10),
-		  15);
+	for (size_t i = 0; i < ARRAY_SIZE(tickets); i++) {
+		void *ref = record_ref_spool(tickets[i]);
+
+		EXPECT_EQ("spool: a ticket", record_ref_is_spool(ref), 1);
+		EXPECT_EQ("spool: ticket back", record_ref_ticket(ref), tickets[i]);
+	}
 	end_checks("record ref");
 }
 
