@@ -141,13 +141,6 @@ traffic() {
 	[ -n "$NCAP" ] || { fail "check.py count failed"; return 1; }
 }
 
-# summary_line FILE: the sensor's stdout must be exactly one JSON line.
-check_summary_line() {
-	local n
-	n=$(grep -c . "$1")
-	[ "$n" -eq 1 ] || fail "stdout has $n lines, not one summary line: $(head -c 300 "$1")"
-}
-
 # run_expect_fail NAME RC SUBSTRING ARGS...: `xdpsensor run ARGS` must exit
 # RC with a message naming SUBSTRING, and leave the interface alone.
 run_expect_fail() {
@@ -532,7 +525,7 @@ test_unreachable_broker() {
 	mkdir -p "$d"
 	port=$(free_port)
 	iface_settings "$VA" >"$d/settings.before"
-	sensor_start "$d/sensor" -i "$VA" -b "127.0.0.1:$port" -t "$topic"
+	sensor_start "$d/sensor" -i "$VA" -b "127.0.0.1:$port" -t "$topic" --spool-dir "$W/spool"
 	if ! sensor_wait_ready "$d/sensor.err" 60; then
 		fail "not capturing without a broker: $(tail -n 2 "$d/sensor.err" | tr '\n' ' ')"
 		report "$label: the sensor starts and warns"
@@ -595,7 +588,7 @@ test_key_scheme() {
 		return
 	fi
 	iface_settings "$VA" >"$d/settings.before"
-	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" "${args[@]}"
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$W/spool" "${args[@]}"
 	if ! sensor_wait_ready "$d/sensor.err"; then
 		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
 		report "$label: the sensor starts"

@@ -111,13 +111,6 @@ start() {
 	}
 }
 
-# check_summary_line FILE: the sensor's stdout must be exactly one JSON line.
-check_summary_line() {
-	local n
-	n=$(grep -c . "$1")
-	[ "$n" -eq 1 ] || fail "stdout has $n lines, not one summary line: $(head -c 300 "$1")"
-}
-
 # j FILE FIELD: a field of the one JSON line in FILE.
 j() { json_get "$2" <"$1"; }
 
