@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
@@ -130,7 +131,12 @@ static void *worker_main(void *arg)
 int worker_start(struct worker *w)
 {
 	int err = pthread_create(&w->thread, NULL, worker_main, w);
+	char name[16];
 
+	/* named, so per-thread CPU (/proc/PID/task/TID/comm) tells workers from librdkafka's */
+	snprintf(name, sizeof(name), "xs-w%u", w->index);
+	if (!err)
+		pthread_setname_np(w->thread, name);
 	if (err)
 		pr_warn("cannot start the worker of %s queue %u: %s\n", w->ifname,
 			w->xsk.queue_id, strerror(err));
