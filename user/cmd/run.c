@@ -155,7 +155,8 @@ static const struct opt_def run_defs[] = {
 	{ "output", 0, OPT_CALL, .call = opt_output, .arg = "SINK",
 	  .help = "kafka (default), null (read and key only) or pcap:FILE" },
 	{ "block", 0, OPT_FLAG, RUN(sink.kafka.block),
-	  .help = "wait when the producer queue is full instead of dropping" },
+	  .help = "wait when the producer queue is full instead of\n"
+		  "spooling or dropping (no spool)" },
 	{ "headers", 0, OPT_CALL, .call = opt_headers, .arg = "MODE",
 	  .help = "record metadata: compact (default: one binary header,\n"
 		  "xs.meta), all (five: xs.ts_ns, xs.iface, ...) or none" },
