@@ -110,7 +110,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		r.outcome = KAFKA_DELIVERED;
 		break;
 	case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
-		r.outcome = KAFKA_PURGED;
+		/* queued again after a send that got no answer (the broker died
+		 * after writing it, say): the topic may hold it already */
+		r.outcome = rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_NOT_PERSISTED
+				    ? KAFKA_PURGED : KAFKA_PURGED_INFLIGHT;
 		read_meta(m, &r);
 		break;
 	case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:

@@ -51,8 +51,8 @@ struct kafka_record {
 enum kafka_outcome {
 	KAFKA_DELIVERED,
 	KAFKA_FAILED,          /* for good */
-	KAFKA_PURGED,          /* taken back before it was sent (kafka_purge) */
-	KAFKA_PURGED_INFLIGHT, /* taken back while sent: the broker may have it */
+	KAFKA_PURGED,          /* taken back before it was ever sent (kafka_purge) */
+	KAFKA_PURGED_INFLIGHT, /* taken back after a send: the broker may have it */
 };
 
 /* A delivery report; the pointers are valid during the callback only. */
