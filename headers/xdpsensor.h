@@ -168,7 +168,7 @@ struct xs_worker_stats {
 	__u64 spool_full;      /* dropped: the spool is full (--spool-max or the disk) */
 	__u64 spool_errors;    /* dropped: the spool cannot be written */
 	__u64 reclaimed;       /* taken back from the producer into the spool (a stall, the end) */
-	__u64 maybe_dup;       /* of those, taken back while sent: the topic may hold them twice */
+	__u64 maybe_dup;       /* of those, taken back after a send: the topic may hold them twice */
 	__u64 spool_recovered; /* left in the spool by an earlier run */
 	__u64 spool_torn;      /* its torn last records, skipped */
 	__u64 spool_corrupt;   /* its records failing their CRC, the rest of the segment skipped */
