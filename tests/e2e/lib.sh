@@ -169,6 +169,13 @@ sensor_kill() {
 	SENSOR_PID=
 }
 
+# check_summary_line FILE: the sensor's stdout must be exactly one JSON line.
+check_summary_line() {
+	local n
+	n=$(grep -c . "$1")
+	[ "$n" -eq 1 ] || fail "stdout has $n lines, not one summary line: $(head -c 300 "$1")"
+}
+
 # stats_json IFACE: one line of `xdpsensor stats --json`.
 stats_json() { "$XS" stats -i "$1" --json 2>/dev/null; }
 

@@ -431,10 +431,33 @@ def many_flows(n):
 # ------------------------------------------------------------------ sending
 
 
-def frames_to_send(pcaps, generate, max_frame, extra=()):
+def stream(flows, count):
+    """count UDP frames spread round-robin over `flows` conversations (both
+    directions, alternately), each numbered in its payload: for outages,
+    where every frame must arrive once, in order per key."""
+    out = []
+    for i in range(count):
+        f, sender = i % flows, ("client", "server")[(i // flows) % 2]
+        client, server = "192.0.2.%d" % (100 + f), "198.51.100.%d" % (100 + f)
+        src, dst = (client, server) if sender == "client" else (server, client)
+        sp, dp = (40000 + f, 9000) if sender == "client" else (9000, 40000 + f)
+        payload = struct.pack("!II", f, i) + b"s" * 18
+        l3 = ipv4(src, dst, 17, udp(src, dst, sp, dp, payload), ident=i & 0xffff)
+        macs = (MAC_CLIENT, MAC_SERVER) if sender == "client" else (MAC_SERVER, MAC_CLIENT)
+        data = ether_tagged(macs[1], macs[0], 0x0800, l3, ())
+        out.append((data, {"origin": "gen", "conv": "stream%d" % f, "sender": sender,
+                           "capture": True}))
+    return out
+
+
+def frames_to_send(pcaps, generate, max_frame, extra=(), stream_spec=None):
     """[(bytes, meta)] in sending order, and the list of skipped frames;
+    stream_spec FLOWS:COUNT: numbered frames (stream()), sent first;
     extra: generated (conversation, sender, bytes, capture), sent last."""
     out, skipped = [], []
+    if stream_spec:
+        flows, count = (int(x) for x in stream_spec.split(":"))
+        out += stream(flows, count)
     for path in pcaps:
         for n, (data, _, _) in enumerate(read_pcap(path), 1):
             meta = {"origin": "pcap", "file": os.path.basename(path), "n": n}
@@ -507,6 +530,8 @@ def main():
     for p in (sp, gp):
         p.add_argument("--pcap", action="append", default=[], help="capture to replay")
         p.add_argument("--generate", action="store_true", help="add the generated conversations")
+        p.add_argument("--stream", metavar="FLOWS:COUNT",
+                       help="first, COUNT numbered UDP frames over FLOWS conversations")
         p.add_argument("--manifest", help="write what was sent here (JSON)")
         p.add_argument("--sent-pcap", help="write the frames sent as a pcap")
         p.add_argument("--mtu", type=int, help="default: the interface's")
@@ -525,7 +550,8 @@ def main():
         extra += long_lived(n, each)
     if args.many_flows:
         extra += many_flows(args.many_flows)
-    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14, extra)
+    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14, extra,
+                                     args.stream)
     for s in skipped:
         print("traffic.py: skipped %s frame %d (%d bytes): %s"
               % (s["file"], s["n"], s["len"], s["reason"]), file=sys.stderr)

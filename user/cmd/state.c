@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -68,6 +69,7 @@ struct state_opts {
 static void sum_workers(int fd, struct xs_worker_stats *t)
 {
 	struct xs_worker_stats w;
+	__u64 oldest = 0;
 
 	memset(t, 0, sizeof(*t));
 	for (__u32 q = 0; !bpf_map_lookup_elem(fd, &q, &w); q++) {
@@ -76,7 +78,22 @@ static void sum_workers(int fd, struct xs_worker_stats *t)
 
 		for (size_t j = 0; j < sizeof(w) / sizeof(__u64); j++)
 			dst[j] += src[j];
+		if (w.spool_oldest_ns && (!oldest || w.spool_oldest_ns < oldest))
+			oldest = w.spool_oldest_ns;
 	}
+	t->spool_oldest_ns = oldest; /* the oldest of all, not a sum */
+}
+
+static __u64 in_flight(const struct xs_worker_stats *w)
+{
+	return w->produced + w->spool_out - w->delivered - w->failed - w->reclaimed;
+}
+
+static __u64 oldest_age_ms(const struct xs_worker_stats *w)
+{
+	__u64 now = (__u64)time(NULL) * 1000, t = w->spool_oldest_ns / 1000000;
+
+	return w->spool_oldest_ns && now > t ? now - t : 0;
 }
 
 static int show_stats(const char *ifname, void *arg)
@@ -110,13 +127,24 @@ static int show_stats(const char *ifname, void *arg)
 		printf(",\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"xsk_fill_ring_empty\":%llu,"
 		       "\"xsk_rx_invalid_descs\":%llu,\"read\":%llu,\"produced\":%llu,"
 		       "\"queue_full\":%llu,\"sink_errors\":%llu,\"delivered\":%llu,\"failed\":%llu,"
-		       "\"no_meta\":%llu}\n",
+		       "\"no_meta\":%llu,\"spool_in\":%llu,\"spool_out\":%llu,\"spool_full\":%llu,"
+		       "\"spool_errors\":%llu,\"reclaimed\":%llu,\"maybe_dup\":%llu,"
+		       "\"spool_recovered\":%llu,\"spool_torn\":%llu,\"spool_corrupt\":%llu,"
+		       "\"in_flight\":%llu,\"spooled\":%llu,\"spool_bytes\":%llu,"
+		       "\"spool_oldest_age_ms\":%llu}\n",
 		       (unsigned long long)w.xsk_rx_dropped, (unsigned long long)w.xsk_rx_ring_full,
 		       (unsigned long long)w.xsk_fill_ring_empty,
 		       (unsigned long long)w.xsk_rx_invalid_descs, (unsigned long long)w.read,
 		       (unsigned long long)w.produced, (unsigned long long)w.queue_full,
 		       (unsigned long long)w.sink_errors, (unsigned long long)w.delivered,
-		       (unsigned long long)w.failed, (unsigned long long)w.no_meta);
+		       (unsigned long long)w.failed, (unsigned long long)w.no_meta,
+		       (unsigned long long)w.spool_in, (unsigned long long)w.spool_out,
+		       (unsigned long long)w.spool_full, (unsigned long long)w.spool_errors,
+		       (unsigned long long)w.reclaimed, (unsigned long long)w.maybe_dup,
+		       (unsigned long long)w.spool_recovered, (unsigned long long)w.spool_torn,
+		       (unsigned long long)w.spool_corrupt, (unsigned long long)in_flight(&w),
+		       (unsigned long long)w.spooled, (unsigned long long)w.spool_bytes,
+		       (unsigned long long)oldest_age_ms(&w));
 		return 0;
 	}
 #define ROW(label, v, note) printf("  %-28s %14llu  %s\n", label, (unsigned long long)(v), note)
@@ -143,11 +171,31 @@ static int show_stats(const char *ifname, void *arg)
 	printf(" Workers (published by the sensor once a second):\n");
 	ROW("read", w.read, "= captured - socket drops - still in rings");
 	ROW("  produced", w.produced, "handed to the sink");
-	ROW("  queue_full", w.queue_full, "dropped: producer queue full");
+	ROW("  spool_in", w.spool_in, "kept in the spool: Kafka could not take them");
+	ROW("  queue_full", w.queue_full, "dropped: producer queue full, no spool");
+	ROW("  spool_full", w.spool_full, "dropped: spool full (--spool-max or disk)");
+	ROW("  spool_errors", w.spool_errors, "dropped: spool not writable");
 	ROW("  sink_errors", w.sink_errors, "dropped: sink refused");
+	ROW("spool_recovered", w.spool_recovered, "left in the spool by an earlier run");
+	ROW("  spool_torn", w.spool_torn, "its torn last records, skipped");
+	ROW("  spool_corrupt", w.spool_corrupt, "its damaged segments, rest skipped");
+	ROW("spool_out", w.spool_out, "read back from the spool, produced");
+	ROW("reclaimed", w.reclaimed, "taken back from the producer into the spool");
+	ROW("  maybe_dup", w.maybe_dup, "taken back while sent: may be in the topic twice");
 	ROW("delivered", w.delivered, "acknowledged by the sink");
 	ROW("failed", w.failed, "delivery failed");
-	ROW("in flight", w.produced - w.delivered - w.failed, "produced, not yet acknowledged");
+	ROW("in flight", in_flight(&w), "in the producer, not yet acknowledged");
+	ROW("spooled", w.spooled, "in the spool, waiting for Kafka");
+	ROW("  spool_bytes", w.spool_bytes, "on disk");
+	ROW("  oldest (ms)", oldest_age_ms(&w), "age of the oldest spooled record");
+	{
+		__u64 in = w.read + w.spool_recovered;
+		__u64 out = w.delivered + w.failed + w.queue_full + w.spool_full + w.spool_errors +
+			    w.sink_errors + in_flight(&w) + w.spooled;
+
+		printf("  %-28s %14s  %s\n", "", in == out ? "adds up" : "MISMATCH",
+		       "(read + recovered = delivered + failed + drops + in flight + spooled)");
+	}
 	ROW("timestamp not from XDP", w.no_meta, "");
 #undef ROW
 	return 0;
