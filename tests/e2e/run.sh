@@ -70,13 +70,7 @@ cleanup() {
 	if [ -n "$BROKER_DIR" ]; then
 		tests/kafka/broker.sh stop "$BROKER_DIR" >/dev/null 2>&1
 	fi
-	if [ -n "$W" ] && [ -d "$W" ]; then
-		if [ $tap_failed -eq 0 ] && [ $rc -eq 0 ] && [ "${E2E_KEEP:-0}" != 1 ]; then
-			rm -rf "$W"
-		else
-			echo "# work files (logs, manifests, records) kept in $W"
-		fi
-	fi
+	work_dir_end $rc "${E2E_KEEP:-0}"
 	exit $rc
 }
 

@@ -40,13 +40,7 @@ cleanup() {
 	teardown_veth "$NS" "$VA"
 	[ -z "$RO_MOUNT" ] || umount "$RO_MOUNT" 2>/dev/null
 	[ -z "$BROKER_DIR" ] || tests/kafka/broker.sh stop "$BROKER_DIR" >/dev/null 2>&1
-	if [ -n "$W" ] && [ -d "$W" ]; then
-		if [ $tap_failed -eq 0 ] && [ $rc -eq 0 ] && [ "${E2E_KEEP:-0}" != 1 ]; then
-			rm -rf "$W"
-		else
-			echo "# work files kept in $W"
-		fi
-	fi
+	work_dir_end $rc "${E2E_KEEP:-0}"
 	exit $rc
 }
 

@@ -52,13 +52,7 @@ cleanup() {
 	scrub_iface "$VA"
 	teardown_veth "$NS" "$VA"
 	[ -n "$BROKER_DIR" ] && tests/kafka/broker.sh stop "$BROKER_DIR" >/dev/null 2>&1
-	if [ -n "$W" ] && [ -d "$W" ]; then
-		if [ $tap_failed -eq 0 ] && [ $rc -eq 0 ] && [ "${QUERY_KEEP:-0}" != 1 ]; then
-			rm -rf "$W"
-		else
-			echo "# work files kept in $W"
-		fi
-	fi
+	work_dir_end $rc "${QUERY_KEEP:-0}"
 	exit $rc
 }
 

@@ -20,6 +20,7 @@
 #include "sensor.h"
 #include "sink.h"
 #include "worker.h"
+#include "worker_stats.h"
 
 #define FLUSH_TIMEOUT_MS 10000
 
@@ -431,33 +432,16 @@ static void close_sockets(struct run_state *st)
 		xsk_queue_close(&st->workers[i].xsk);
 }
 
-/* The workers' rows summed; the oldest spooled record is the oldest of all. */
-static void sum_published(struct run_state *st, struct xs_worker_stats *t)
-{
-	__u64 oldest = 0;
-
-	memset(t, 0, sizeof(*t));
-	for (unsigned int i = 0; i < st->nworkers; i++) {
-		const __u64 *src = (const __u64 *)&st->published[i];
-		__u64 *dst = (__u64 *)t, o = st->published[i].spool_oldest_ns;
-
-		for (size_t j = 0; j < sizeof(*t) / sizeof(__u64); j++)
-			dst[j] += src[j];
-		if (o && (!oldest || o < oldest))
-			oldest = o;
-	}
-	t->spool_oldest_ns = oldest;
-}
-
 static void print_summary(struct run_state *st)
 {
-	struct xs_worker_stats t;
-	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX], flows_ok, flows_failed, now, age_ms = 0;
+	struct xs_worker_stats t = {};
+	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX], flows_ok, flows_failed;
 	struct flow_export_counts fc, fsum = {};
 	double p50, p99;
 
 	publish_stats(st); /* the deliveries of the flush */
-	sum_published(st, &t);
+	for (unsigned int i = 0; i < st->nworkers; i++)
+		worker_stats_add(&t, &st->published[i]);
 	sink_flow_counts(st->sink, &flows_ok, &flows_failed);
 	for (int f = 0; f < st->nifaces; f++) {
 		if (!st->iface[f].skel ||
@@ -473,9 +457,6 @@ static void print_summary(struct run_state *st)
 		fsum.expired += fc.expired;
 		fsum.evicted += fc.evicted;
 	}
-	now = (__u64)time(NULL) * 1000;
-	if (t.spool_oldest_ns && now > t.spool_oldest_ns / 1000000)
-		age_ms = now - t.spool_oldest_ns / 1000000;
 	sink_latency(st->sink, &p50, &p99);
 #define U(x) (unsigned long long)(x)
 	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"received\":%llu,\"produced\":%llu,"
@@ -492,8 +473,8 @@ static void print_summary(struct run_state *st)
 	       U(t.delivered), U(t.failed), U(t.queue_full), U(t.sink_errors), U(t.spool_in),
 	       U(t.spool_out), U(t.spool_full), U(t.spool_errors), U(t.reclaimed), U(t.maybe_dup),
 	       U(t.spool_recovered), U(t.spool_torn), U(t.spool_corrupt),
-	       U(t.produced + t.spool_out - t.delivered - t.failed - t.reclaimed), U(t.spooled),
-	       U(t.spool_bytes), U(age_ms), U(t.xsk_rx_dropped), U(t.xsk_rx_ring_full),
+	       U(worker_stats_in_flight(&t)), U(t.spooled), U(t.spool_bytes),
+	       U(worker_stats_oldest_age_ms(&t)), U(t.xsk_rx_dropped), U(t.xsk_rx_ring_full),
 	       U(t.no_meta), U(fsum.expired), U(fsum.evicted), U(flows_ok), U(flows_failed), p50,
 	       p99, st->ifaces_gone, run_end_names[st->end]);
 #undef U

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -18,6 +17,7 @@
 #include "log.h"
 #include "owner.h"
 #include "sensor.h"
+#include "worker_stats.h"
 
 static int open_pinned(const char *ifname, const char *map)
 {
@@ -69,31 +69,10 @@ struct state_opts {
 static void sum_workers(int fd, struct xs_worker_stats *t)
 {
 	struct xs_worker_stats w;
-	__u64 oldest = 0;
 
 	memset(t, 0, sizeof(*t));
-	for (__u32 q = 0; !bpf_map_lookup_elem(fd, &q, &w); q++) {
-		const __u64 *src = (const __u64 *)&w;
-		__u64 *dst = (__u64 *)t;
-
-		for (size_t j = 0; j < sizeof(w) / sizeof(__u64); j++)
-			dst[j] += src[j];
-		if (w.spool_oldest_ns && (!oldest || w.spool_oldest_ns < oldest))
-			oldest = w.spool_oldest_ns;
-	}
-	t->spool_oldest_ns = oldest; /* the oldest of all, not a sum */
-}
-
-static __u64 in_flight(const struct xs_worker_stats *w)
-{
-	return w->produced + w->spool_out - w->delivered - w->failed - w->reclaimed;
-}
-
-static __u64 oldest_age_ms(const struct xs_worker_stats *w)
-{
-	__u64 now = (__u64)time(NULL) * 1000, t = w->spool_oldest_ns / 1000000;
-
-	return w->spool_oldest_ns && now > t ? now - t : 0;
+	for (__u32 q = 0; !bpf_map_lookup_elem(fd, &q, &w); q++)
+		worker_stats_add(t, &w);
 }
 
 static int show_stats(const char *ifname, void *arg)
@@ -142,9 +121,10 @@ static int show_stats(const char *ifname, void *arg)
 		       (unsigned long long)w.spool_full, (unsigned long long)w.spool_errors,
 		       (unsigned long long)w.reclaimed, (unsigned long long)w.maybe_dup,
 		       (unsigned long long)w.spool_recovered, (unsigned long long)w.spool_torn,
-		       (unsigned long long)w.spool_corrupt, (unsigned long long)in_flight(&w),
+		       (unsigned long long)w.spool_corrupt,
+		       (unsigned long long)worker_stats_in_flight(&w),
 		       (unsigned long long)w.spooled, (unsigned long long)w.spool_bytes,
-		       (unsigned long long)oldest_age_ms(&w));
+		       (unsigned long long)worker_stats_oldest_age_ms(&w));
 		return 0;
 	}
 #define ROW(label, v, note) printf("  %-28s %14llu  %s\n", label, (unsigned long long)(v), note)
@@ -184,14 +164,14 @@ static int show_stats(const char *ifname, void *arg)
 	ROW("  maybe_dup", w.maybe_dup, "taken back while sent: may be in the topic twice");
 	ROW("delivered", w.delivered, "acknowledged by the sink");
 	ROW("failed", w.failed, "delivery failed");
-	ROW("in flight", in_flight(&w), "in the producer, not yet acknowledged");
+	ROW("in flight", worker_stats_in_flight(&w), "in the producer, not yet acknowledged");
 	ROW("spooled", w.spooled, "in the spool, waiting for Kafka");
 	ROW("  spool_bytes", w.spool_bytes, "on disk");
-	ROW("  oldest (ms)", oldest_age_ms(&w), "age of the oldest spooled record");
+	ROW("  oldest (ms)", worker_stats_oldest_age_ms(&w), "age of the oldest spooled record");
 	{
 		__u64 in = w.read + w.spool_recovered;
 		__u64 out = w.delivered + w.failed + w.queue_full + w.spool_full + w.spool_errors +
-			    w.sink_errors + in_flight(&w) + w.spooled;
+			    w.sink_errors + worker_stats_in_flight(&w) + w.spooled;
 
 		printf("  %-28s %14s  %s\n", "", in == out ? "adds up" : "MISMATCH",
 		       "(read + recovered = delivered + failed + drops + in flight + spooled)");
