@@ -14,6 +14,48 @@
 #define EEXIST 17
 #endif
 
+/*
+ * The parser runs in two global functions, one layer and the tunnels,
+ * which the verifier checks once each rather than once per path through
+ * the program: inlined, three tunnels are more than it allows, and even
+ * the outermost layer inlined (14 ns less per packet) took 6.18's verifier
+ * to its limit of a million instructions and 6.1's past it.
+ */
+__attribute__((noinline)) int xs_parse_layer_ctx(struct xdp_md *ctx, __u32 off, __u32 type,
+						 struct xs_layer *l)
+{
+	const __u8 *data = (const __u8 *)(long)ctx->data;
+	const __u8 *end = (const __u8 *)(long)ctx->data_end;
+
+	if (!l)
+		return XS_STAT_L2_TRUNCATED;
+	/* the first buffer is at most a page; the bound lets the verifier
+	 * add header lengths to off without overflow */
+	if (off >= 4096) {
+		__builtin_memset(l, 0, sizeof(*l));
+		return XS_STAT_L2_TRUNCATED;
+	}
+	return xs_parse_layer(data, end, off, (__u16)type, l);
+}
+
+static __always_inline int layer_of_ctx(const void *arg, __u32 off, __u32 type,
+					struct xs_layer *l)
+{
+	return xs_parse_layer_ctx((struct xdp_md *)arg, off, type, l);
+}
+
+__attribute__((noinline)) int xs_decap_ctx(struct xdp_md *ctx, struct xs_decap_state *s)
+{
+	if (s)
+		xs_decap(layer_of_ctx, ctx, s);
+	return 0;
+}
+
+static __always_inline int decap_of_ctx(const void *arg, struct xs_decap_state *s)
+{
+	return xs_decap_ctx((struct xdp_md *)arg, s);
+}
+
 static __always_inline void stat_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -64,6 +106,19 @@ static __always_inline __u32 action_rank(__u32 action)
 	       action == XS_ACTION_COUNT ? 1 : 0;
 }
 
+/* Frames keyed at L2 match the L2 rules only: their MAC addresses are no
+ * IP prefix, their EtherType no port. */
+static __always_inline __u32 l2_rule_action(const struct flow_key *key, __u32 kinds)
+{
+	__u32 k = key->port_a >= XS_ETH_P_8023_MIN ? key->port_a : XS_L2_RULE_LLC;
+	__u32 *act;
+
+	if (!(kinds & XS_RULES_L2))
+		return XS_ACTION_NONE;
+	act = bpf_map_lookup_elem(&l2_rules, &k);
+	return act ? *act : XS_ACTION_NONE;
+}
+
 /* Decides by the rules matching either endpoint, never by which endpoint
  * sorts first, so both directions and every address order agree. */
 static __always_inline __u32 rule_action(const struct flow_key *key, __u32 kinds)
@@ -73,6 +128,8 @@ static __always_inline __u32 rule_action(const struct flow_key *key, __u32 kinds
 	struct prefix_rule_val *pa, *pb;
 	__u32 idx = key->proto, *act, *act_b, a = 0, b = 0;
 
+	if (key->family == XS_FAMILY_L2)
+		return l2_rule_action(key, kinds);
 	if (!(kinds & XS_RULES_PREFIX))
 		goto ports;
 	__builtin_memcpy(pk.addr, key->addr_a, 16);
@@ -111,10 +168,9 @@ protos:
 	return XS_ACTION_NONE;
 }
 
-static __always_inline __u32 classify(const struct xs_packet *p)
+static __always_inline __u32 classify(const struct xs_packet *p, const struct xs_config *cfg)
 {
-	__u32 zero = 0, action;
-	struct xs_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	__u32 action;
 
 	if (!cfg)
 		return XS_ACTION_COUNT;
@@ -129,8 +185,30 @@ static __always_inline __u32 classify(const struct xs_packet *p)
 	return action;
 }
 
-/* Puts the receive timestamp in front of the frame for the AF_XDP worker. */
-static __always_inline void write_meta(struct xdp_md *ctx)
+/*
+ * Cuts a frame longer than the queue's socket takes whole (no AF_XDP
+ * multi-buffer) to what it takes: the longest frame it allows and never
+ * more than the first buffer. Returns the length on the wire if it cut,
+ * else 0.
+ */
+static __always_inline __u32 snap_frame(struct xdp_md *ctx, __u32 qid, __u64 len)
+{
+	__u64 first = ctx->data_end - ctx->data;
+	__u32 *max = bpf_map_lookup_elem(&xsk_max_frame, &qid);
+	__u64 keep;
+
+	if (!max || !*max || (len <= *max && len == first))
+		return 0;
+	keep = first < *max ? first : *max;
+	if (bpf_xdp_adjust_tail(ctx, (int)keep - (int)len))
+		return 0; /* left whole: the socket counts it in rx_dropped */
+	stat_add(XS_STAT_SNAPPED, 1);
+	return (__u32)len;
+}
+
+/* Puts the receive timestamp (and the wire length of a cut frame) in
+ * front of the frame for the AF_XDP worker. */
+static __always_inline void write_meta(struct xdp_md *ctx, __u32 orig_len)
 {
 	struct xs_meta *meta;
 	void *data;
@@ -147,30 +225,36 @@ static __always_inline void write_meta(struct xdp_md *ctx)
 	}
 	meta->rx_ts_ns = bpf_ktime_get_ns();
 	meta->magic = XS_META_MAGIC;
-	meta->pad = 0;
+	meta->orig_len = orig_len;
 }
 
-SEC("xdp")
+/*
+ * A frags program: frames longer than a page (jumbo, GSO) come in several
+ * buffers. The parser reads the headers in the first one; the length is
+ * the whole frame's.
+ */
+SEC("xdp.frags")
 int xdpsensor_xdp(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u64 len = data_end - data;
-	__u32 qid = ctx->rx_queue_index;
+	__u64 len = bpf_xdp_get_buff_len(ctx);
+	__u32 qid = ctx->rx_queue_index, zero = 0;
+	struct xs_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	struct xs_packet p;
-	int err;
+	int reason;
 
 	stat_add(XS_STAT_RX, 1);
 	stat_add(XS_STAT_RX_BYTES, len);
 
-	err = xs_parse_frame(data, data_end, &p);
-	if (err) {
-		stat_add(err, 1);
-		return XDP_PASS;
-	}
+	reason = xs_parse_layers(layer_of_ctx, decap_of_ctx, ctx, &p, cfg ? cfg->decap_max : 0);
+	if (reason)
+		stat_add(reason, 1); /* keyed at L2, and why */
+	if (p.decap)
+		stat_add(XS_STAT_DECAP, 1);
+	if (p.decap_limited)
+		stat_add(XS_STAT_DECAP_DEPTH, 1);
 	flow_account(&p, len);
 
-	switch (classify(&p)) {
+	switch (classify(&p, cfg)) {
 	case XS_ACTION_DROP:
 		stat_add(XS_STAT_DROPPED, 1);
 		return XDP_DROP;
@@ -179,7 +263,7 @@ int xdpsensor_xdp(struct xdp_md *ctx)
 			stat_add(XS_STAT_CAPTURE_NO_SOCKET, 1);
 			return XDP_PASS;
 		}
-		write_meta(ctx);
+		write_meta(ctx, snap_frame(ctx, qid, len));
 		stat_add(XS_STAT_CAPTURED, 1);
 		return bpf_redirect_map(&xsks, qid, XDP_PASS);
 	default:

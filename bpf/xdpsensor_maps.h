@@ -75,6 +75,15 @@ struct {
 	__type(value, __u32);
 } proto_rules SEC(".maps");
 
+/* L2 rules, for frames keyed at L2: EtherType (or XS_L2_RULE_LLC for every
+ * 802.3/LLC frame) -> enum xs_action. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XS_RULES_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} l2_rules SEC(".maps");
+
 /* AF_XDP sockets, one per RX queue, keyed by queue index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -82,6 +91,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } xsks SEC(".maps");
+
+/* Written by userspace when it opens a queue's socket: the longest frame
+ * that socket takes whole, 0 if any (AF_XDP multi-buffer, Linux 6.6+).
+ * Longer captured frames are cut to it (XS_STAT_SNAPPED), not dropped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_QUEUES_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsk_max_frame SEC(".maps");
 
 /* Written by userspace only: per-queue worker counters, pinned so that
  * `xdpsensor stats` and bpftool read every stage from one place. */

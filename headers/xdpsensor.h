@@ -12,6 +12,7 @@
 /* Address family of a flow key (not AF_*: the values are part of the
  * documented Kafka key layout). */
 enum xs_family {
+	XS_FAMILY_L2 = 0, /* not IP, or an IP header that cannot be read */
 	XS_FAMILY_IPV4 = 4,
 	XS_FAMILY_IPV6 = 6,
 };
@@ -23,6 +24,13 @@ enum xs_family {
  * stored IPv4-mapped (::ffff:a.b.c.d) so v4 and v6 share one layout and
  * sort the same way. Ports are host byte order (readable in bpftool);
  * for ICMP/ICMPv6 they hold type and code as Community ID does.
+ *
+ * A frame the parser cannot key at IP (ARP, LLDP, STP, PTP, a bad IP
+ * header, ...) is keyed at L2: family XS_FAMILY_L2, proto 0, the two MAC
+ * addresses in addr_a/addr_b (6 bytes each, zero-padded, the lower first),
+ * and in the ports the EtherType (both ports, >= 0x0600) or, for an
+ * 802.3/LLC frame, the SAP of each endpoint (< 0x0100, C/R and I/G bits
+ * cleared): port_a is A's SAP. Both directions get the same key.
  */
 struct flow_key {
 	__u8 addr_a[16];
@@ -63,31 +71,35 @@ enum xs_action {
 /*
  * Per-CPU stats, indexed by enum xs_stat. Every packet is counted in
  * XS_STAT_RX and in exactly one outcome, so
- *   RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED + sum(ERR_*)
- * Flow-table and sampling events are extra counts, not outcomes.
+ *   RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED
+ * The L2_* reasons say why a packet was keyed at L2 (it is classified like
+ * any other); they and the other events are extra counts, not outcomes.
  * One list gives the enum and the names userspace prints (stat_name()):
  * X(ENUM_SUFFIX, name).
  */
 #define XS_STATS(X)                                                            \
 	X(RX, rx_packets)                                                      \
 	X(RX_BYTES, rx_bytes)                                                  \
-	/* outcomes of parsed packets */                                       \
+	/* outcomes */                                                         \
 	X(CAPTURED, captured)                   /* redirected to AF_XDP */     \
 	X(CAPTURE_NO_SOCKET, capture_no_socket) /* no socket there: passed */  \
 	X(COUNTED, counted)                     /* count only: passed */       \
 	X(DROPPED, dropped)                     /* dropped by a rule */        \
-	/* outcomes of packets the parser could not key: passed */             \
-	X(ERR_TRUNCATED, err_truncated)   /* a header runs past the frame */   \
-	X(ERR_NOT_IP, err_not_ip)         /* not IPv4/IPv6 (ARP, LLDP...) */   \
-	X(ERR_VLAN_DEPTH, err_vlan_depth) /* more VLAN tags than followed */   \
-	X(ERR_BAD_IPV4, err_bad_ipv4)     /* version/IHL/length wrong */       \
-	X(ERR_BAD_IPV6, err_bad_ipv6)     /* version wrong */                  \
-	X(ERR_IPV6_EXT_DEPTH, err_ipv6_ext_depth) /* too many ext. headers */  \
+	/* why a packet was keyed at L2 rather than IP */                      \
+	X(L2_TRUNCATED, l2_truncated)     /* a header runs past the frame */   \
+	X(L2_NOT_IP, l2_not_ip)           /* not IPv4/IPv6 (ARP, LLDP, LLC) */ \
+	X(L2_VLAN_DEPTH, l2_vlan_depth)   /* more VLAN tags than followed */   \
+	X(L2_BAD_IPV4, l2_bad_ipv4)       /* version/IHL/length wrong */       \
+	X(L2_BAD_IPV6, l2_bad_ipv6)       /* version wrong */                  \
+	X(L2_IPV6_EXT_DEPTH, l2_ipv6_ext_depth) /* too many ext. headers */    \
 	/* events */                                                           \
 	X(FLOW_NEW, flow_new)               /* flow entries created */         \
 	X(FLOW_TABLE_FULL, flow_table_full) /* not counted: map full */        \
 	X(SAMPLED_OUT, sampled_out)         /* capture turned into count */    \
-	X(META_FAILED, meta_failed)         /* no headroom for the metadata */
+	X(META_FAILED, meta_failed)         /* no headroom for the metadata */ \
+	X(DECAP, decap)             /* keyed on an IP header in a tunnel */    \
+	X(DECAP_DEPTH, decap_depth) /* tunnels past the limit: innermost kept */ \
+	X(SNAPPED, snapped)         /* cut to what a socket without multi-buffer takes */
 
 #define XS_STAT_ENUM(e, name) XS_STAT_##e,
 enum xs_stat {
@@ -102,12 +114,18 @@ struct xs_config {
 	__u32 sample_n;       /* capture 1 flow in N (0 or 1: every flow) */
 	__u32 sample_seed;    /* seed of the flow hash used for sampling */
 	__u32 rule_kinds;     /* XS_RULES_*: which rule maps have entries */
+	__u32 decap_max;      /* tunnels to open for the key (0: the outer header) */
 };
 
 /* Bits of xs_config.rule_kinds: the program skips empty rule maps. */
 #define XS_RULES_PREFIX (1u << 0)
 #define XS_RULES_PORT (1u << 1)
 #define XS_RULES_PROTO (1u << 2)
+#define XS_RULES_L2 (1u << 3)
+
+/* Key of the L2 rules (frames keyed at L2): the EtherType, or this for
+ * every 802.3/LLC frame. */
+#define XS_L2_RULE_LLC 0u
 
 /* Key of the prefix rules (LPM trie); addresses IPv4-mapped as in flow_key. */
 struct prefix_rule_key {
@@ -137,7 +155,7 @@ struct port_rule_key {
 struct xs_meta {
 	__u64 rx_ts_ns; /* bpf_ktime_get_ns() when the program ran */
 	__u32 magic;
-	__u32 pad;
+	__u32 orig_len; /* length on the wire when the program cut the frame, else 0 */
 };
 
 /*
@@ -147,7 +165,7 @@ struct xs_meta {
  * produced = delivered + failed + still in flight.
  */
 struct xs_worker_stats {
-	__u64 read;          /* descriptors taken from the RX ring */
+	__u64 read;          /* frames taken from the RX ring (a multi-buffer frame once) */
 	__u64 read_bytes;
 	__u64 produced;      /* records handed to the sink */
 	__u64 queue_full;    /* dropped: the Kafka producer queue was full */

@@ -114,13 +114,13 @@ int main(int argc, char **argv)
 	start = bench_now_ns();
 	for (uint64_t i = 0; i < count && !bench_stop;) {
 		struct capture_rec rec = { .data = frame, .len = (uint32_t)size,
-					   .orig_len = (uint32_t)size, .keyed = 1 };
+					   .orig_len = (uint32_t)size };
 		uint8_t key[RECORD_KEY_MAX], dir, ts_be[8], queue_be[4] = { 0 }, len_be[4];
 		size_t key_len;
 		rd_kafka_resp_err_t r;
 
 		build_frame(frame, (uint32_t)size, (uint32_t)(i % flows));
-		xs_parse_frame(frame, frame + size, &rec.pkt);
+		xs_parse_frame(frame, frame + size, &rec.pkt, XS_MAX_DECAP);
 		rec.ts_ns = clock_ns(CLOCK_REALTIME);
 		key_len = record_key(scheme, TS_NS, &rec, key);
 		dir = rec.pkt.dir;

@@ -59,6 +59,8 @@
 enum bench_case {
 	CASE_TCP4,
 	CASE_TCP6,
+	CASE_VXLAN_OUTER, /* TCP/IPv4 in VXLAN, keyed on the tunnel (--key-layer outer) */
+	CASE_VXLAN_INNER, /* the same frame keyed on the flow inside (the default) */
 	CASE_MIX_FIRST,
 	CASE_MIX_STEADY,
 	CASE_NEAR_FULL, /* inserts into a table 3/4..7/8 full, where flow_export.c keeps it */
@@ -201,6 +203,31 @@ static void build_v4(struct pkt *k, __u8 proto, __u32 saddr, __u32 daddr,
 	k->len = off + 20 + l4;
 	if (k->len < 60)
 		k->len = 60;
+}
+
+/* inner in VXLAN (VNI 42) from 192.0.2.1:49152 to 192.0.2.2:4789. */
+static void build_vxlan(struct pkt *k, const struct pkt *inner)
+{
+	__u8 *p = k->data, *ip, *udp;
+	__u32 off = put_eth(p, XS_ETH_P_IP), n = 20 + 8 + 8 + inner->len;
+
+	memset(p + off, 0, PKT_MAX - off);
+	ip = p + off;
+	ip[0] = 0x45;
+	put16(ip + 2, (__u16)n);
+	ip[8] = 64;
+	ip[9] = XS_IPPROTO_UDP;
+	put32(ip + 12, 0xc0000201);
+	put32(ip + 16, 0xc0000202);
+	put16(ip + 10, ip_csum(ip, 20));
+	udp = ip + 20;
+	put16(udp, 49152);
+	put16(udp + 2, XS_UDP_VXLAN);
+	put16(udp + 4, (__u16)(n - 20));
+	udp[8] = 0x08; /* VNI present */
+	udp[14] = 42;
+	memcpy(udp + 16, inner->data, inner->len);
+	k->len = off + n;
 }
 
 /* Ethernet + IPv6 + TCP/UDP. */
@@ -385,6 +412,20 @@ static int set_action(struct prog *p, __u32 action)
 	return 0;
 }
 
+/* The key layer of a sensor (xs_config.decap_max; the floor has none). */
+static int set_decap(struct prog *p, __u32 decap_max)
+{
+	struct xs_config cfg;
+	__u32 zero = 0;
+
+	if (p->config_fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(p->config_fd, &zero, &cfg))
+		return -errno;
+	cfg.decap_max = decap_max;
+	return bpf_map_update_elem(p->config_fd, &zero, &cfg, BPF_ANY) ? -errno : 0;
+}
+
 /* ---- measuring ------------------------------------------------------ */
 
 static __u64 clock_ns(clockid_t id)
@@ -543,24 +584,26 @@ static struct summary ratio(const struct arm *a, const struct arm *f, int c, int
 
 struct bench {
 	struct bench_opts o;
-	struct pkt tcp4, tcp6;
+	struct pkt tcp4, tcp6, vxlan;
 	struct pkt *mix;
-	struct flow_key *keys; /* mix keys, then the two single-flow keys */
+	struct flow_key *keys; /* mix keys, then the single-flow keys */
 	__u32 nkeys;
 	struct flow_key *fillers; /* flows_max keys no packet has, to fill a table */
 	struct flow_stats *filler_vals;
 	double mem_mib, mem_ns; /* mem_random_read_ns() over the flow table's size */
 };
 
+#define CASE_LAST_SINGLE CASE_VXLAN_INNER
+
 static bool case_enabled(const struct bench *b, int c)
 {
-	return c <= CASE_TCP6 ? b->o.do_single : b->o.do_mix;
+	return c <= CASE_LAST_SINGLE ? b->o.do_single : b->o.do_mix;
 }
 
-static int key_of(const struct pkt *k, struct flow_key *out)
+static int key_of(const struct pkt *k, __u32 decap_max, struct flow_key *out)
 {
 	struct xs_packet p;
-	int err = xs_parse_frame(k->data, k->data + k->len, &p);
+	int err = xs_parse_frame(k->data, k->data + k->len, &p, decap_max);
 
 	if (err) {
 		pr_warn("internal error: a generated frame does not parse (stat %d)\n", err);
@@ -580,20 +623,25 @@ static int build_packets(struct bench *b)
 	/* 198.51.100.1:40000 -> 203.0.113.1:443 and the same over IPv6 */
 	build_v4(&b->tcp4, XS_IPPROTO_TCP, 0xc6336401, 0xcb007101, 40000, 443);
 	build_v6(&b->tcp6, XS_IPPROTO_TCP, c6, s6, 40000, 443);
+	build_vxlan(&b->vxlan, &b->tcp4);
 	b->mix = calloc(n, sizeof(*b->mix));
-	b->keys = calloc(n + 2, sizeof(*b->keys));
+	b->keys = calloc(n + 3, sizeof(*b->keys));
 	if (!b->mix || !b->keys)
 		return -ENOMEM;
 	for (__u32 i = 0; i < n; i++) {
 		build_mix(&b->mix[i], i);
-		err = key_of(&b->mix[i], &b->keys[i]);
+		err = key_of(&b->mix[i], XS_MAX_DECAP, &b->keys[i]);
 		if (err)
 			return err;
 	}
-	err = key_of(&b->tcp4, &b->keys[n]);
+	err = key_of(&b->tcp4, XS_MAX_DECAP, &b->keys[n]);
 	if (!err)
-		err = key_of(&b->tcp6, &b->keys[n + 1]);
-	b->nkeys = n + 2;
+		err = key_of(&b->tcp6, XS_MAX_DECAP, &b->keys[n + 1]);
+	/* the VXLAN frame keyed on the tunnel (CASE_VXLAN_OUTER); inside, it
+	 * is tcp4's flow */
+	if (!err)
+		err = key_of(&b->vxlan, 0, &b->keys[n + 2]);
+	b->nkeys = n + 3;
 	/* fillers: IPv4 protocol 253 (experiments), which the mix never sends */
 	b->fillers = calloc(b->o.flows_max, sizeof(*b->fillers));
 	b->filler_vals = calloc(b->o.flows_max, sizeof(*b->filler_vals));
@@ -737,21 +785,25 @@ static int run_fill(struct bench *b, int c, int trial)
  * reversed on odd trials. */
 static int run_single(struct bench *b, int c, int trial)
 {
-	const struct pkt *k = c == CASE_TCP4 ? &b->tcp4 : &b->tcp6;
+	const struct pkt *k = c == CASE_TCP4 ? &b->tcp4 : c == CASE_TCP6 ? &b->tcp6 : &b->vxlan;
 	__u32 repeat = trial < 0 ? 10000 : b->o.repeat;
 	int err = 0;
 
+	for (int j = 0; !err && c == CASE_VXLAN_OUTER && j < narms; j++)
+		err = set_decap(arms[j].prog, 0);
 	for (int j = 0; !err && j < narms; j++) {
 		struct arm *a = &arms[trial % 2 ? narms - 1 - j : j];
 
 		err = measure_single(a, c, trial < 0 ? 0 : trial, k, repeat);
 	}
+	for (int j = 0; c == CASE_VXLAN_OUTER && j < narms; j++)
+		err = set_decap(arms[j].prog, XS_MAX_DECAP) ?: err;
 	return err;
 }
 
 static int run_case(struct bench *b, int c, int trial)
 {
-	if (c <= CASE_TCP6)
+	if (c <= CASE_LAST_SINGLE)
 		return run_single(b, c, trial);
 	return c <= CASE_MIX_STEADY ? run_mix(b, c, trial) : run_fill(b, c, trial);
 }
@@ -780,6 +832,12 @@ static const char *case_name(const struct bench *b, int c, char *buf, size_t len
 	case CASE_TCP6:
 		snprintf(buf, len, "TCP/IPv6, 1 flow");
 		break;
+	case CASE_VXLAN_OUTER:
+		snprintf(buf, len, "VXLAN, outer key, 1 flow");
+		break;
+	case CASE_VXLAN_INNER:
+		snprintf(buf, len, "VXLAN, inner key, 1 flow");
+		break;
 	case CASE_MIX_FIRST:
 		snprintf(buf, len, "mix %u flows, first insert", b->o.flows);
 		break;
@@ -806,8 +864,8 @@ static int rows(const struct bench *b, int row_case[], int row_clk[])
 	int n = 0;
 
 	for (int c = 0; c < CASE_MAX; c++) {
-		const int *k = c <= CASE_TCP6 ? single : mix;
-		int nk = c <= CASE_TCP6 ? 2 : 3;
+		const int *k = c <= CASE_LAST_SINGLE ? single : mix;
+		int nk = c <= CASE_LAST_SINGLE ? 2 : 3;
 
 		if (!case_enabled(b, c))
 			continue;
@@ -1472,18 +1530,22 @@ int main(int argc, char **argv)
 
 		if (read_stats(&sensor[i], s))
 			goto cleanup;
-		for (int k = XS_STAT_ERR_TRUNCATED; k <= XS_STAT_ERR_IPV6_EXT_DEPTH; k++)
+		for (int k = XS_STAT_L2_TRUNCATED; k <= XS_STAT_L2_IPV6_EXT_DEPTH; k++)
 			errs += s[k];
 		printf("  %s %s stats: rx %llu, counted %llu, capture_no_socket %llu, flow_new %llu,"
-		       " flow_table_full %llu, parse errors %llu\n", sensor[i].label,
+		       " flow_table_full %llu, keyed at L2 %llu, decap %llu\n", sensor[i].label,
 		       action_name(arms[i + 1].action),
 		       (unsigned long long)s[XS_STAT_RX], (unsigned long long)s[XS_STAT_COUNTED],
 		       (unsigned long long)s[XS_STAT_CAPTURE_NO_SOCKET],
 		       (unsigned long long)s[XS_STAT_FLOW_NEW],
-		       (unsigned long long)s[XS_STAT_FLOW_TABLE_FULL], (unsigned long long)errs);
-		if (errs || s[XS_STAT_FLOW_TABLE_FULL] != arms[i + 1].full_expected) {
-			pr_warn("%s: packets took an error path or found the table full: the"
-				" numbers do not measure the intended path\n", sensor[i].label);
+		       (unsigned long long)s[XS_STAT_FLOW_TABLE_FULL], (unsigned long long)errs,
+		       (unsigned long long)s[XS_STAT_DECAP]);
+		/* (a --variant may be an older build, which opens no tunnel) */
+		if (errs || s[XS_STAT_FLOW_TABLE_FULL] != arms[i + 1].full_expected ||
+		    (b.o.do_single && sensor[i].skel && !s[XS_STAT_DECAP])) {
+			pr_warn("%s: packets were keyed at L2, found the table full or no VXLAN"
+				" frame was keyed inside: the numbers do not measure the intended"
+				" path\n", sensor[i].label);
 			goto cleanup;
 		}
 	}

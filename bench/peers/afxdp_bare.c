@@ -292,7 +292,7 @@ static unsigned int port_rx(struct bare_port *p, const struct bare_opts *o,
 			const __u8 *data = xsk_umem__get_data(p->area, d->addr);
 			struct xs_packet pkt;
 
-			if (!xs_parse_frame(data, data + d->len, &pkt))
+			if (!xs_parse_frame(data, data + d->len, &pkt, XS_MAX_DECAP))
 				cnt->keyed++;
 		}
 		cnt->bytes += d->len;

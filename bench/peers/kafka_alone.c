@@ -69,7 +69,7 @@ static void flow_key_of(uint32_t i, struct flow_key *key)
 	f[29] = (uint8_t)i;
 	f[34] = (uint8_t)(sport >> 8);
 	f[35] = (uint8_t)sport;
-	xs_parse_frame(f, f + sizeof(f), &pkt);
+	xs_parse_frame(f, f + sizeof(f), &pkt, XS_MAX_DECAP);
 	*key = pkt.key;
 }
 

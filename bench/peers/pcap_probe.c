@@ -156,7 +156,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	int keyed;
 
 	ctx->received++;
-	keyed = !xs_parse_frame(bytes, bytes + h->caplen, &pkt);
+	keyed = !xs_parse_frame(bytes, bytes + h->caplen, &pkt, XS_MAX_DECAP);
 	if (keyed)
 		ctx->keyed++;
 	else

@@ -103,12 +103,12 @@ def cmd_records(a):
         problems = []
         names = {}
         for fr in frames:
-            if fr.keyed and fr.meta.get("conv", "").startswith(a.long):
+            if fr.meta.get("conv", "").startswith(a.long):
                 names[C.key_5tuple(fr.key).hex()] = fr.meta["conv"]
         for key, name in sorted(names.items(), key=lambda kv: kv[1]):
             rs = [f for _, f in recs.get(key, [])]
             active = [f for f in rs if f["end"] == "active"]
-            sent = [fr.t_ns for fr in frames if fr.keyed and C.key_5tuple(fr.key).hex() == key]
+            sent = [fr.t_ns for fr in frames if C.key_5tuple(fr.key).hex() == key]
             lasted = (max(sent) - min(sent)) / 1e9
             want_n = int(lasted // a.active_s) - 1
             if len(active) < max(want_n, 2):
@@ -175,7 +175,7 @@ def cmd_full(a):
     recs = flow_records(a.records)
     stats = json.loads(open(a.stats).read())
     summary = C.read_summary(a.summary)
-    keyed = sum(fr.keyed for fr in frames)
+    keyed = len(frames)  # every frame is keyed, at IP or at L2
     in_records = sum(f["pkts"] for rs in recs.values() for _, f in rs)
     full = stats["flow_table_full"]
     evicted = sum(f["end"] == "evicted" for rs in recs.values() for _, f in rs)

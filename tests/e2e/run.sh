@@ -19,6 +19,9 @@
 #   per key scheme (5tuple, community-id, metron --ts-unit us): records,
 #     keys, partitions, headers, summary, stats, flows, bpftool
 #   flow records and the Kafka Streams example; a full flow table (flows.sh)
+#   every frame of every Ethernet capture in PCAPS_DIR up to MTU 9000 + 14
+#     bytes (jumbo, non-IP, tunnelled), at MTU 9000 with native XDP where
+#     the kernel allows it: exactly once and byte-identical in the topic
 # After every test: no XDP program, pins, state file or changed offload.
 #
 # Environment: XDPSENSOR (default build/xdpsensor), PCAPS_DIR (default
@@ -172,6 +175,10 @@ test_bad_options() {
 		-i "$VA" -b 127.0.0.1:9 --spool-max 12Q
 	run_expect_fail "unknown --headers: exit 2, names it" 2 "--headers" \
 		-i "$VA" -b 127.0.0.1:9 --headers some
+	run_expect_fail "unknown --key-layer: exit 2, names it" 2 "sideways" \
+		-i "$VA" -b 127.0.0.1:9 --key-layer sideways
+	run_expect_fail "ether: rule below 0x0600 (an 802.3 length): exit 2, names it" 2 \
+		"ether:0x05dc" -i "$VA" -b 127.0.0.1:9 --capture ether:0x05dc
 	run_expect_fail "no -b: exit 2, says what is missing" 2 "-b" -i "$VA"
 }
 
@@ -572,14 +579,16 @@ test_unreachable_broker() {
 	report "$label: nothing left behind"
 }
 
+# test_key_scheme SCHEME [UNIT [ARGS...]]: ARGS go to the sensor and to check.py.
 test_key_scheme() {
 	local scheme=$1 unit=${2:-} label topic d line args=()
-	label="--key $scheme${unit:+ --ts-unit $unit}"
+	args=(--key "$scheme")
+	[ -n "$unit" ] && args+=(--ts-unit "$unit")
+	args+=("${@:3}")
+	label="${args[*]}"
 	topic=xs-e2e-$scheme-$$
 	d=$W/key-$scheme
 	mkdir -p "$d"
-	args=(--key "$scheme")
-	[ -n "$unit" ] && args+=(--ts-unit "$unit")
 	if [ -z "$BROKER" ]; then
 		tap_not_ok "$label: no Kafka broker (it should have started above)"
 		return
@@ -629,6 +638,60 @@ test_key_scheme() {
 	report "$label: nothing left behind"
 }
 
+# Every Ethernet capture of PCAPS_DIR and a generated jumbo conversation at
+# MTU 9000: frames up to 9014 bytes (the largest here: 7306), in several
+# buffers in the datapath and in several AF_XDP descriptors where the kernel
+# has multi-buffer (6.6+); each arrives once, whole.
+test_jumbo() {
+	local label="MTU 9000, every capture" topic=xs-e2e-jumbo-$$ d=$W/jumbo mode
+	mkdir -p "$d"
+	if [ -z "$BROKER" ]; then
+		tap_not_ok "$label: no Kafka broker (it should have started above)"
+		return
+	fi
+	if ! ip link set dev "$VA" mtu 9000 || ! ip -n "$NS" link set dev "$VB" mtu 9000; then
+		tap_skip "$label" "cannot set MTU 9000 on the veth pair"
+		return
+	fi
+	tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>"$d/topic.err" ||
+		fail "cannot create topic $topic: $(tail -n 2 "$d/topic.err" | tr '\n' ' ')"
+	iface_settings "$VA" >"$d/settings.before"
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" -v
+	if ! sensor_wait_ready "$d/sensor.err"; then
+		fail "not capturing: $(grep -v '^$' "$d/sensor.err" | tail -n 3 | tr '\n' ' ')"
+		report "$label: the sensor starts at MTU 9000"
+		sensor_stop KILL
+		scrub_iface "$VA"
+		ip link set dev "$VA" mtu 1500
+		ip -n "$NS" link set dev "$VB" mtu 1500
+		return
+	fi
+	mode=$(grep -o "attached in [a-z]* mode" "$d/sensor.err" | head -n 1)
+	diag "$VA: XDP program $mode; $(grep -o 'AF_XDP socket in .*' "$d/sensor.err" | head -n 1)"
+	case $mode in
+	*native*) ;;
+	*) fail "not native at MTU 9000 ($mode): $(grep -i native "$d/sensor.err" | head -n 1)" ;;
+	esac
+	traffic "$d" --pcap-dir "$PCAPS_DIR" --generate --jumbo
+	wait_stats "$VA" 90 \
+		"s['rx_packets'] >= $NSENT and s['read'] >= $NCAP and s['delivered'] >= $NCAP" \
+		>"$d/stats.json" || fail "not all delivered within 90 s: $(cat "$d/stats.json")"
+	diag "$(grep -c . "$d/traffic.err") lines from traffic.py; $(tail -n 1 "$d/traffic.err")"
+	report "$label: the sensor captures and delivers $NCAP of $NSENT frames"
+	tap_checker "$label" python3 "$E2E/check.py" stats --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" --stats "$d/stats.json"
+	sensor_stop INT
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGINT"
+	report "$label: exits 0 on SIGINT"
+	tap_checker "$label" python3 "$E2E/check.py" summary --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" --summary "$d/sensor.out"
+	check_kafka_records "$label" "$d" "$topic" --key 5tuple
+	check_clean "$VA" "$d/settings.before"
+	ip link set dev "$VA" mtu 1500
+	ip -n "$NS" link set dev "$VB" mtu 1500
+	report "$label: nothing left behind"
+}
+
 # ------------------------------------------------------------------ main
 
 trap cleanup EXIT
@@ -649,8 +712,9 @@ if [ ${#REPLAY_ARGS[@]} -eq 0 ]; then
 	tap_skip "replay real captures" "none of them in $PCAPS_DIR"
 fi
 test_key_scheme 5tuple
-test_key_scheme community-id
+test_key_scheme community-id "" --headers all
 test_key_scheme metron us
 test_flow_records
 test_flow_table_full
+test_jumbo
 tap_end

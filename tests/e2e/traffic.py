@@ -18,15 +18,17 @@ Frames come from two sources, sent in this order:
   * --generate: conversations built here, each with frames in BOTH
     directions and valid checksums: TCP (handshake, data both ways, FIN),
     UDP request/response, ICMP and ICMPv6 echo, IPv6 TCP and UDP, VLAN and
-    QinQ, IPv6 extension headers, IPv4/IPv6 fragments, SCTP, GRE, ICMPv6
-    node information, UDP between ports 0; plus frames the sensor must
-    NOT capture (ARP, LLDP, three VLAN tags, a truncated TCP header, a bad
-    IPv4 version).
+    QinQ, IPv6 extension headers, IPv4/IPv6 fragments, SCTP, GRE and VXLAN
+    tunnels (keyed by the flow inside), ICMPv6 node information, UDP
+    between ports 0; plus frames the sensor keys at L2 (ARP both ways,
+    LLDP, 802.3/LLC STP, three VLAN tags, a truncated TCP header, a bad
+    IPv4 version); with --jumbo also a TCP conversation of 9000-byte frames
+    (MTU 9000).
 
 The manifest (JSON) lists every frame sent, in order, with its bytes (hex),
 its origin, its send time (CLOCK_REALTIME ns), and for generated frames the
-conversation, the sender (client/server) and whether it is an IP frame the
-sensor should capture. --sent-pcap writes the same frames as a pcap, for
+conversation, the sender (client/server), whether the sensor should capture
+it and, for a frame it keys at L2, the l2_* reason. --sent-pcap writes the same frames as a pcap, for
 `xdpsensor classify`. Python 3 standard library only.
 """
 import argparse
@@ -195,12 +197,14 @@ class Conversation:
         self.name, self.client, self.server, self.tags = name, client, server, tags
         self.frames = []  # (sender, bytes)
 
-    def add(self, sender, l3, capture=True):
+    def add(self, sender, l3):
+        self.frames.append((sender, self.frame(sender, l3), None))
+
+    def frame(self, sender, l3):
         v6 = ":" in self.client
         src_mac, dst_mac = ((MAC_CLIENT, MAC_SERVER) if sender == "client"
                             else (MAC_SERVER, MAC_CLIENT))
-        frame = ether_tagged(dst_mac, src_mac, 0x86DD if v6 else 0x0800, l3, self.tags)
-        self.frames.append((sender, frame, capture))
+        return ether_tagged(dst_mac, src_mac, 0x86DD if v6 else 0x0800, l3, self.tags)
 
     def ends(self, sender):
         return ((self.client, self.server) if sender == "client"
@@ -293,13 +297,30 @@ def sctp_association(name, client, server, cport, sport):
 
 
 def gre_tunnel(name, client, server):
-    """GRE (proto 47) carrying a small IPv4 packet; keyed without ports."""
+    """GRE (proto 47) between client and server carrying a UDP exchange
+    between two inner hosts, each way: keyed by the inner flow."""
     c = Conversation(name, client, server)
+    hosts = ("10.200.0.1", "10.200.0.2")
     for sender in ("client", "server", "client"):
         src, dst = c.ends(sender)
-        inner = ipv4("10.200.0.1", "10.200.0.2", 17, udp("10.200.0.1", "10.200.0.2", 1, 2, b"in"))
+        isrc, idst = hosts if sender == "client" else hosts[::-1]
+        sp, dp = (1, 2) if sender == "client" else (2, 1)
+        inner = ipv4(isrc, idst, 17, udp(isrc, idst, sp, dp, b"in"))
         c.add(sender, ipv4(src, dst, 47, struct.pack("!HH", 0, 0x0800) + inner,
                            ident=400 + len(c.frames)))
+    return c
+
+
+def vxlan_tunnel(name, vtep_client, vtep_server, inner):
+    """The frames of the conversation inner, each in VXLAN (UDP 4789, VNI
+    42) from its sender's VTEP; the UDP source port varies, as a VTEP's
+    flow hash makes it. Keyed by the inner flow."""
+    c = Conversation(name, vtep_client, vtep_server)
+    for i, (sender, frame, _) in enumerate(inner.frames):
+        src, dst = c.ends(sender)
+        vx = struct.pack("!II", 0x08000000, 42 << 8) + frame
+        c.add(sender, ipv4(src, dst, 17, udp(src, dst, 49152 + 7 * i, 4789, vx),
+                           ident=500 + i))
     return c
 
 
@@ -331,31 +352,54 @@ def fragments_v6(client, server, cport, sport):
     return [first, rest]
 
 
-def not_captured():
-    """Frames the sensor must pass to the kernel, not capture."""
-    c = Conversation("not-captured", "192.0.2.10", "198.51.100.20")
-    bcast, lldp_mc = "ff:ff:ff:ff:ff:ff", "01:80:c2:00:00:0e"
-    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, bytes.fromhex("02e2e0000001"),
-                      ip_bytes("192.0.2.10"), b"\0" * 6, ip_bytes("192.0.2.99"))
+def l2_frames():
+    """Conversations the sensor keys at L2 (not IP, or an IP header it
+    cannot read): captured like the rest, with their reason. ARP both
+    ways (a unicast refresh and its reply: one key); one frame each of the
+    others."""
+    ends = ("192.0.2.10", "198.51.100.20")
+    lldp_mc, stp_mc = "01:80:c2:00:00:0e", "01:80:c2:00:00:00"
+
+    def arp_op(op, sha, spa, tha, tpa):
+        return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, bytes.fromhex(sha),
+                           ip_bytes(spa), bytes.fromhex(tha), ip_bytes(tpa)) + b"\0" * 18
+
+    arp = Conversation("l2-arp", *ends)
+    arp.frames = [
+        ("client", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0806,
+                                arp_op(1, "02e2e0000001", "192.0.2.10", "000000000000",
+                                       "192.0.2.99"), ()), "l2_not_ip"),
+        ("server", ether_tagged(MAC_CLIENT, MAC_SERVER, 0x0806,
+                                arp_op(2, "02e2e0000002", "192.0.2.99", "02e2e0000001",
+                                       "192.0.2.10"), ()), "l2_not_ip"),
+    ]
     lldp = bytes.fromhex("0207" "04" "02e2e0000001" "0403" "05" "7031" "0602" "0078" "0000")
+    stp = bytes.fromhex("424203" "0000" "00" "00" + "00" * 32)  # LLC + config BPDU
     udp_l3 = ipv4("192.0.2.10", "198.51.100.20", 17,
                   udp("192.0.2.10", "198.51.100.20", 1, 2, b"three tags"))
     short_tcp = ipv4("192.0.2.10", "198.51.100.20", 6, b"\x9c\x40\x00\x50" + b"\0" * 6)
     bad_v4 = ipv4("192.0.2.10", "198.51.100.20", 17,
                   udp("192.0.2.10", "198.51.100.20", 1, 2, b"v5"), version=5)
-    frames = [
-        ether_tagged(bcast, MAC_CLIENT, 0x0806, arp + b"\0" * 18, ()),       # ARP
-        ether_tagged(lldp_mc, MAC_CLIENT, 0x88CC, lldp, ()),                 # LLDP
-        ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, udp_l3,                 # 3 tags
-                     ((0x88A8, 10), (0x8100, 20), (0x8100, 30))),
-        ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, short_tcp, ()),         # TCP cut
-        ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, bad_v4, ()),            # version 5
+    singles = [
+        ("l2-lldp", ether_tagged(lldp_mc, MAC_CLIENT, 0x88CC, lldp, ()), "l2_not_ip"),
+        ("l2-llc-stp", bytes.fromhex((stp_mc + MAC_CLIENT).replace(":", ""))
+         + struct.pack("!H", len(stp)) + stp, "l2_not_ip"),
+        ("l2-3-tags", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, udp_l3,
+                                   ((0x88A8, 10), (0x8100, 20), (0x8100, 30))), "l2_vlan_depth"),
+        ("l2-tcp-cut", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, short_tcp, ()),
+         "l2_truncated"),
+        ("l2-ipv4-version-5", ether_tagged(MAC_SERVER, MAC_CLIENT, 0x0800, bad_v4, ()),
+         "l2_bad_ipv4"),
     ]
-    c.frames = [("client", f, False) for f in frames]
-    return c
+    convs = [arp]
+    for name, frame, reason in singles:
+        c = Conversation(name, *ends)
+        c.frames = [("client", frame, reason)]
+        convs.append(c)
+    return convs
 
 
-def conversations():
+def conversations(jumbo=False):
     """Every generated conversation, in sending order (deterministic)."""
     convs = [
         tcp_session("tcp4", "192.0.2.10", "198.51.100.20", 40000, 80),
@@ -379,10 +423,15 @@ def conversations():
                      ext="hop+dst"),
         sctp_association("sctp4", "192.0.2.10", "198.51.100.70", 5000, 38412),
         gre_tunnel("gre4", "198.51.100.80", "192.0.2.12"),
+        vxlan_tunnel("vxlan4", "198.51.100.81", "192.0.2.13",
+                     udp_exchange("inner", "10.201.0.1", "10.201.0.2", 5353, 53)),
     ]
+    if jumbo:  # 9014-byte frames: a TCP session at MTU 9000
+        convs.append(tcp_session("tcp4-jumbo", "192.0.2.14", "198.51.100.82", 40100, 9000,
+                                 data=(8960, 8960)))
     convs += fragments_v4("192.0.2.10", "198.51.100.90", 53002, 7004)
     convs += fragments_v6("2001:db8::10", "2001:db8::50", 53003, 7005)
-    convs.append(not_captured())
+    convs += l2_frames()
     return convs
 
 
@@ -434,8 +483,11 @@ def many_flows(n):
 def stream(flows, count):
     """count UDP frames spread round-robin over `flows` conversations (both
     directions, alternately), each numbered in its payload: for outages,
-    where every frame must arrive once, in order per key."""
+    where every frame must arrive once, in order per key. Every fourth
+    conversation goes in GRE, so the tunnel's key (xs.outer_key) is carried
+    too, through the spool as well."""
     out = []
+    vteps = ("203.0.113.1", "203.0.113.2")
     for i in range(count):
         f, sender = i % flows, ("client", "server")[(i // flows) % 2]
         client, server = "192.0.2.%d" % (100 + f), "198.51.100.%d" % (100 + f)
@@ -443,17 +495,36 @@ def stream(flows, count):
         sp, dp = (40000 + f, 9000) if sender == "client" else (9000, 40000 + f)
         payload = struct.pack("!II", f, i) + b"s" * 18
         l3 = ipv4(src, dst, 17, udp(src, dst, sp, dp, payload), ident=i & 0xffff)
+        if f % 4 == 3:
+            osrc, odst = vteps if sender == "client" else vteps[::-1]
+            l3 = ipv4(osrc, odst, 47, struct.pack("!HH", 0, 0x0800) + l3, ident=i & 0xffff)
         macs = (MAC_CLIENT, MAC_SERVER) if sender == "client" else (MAC_SERVER, MAC_CLIENT)
         data = ether_tagged(macs[1], macs[0], 0x0800, l3, ())
         out.append((data, {"origin": "gen", "conv": "stream%d" % f, "sender": sender,
-                           "capture": True}))
+                           "capture": True, "reason": None}))
     return out
 
 
-def frames_to_send(pcaps, generate, max_frame, extra=(), stream_spec=None):
+def ethernet_pcaps(directory):
+    """The classic pcap files of a directory whose link type is Ethernet
+    (sorted), and the names of the others."""
+    ok, other = [], []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if not name.endswith(".pcap"):
+            continue
+        try:
+            next(read_pcap(path), None)
+            ok.append(path)
+        except (ValueError, OSError):
+            other.append(name)
+    return ok, other
+
+
+def frames_to_send(pcaps, generate, max_frame, jumbo=False, extra=(), stream_spec=None):
     """[(bytes, meta)] in sending order, and the list of skipped frames;
     stream_spec FLOWS:COUNT: numbered frames (stream()), sent first;
-    extra: generated (conversation, sender, bytes, capture), sent last."""
+    extra: generated (conversation, sender, bytes, l2 reason), sent last."""
     out, skipped = [], []
     if stream_spec:
         flows, count = (int(x) for x in stream_spec.split(":"))
@@ -470,12 +541,13 @@ def frames_to_send(pcaps, generate, max_frame, extra=(), stream_spec=None):
                 continue
             out.append((data, meta))
     if generate:
-        for c in conversations():
-            for sender, data, capture in c.frames:
+        for c in conversations(jumbo):
+            for sender, data, reason in c.frames:
                 out.append((data, {"origin": "gen", "conv": c.name, "sender": sender,
-                                   "capture": capture}))
-    for name, sender, data, capture in extra:
-        out.append((data, {"origin": "gen", "conv": name, "sender": sender, "capture": capture}))
+                                   "capture": True, "reason": reason}))
+    for name, sender, data, reason in extra:
+        out.append((data, {"origin": "gen", "conv": name, "sender": sender, "capture": True,
+                           "reason": reason}))
     return out, skipped
 
 
@@ -529,6 +601,9 @@ def main():
     gp = sub.add_parser("generate", help="build the frames without sending them")
     for p in (sp, gp):
         p.add_argument("--pcap", action="append", default=[], help="capture to replay")
+        p.add_argument("--pcap-dir", help="replay every Ethernet capture of this directory")
+        p.add_argument("--jumbo", action="store_true",
+                       help="with --generate: add a conversation of 9014-byte frames")
         p.add_argument("--generate", action="store_true", help="add the generated conversations")
         p.add_argument("--stream", metavar="FLOWS:COUNT",
                        help="first, COUNT numbered UDP frames over FLOWS conversations")
@@ -544,13 +619,19 @@ def main():
     if args.cmd == "generate":
         args.generate = True
     mtu = args.mtu or (iface_mtu(args.iface) if args.cmd == "send" else 1500)
+    if args.pcap_dir:
+        found, other = ethernet_pcaps(args.pcap_dir)
+        args.pcap += found
+        print("traffic.py: %d Ethernet captures in %s; not replayed (not Ethernet/classic"
+              " pcap): %s" % (len(found), args.pcap_dir, " ".join(other) or "none"),
+              file=sys.stderr)
     extra = []
     if args.long_lived:
         n, each = (int(v) for v in args.long_lived.split(":"))
         extra += long_lived(n, each)
     if args.many_flows:
         extra += many_flows(args.many_flows)
-    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14, extra,
+    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14, args.jumbo, extra,
                                      args.stream)
     for s in skipped:
         print("traffic.py: skipped %s frame %d (%d bytes): %s"

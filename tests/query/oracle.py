@@ -8,11 +8,14 @@ must have written, computed without it. TAP lines ("ok - X", "not ok - X",
   oracle.py prepare --sent SENT.pcap --classify CLASSIFY.jsonl --out CAPTURED.pcap
         --views VIEWS.json
       the frames of the replay the sensor captures (classify's verdict), in
-      order, and tshark's decode of each (outer 5-tuple, tests/pcaps's View)
+      order, and tshark's decode of each (tests/pcaps's View): the outer
+      5-tuple, and the innermost where classify says the sensor keys the
+      frame inside tunnels; frames it keys at L2 have none
   oracle.py compare --captured CAPTURED.pcap --views VIEWS.json
         --records RECORDS.jsonl --got OUT.pcap --manifest MANIFEST.json
         [--fixed JSON | --bpf SELECTED.pcap | --regex RE | --all]
         [--window START_NS END_NS] [--snaplen N] [--limit N] [--ts-unit us]
+        [--key-layer inner|outer]
       the pcap holds exactly the records whose frame the filter selects, with
       their capture times and original lengths, in capture-time order, and
       the replay's frames the filter selects are exactly those records
@@ -76,22 +79,37 @@ def write_pcap(path, frames):
 
 # ------------------------------------------------------------------ prepare
 
+def view_fields(v):
+    return {"src": v.src, "dst": v.dst, "proto": v.proto,
+            "ports": list(v.ports[:2]) if v.ports else None}
+
+
 def cmd_prepare(a):
     frames, _ = read_pcap(a.sent)
-    verdict = {}
+    pkt = {}
     for line in open(a.classify):
         v = json.loads(line)
         if v.get("type") == "packet":
-            verdict[v["n"]] = v["verdict"]
-    captured = [f for i, f in enumerate(frames, 1) if verdict.get(i) == "capture"]
+            pkt[v["n"]] = v
+    kept = [(f, pkt[i]) for i, f in enumerate(frames, 1)
+            if pkt.get(i, {}).get("verdict") == "capture"]
+    captured = [f for f, _ in kept]
     write_pcap(a.out, captured)
     out = subprocess.run(compare_tshark.tshark_cmd("tshark", a.out), capture_output=True,
                          text=True, check=True).stdout
     views = []
-    for row in compare_tshark.parse_tshark(out):
+    for row, (_, c) in zip(compare_tshark.parse_tshark(out), kept):
         v = compare_tshark.View(row, a.out)
-        views.append({"family": v.family, "src": v.src, "dst": v.dst, "proto": v.proto,
-                      "ports": list(v.ports[:2]) if v.ports else None})
+        # tshark's fields; which header the sensor keys is classify's (tests/pcaps
+        # checks that against tshark): none at L2, the tunnelled one when it
+        # opened tunnels, as many as tshark shows
+        decap = c.get("decap", 0)
+        if decap and (v.inner is None or v.depth != decap):
+            sys.exit("frame %d: the sensor opened %d tunnel(s), tshark shows %d"
+                     % (v.n, decap, v.depth))
+        views.append({"l2": c.get("family") == 0 or v.family is None,
+                      "outer": view_fields(v),
+                      "inner": view_fields(v.inner) if decap else None})
     if len(views) != len(captured):
         sys.exit("tshark decoded %d frames of %d" % (len(views), len(captured)))
     with open(a.views, "w") as f:
@@ -101,10 +119,12 @@ def cmd_prepare(a):
 
 # ------------------------------------------------------------------ oracle
 
-def fixed_selects(flt, v):
-    """Metron's fixed fields over tshark's decode of the outer headers."""
-    if v["family"] is None:
+def fixed_selects(flt, view, layer):
+    """Metron's fixed fields over tshark's decode of the headers the sensor
+    keys: inside the tunnels it opens (layer inner), or the outer ones."""
+    if view["l2"]:
         return False
+    v = view["inner"] if layer == "inner" and view["inner"] else view["outer"]
 
     def one_way(src, dst, sport, dport):
         if "src" in flt and ipaddress.ip_address(src) not in ipaddress.ip_network(flt["src"], False):
@@ -181,7 +201,8 @@ def cmd_compare(a):
     # which frames of the replay the filter selects (the oracle)
     if a.fixed:
         flt = json.loads(a.fixed)
-        sel_frames = [f[1] for f, v in zip(captured, views) if fixed_selects(flt, v)]
+        sel_frames = [f[1] for f, v in zip(captured, views)
+                      if fixed_selects(flt, v, a.key_layer)]
     elif a.bpf:
         sel_frames = [f[1] for f in read_pcap(a.bpf)[0]]
     elif a.regex:
@@ -302,6 +323,7 @@ def main():
     p.add_argument("--snaplen", type=int)
     p.add_argument("--limit", type=int)
     p.add_argument("--ts-unit", default="ns")
+    p.add_argument("--key-layer", default="inner", choices=("inner", "outer"))
     p = sub.add_parser("partition")
     p.add_argument("--scheme", required=True)
     p.add_argument("--flow", required=True)

@@ -44,6 +44,11 @@ REPLAY_ARGS=()
 FLOW_ARGS=(--src-addr 192.0.2.10 --dst-addr 198.51.100.20 --src-port 40000 --dst-port 80
 	--proto tcp)
 FLOW_JSON='{"src": "192.0.2.10", "dst": "198.51.100.20", "sport": 40000, "dport": 80, "proto": 6'
+# the UDP exchange inside the generated VXLAN tunnel ("vxlan4"): the sensor
+# keys its frames by this flow (--key-layer inner, its default)
+INNER_ARGS=(--src-addr 10.201.0.1 --dst-addr 10.201.0.2 --src-port 5353 --dst-port 53
+	--proto udp)
+INNER_JSON='{"src": "10.201.0.1", "dst": "10.201.0.2", "sport": 5353, "dport": 53, "proto": 17'
 
 cleanup() {
 	local rc=$?
@@ -214,6 +219,21 @@ test_queries_5tuple() {
 			"$(tail -n 1 "$d/q$QN.pcap.stderr")"
 	report "--flow: reads only partition $part (murmur2 of the 5tuple key, as the Java client)"
 
+	# a flow inside a tunnel: its records are on its own key's partition
+	part=$(python3 "$ORACLE" partition --scheme 5tuple --flow "$INNER_JSON}" --parts $PARTS)
+	query_case "--flow of the flow inside a VXLAN tunnel" $t \
+		--fixed "$INNER_JSON, \"reverse\": true}" -- \
+		--start "$start_ms" "${INNER_ARGS[@]}" --include-reverse --flow
+	grep -q "read 1 of $PARTS partitions (--flow: partition $part)" "$d/q$QN.pcap.stderr" ||
+		fail "stderr does not say 'read 1 of $PARTS partitions (--flow: partition $part)':" \
+			"$(tail -n 1 "$d/q$QN.pcap.stderr")"
+	report "--flow of a tunnelled flow: reads only partition $part (its inner key's)"
+	# the fixed fields on the tunnel's own header, as a sensor run with
+	# --key-layer outer keys it
+	query_case "--key-layer outer --dst-port 4789 (the VXLAN tunnels)" $t --key-layer outer \
+		--fixed '{"dport": 4789, "proto": 17}' -- \
+		--start "$start_ms" --key-layer outer --dst-port 4789 --proto udp
+
 	# -w - into tshark, and --count: as many as the files above hold
 	n=$("$XS" query -b "$BROKER" -t $t --start "$start_ms" "${FLOW_ARGS[@]}" \
 		--include-reverse -w - 2>"$d/stdout.err" | tshark -r - -T fields -e frame.number \
@@ -301,28 +321,35 @@ test_other_schemes() {
 		--include-reverse --flow
 
 	# inspect decodes each key scheme and says where the time came from
-	inspect_scheme qcid community-id header '^1:[A-Za-z0-9+/]{27}=$'
-	inspect_scheme qmet metron metron-key '^[0-9]{16}$'
-	inspect_scheme qnoh 5tuple record '^(tcp|udp|icmp|icmpv6|sctp|[0-9]+) .* <> .*:[0-9]+$'
+	inspect_scheme qcid community-id header '^1:[A-Za-z0-9+/]{27}=$' '^l2:[A-Za-z0-9+/]{27}=$'
+	inspect_scheme qmet metron metron-key '^[0-9]{16}$' '^[0-9]{16}$'
+	inspect_scheme qnoh 5tuple record '^(tcp|udp|icmp|icmpv6|sctp|[0-9]+) .* <> .*:[0-9]+$' \
+		'^(ether|llc) ([0-9a-f]{2}:){5}[0-9a-f]{2}/0x[0-9a-f]{4} <> ([0-9a-f]{2}:){5}[0-9a-f]{2}/0x[0-9a-f]{4}$'
 }
 
-# inspect_scheme TOPIC SCHEME TS_SOURCE KEY_REGEX: inspect --json on every
-# record of TOPIC: the key decoded as SCHEME, the time from TS_SOURCE.
+# inspect_scheme TOPIC SCHEME TS_SOURCE KEY_REGEX L2_KEY_REGEX: inspect
+# --json on every record of TOPIC: the key decoded as SCHEME, of the first
+# form for a frame keyed at IP, of the second for one keyed at L2 (the
+# generated ARP, LLDP, LLC... frames: some), the time from TS_SOURCE.
 inspect_scheme() {
 	local t=$1 d=$W/$1
 	"$XS" inspect -b "$BROKER" -t "$t" -n 0 --json >"$d/inspect.jsonl" 2>"$d/inspect.err" ||
 		fail "exit $?: $(head -n 2 "$d/inspect.err")"
-	python3 - "$d/inspect.jsonl" "$d/records.jsonl" "$2" "$3" "$4" >"$d/inspect.check" <<'EOF' ||
+	python3 - "$d/inspect.jsonl" "$d/records.jsonl" "$2" "$3" "$4" "$5" \
+		>"$d/inspect.check" <<'EOF' ||
 import json, re, sys
 got = [json.loads(l) for l in open(sys.argv[1])]
 n = sum(1 for l in open(sys.argv[2]) if l.strip())
+l2 = [g for g in got if g.get("family") == 0]
 bad = [g for g in got if g["key_scheme"] != sys.argv[3] or g["ts_source"] != sys.argv[4]
-       or not re.match(sys.argv[5], g["key"])]
-print("%d objects of %d records; %d not as expected: %s" % (len(got), n, len(bad), bad[:1]))
-sys.exit(1 if bad or len(got) != n else 0)
+       or not re.match(sys.argv[6] if g.get("family") == 0 else sys.argv[5], g["key"])
+       or (g.get("family") == 0) != ("l2_reason" in g)]
+print("%d objects of %d records (%d keyed at L2); %d not as expected: %s"
+      % (len(got), n, len(l2), len(bad), bad[:1]))
+sys.exit(1 if bad or not l2 or len(got) != n else 0)
 EOF
 		fail "$(cat "$d/inspect.check")"
-	report "inspect --json $t: every key decoded as $2, times from the $3"
+	report "inspect --json $t: every key decoded as $2 (IP and L2), times from the $3"
 }
 
 # bad NAME RC WHAT QUERY_ARGS...: exits RC, one line on stderr naming WHAT,

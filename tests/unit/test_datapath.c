@@ -72,6 +72,7 @@ static void dp_reset(struct xdpsensor_bpf *skel)
 	struct flow_key fk;
 	struct prefix_rule_key pk;
 	struct port_rule_key tk;
+	__u32 l2;
 	int fd;
 
 	fd = bpf_map__fd(skel->maps.flows);
@@ -83,6 +84,9 @@ static void dp_reset(struct xdpsensor_bpf *skel)
 	fd = bpf_map__fd(skel->maps.port_rules);
 	while (!bpf_map_get_next_key(fd, NULL, &tk))
 		assert_int_equal(bpf_map_delete_elem(fd, &tk), 0);
+	fd = bpf_map__fd(skel->maps.l2_rules);
+	while (!bpf_map_get_next_key(fd, NULL, &l2))
+		assert_int_equal(bpf_map_delete_elem(fd, &l2), 0);
 	fd = bpf_map__fd(skel->maps.proto_rules);
 	for (__u32 i = 0, zero = 0; i < 256; i++)
 		assert_int_equal(bpf_map_update_elem(fd, &i, &zero, BPF_ANY), 0);
@@ -95,12 +99,14 @@ struct rule_spec {
 };
 
 /* Applies the rules through the CLI code path (rules_add + rules_apply). */
-static void apply_rules(struct xdpsensor_bpf *skel, __u32 default_action,
-			const struct rule_spec *rs, size_t n, __u32 sample_n, __u32 seed)
+static void apply_rules_layer(struct xdpsensor_bpf *skel, __u32 default_action,
+			      const struct rule_spec *rs, size_t n, __u32 sample_n, __u32 seed,
+			      const char *key_layer)
 {
 	static struct rules r; /* 10 KiB: off the stack */
 
 	rules_init(&r, default_action ? default_action : XS_ACTION_COUNT);
+	assert_int_equal(rules_set_key_layer(&r, key_layer), 0);
 	for (size_t i = 0; i < n && rs[i].spec; i++)
 		if (rules_add(&r, rs[i].action, rs[i].spec))
 			fail_msg("rules_add(%s, '%s') failed", action_name(rs[i].action), rs[i].spec);
@@ -108,6 +114,12 @@ static void apply_rules(struct xdpsensor_bpf *skel, __u32 default_action,
 		r.config.sample_n = sample_n;
 	r.config.sample_seed = seed;
 	assert_int_equal(rules_apply(&r, skel), 0);
+}
+
+static void apply_rules(struct xdpsensor_bpf *skel, __u32 default_action,
+			const struct rule_spec *rs, size_t n, __u32 sample_n, __u32 seed)
+{
+	apply_rules_layer(skel, default_action, rs, n, sample_n, seed, "inner");
 }
 
 static const char *fmt_key(const struct flow_key *k, char *buf, size_t n)
@@ -144,14 +156,13 @@ static void expect_stats_delta(const __u64 *before, const __u64 *after, const __
 	}
 }
 
-/* RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED + sum(ERR_*) */
+/* RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED: every frame is
+ * classified, those keyed at L2 too. */
 static void expect_stats_identity(const __u64 *s)
 {
 	__u64 sum = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_COUNTED] +
 		    s[XS_STAT_DROPPED];
 
-	for (int e = XS_STAT_ERR_TRUNCATED; e <= XS_STAT_ERR_IPV6_EXT_DEPTH; e++)
-		sum += s[e];
 	EXPECT_EQ("stats identity: rx == sum of the outcomes", s[XS_STAT_RX], sum);
 }
 
@@ -167,7 +178,7 @@ static size_t read_flows(struct xdpsensor_bpf *skel, struct flow_entry **out)
 /* The table of single-packet cases                                    */
 
 struct key_spec {
-	__u8 family; /* 0: the packet makes no flow entry */
+	__u8 family; /* 4, 6, or 0 (XS_FAMILY_L2: a and b are MAC addresses) */
 	__u8 proto;
 	const char *a, *b;
 	__u16 port_a, port_b;
@@ -183,7 +194,21 @@ struct dp_case {
 	struct key_spec key;
 	__u8 dir;                     /* enum xs_dir of the packet in that key */
 	__u8 tcp_flags;               /* expected flow_stats.tcp_flags */
+	bool outer;                   /* --key-layer outer */
+	__u8 decap;                   /* tunnels the userspace parser opened */
 };
+
+/* "aa:bb:cc:dd:ee:ff" into the first 6 bytes of a zeroed 16 */
+static void mac_to_key(const char *text, __u8 out[16])
+{
+	unsigned int b[6];
+
+	memset(out, 0, 16);
+	if (sscanf(text, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		fail_msg("bad MAC address '%s' in a test table", text);
+	for (int i = 0; i < 6; i++)
+		out[i] = (__u8)b[i];
+}
 
 static struct flow_key key_from_spec(const struct key_spec *s)
 {
@@ -191,8 +216,13 @@ static struct flow_key key_from_spec(const struct key_spec *s)
 
 	k.family = s->family;
 	k.proto = s->proto;
-	addr_to_key(s->a, k.addr_a);
-	addr_to_key(s->b, k.addr_b);
+	if (s->family == XS_FAMILY_L2) {
+		mac_to_key(s->a, k.addr_a);
+		mac_to_key(s->b, k.addr_b);
+	} else {
+		addr_to_key(s->a, k.addr_a);
+		addr_to_key(s->b, k.addr_b);
+	}
 	k.port_a = s->port_a;
 	k.port_b = s->port_b;
 	return k;
@@ -213,12 +243,18 @@ static struct flow_key key_from_spec(const struct key_spec *s)
 	{ .family = 4, .proto = (pr), .a = (addr_a), .port_a = (pa), .b = (addr_b), .port_b = (pb) }
 #define KEY6(pr, addr_a, pa, addr_b, pb) \
 	{ .family = 6, .proto = (pr), .a = (addr_a), .port_a = (pa), .b = (addr_b), .port_b = (pb) }
+/* keyed at L2: the builder's two MAC addresses, EtherType or SAPs */
+#define KEY_L2(pa, pb) \
+	{ .family = XS_FAMILY_L2, .a = MAC_LO, .port_a = (pa), .b = MAC_HI, .port_b = (pb) }
 
 /* Expected counter deltas besides RX/RX_BYTES. */
 #define NEW_COUNTED { [XS_STAT_COUNTED] = 1, [XS_STAT_FLOW_NEW] = 1 }
 #define NEW_DROPPED { [XS_STAT_DROPPED] = 1, [XS_STAT_FLOW_NEW] = 1 }
 #define NEW_NO_SOCKET { [XS_STAT_CAPTURE_NO_SOCKET] = 1, [XS_STAT_FLOW_NEW] = 1 }
 #define ONLY(stat) { [stat] = 1 }
+/* keyed at L2 for this reason, counted, a new flow */
+#define L2_COUNTED(reason) { [XS_STAT_COUNTED] = 1, [XS_STAT_FLOW_NEW] = 1, [reason] = 1 }
+#define DECAP_COUNTED { [XS_STAT_COUNTED] = 1, [XS_STAT_FLOW_NEW] = 1, [XS_STAT_DECAP] = 1 }
 
 #define QINQ { 0x88A8, 0x8100 }
 
@@ -310,12 +346,18 @@ static const struct dp_case protocol_cases[] = {
 	  .pkt = { .vlan = { 0x9100, 0x8100 }, .src = A4, .dst = B4, .proto = UDP, .sport = 1000, .dport = 2000 },
 	  .retval = XDP_PASS, .delta = NEW_COUNTED,
 	  .key = KEY4(UDP, A4, 1000, B4, 2000), .dir = XS_DIR_A_TO_B },
-	{ "three VLAN tags -> err_vlan_depth, passed",
+	{ "three VLAN tags -> keyed at L2 (l2_vlan_depth), the third TPID as EtherType",
 	  .pkt = { .vlan = { 0x88A8, 0x8100, 0x8100 }, .src = A4, .dst = B4, .proto = TCP, .sport = 1, .dport = 2 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_VLAN_DEPTH) },
-	{ "802.1Q/arp -> err_not_ip",
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_VLAN_DEPTH),
+	  .key = KEY_L2(0x8100, 0x8100), .dir = XS_DIR_A_TO_B },
+	{ "802.1Q/arp -> keyed at L2 (l2_not_ip), EtherType after the tag",
 	  .pkt = { .vlan = { 0x8100 }, .ethertype = 0x0806 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_NOT_IP) },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x0806, 0x0806), .dir = XS_DIR_A_TO_B },
+	{ "QinQ/lldp -> keyed at L2 (l2_not_ip)",
+	  .pkt = { .vlan = QINQ, .ethertype = 0x88CC, .src = A4, .dst = B4, .proto = UDP },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x88CC, 0x88CC), .dir = XS_DIR_A_TO_B },
 
 	/* IPv4 options and fragments */
 	{ "ipv4 with 12 bytes of options (IHL 8)/tcp",
@@ -348,9 +390,10 @@ static const struct dp_case protocol_cases[] = {
 	  .pkt = { .src = A6, .dst = B6, .ext = "HRDDDD", .proto = UDP, .sport = 1, .dport = 2 },
 	  .retval = XDP_PASS, .delta = NEW_COUNTED,
 	  .key = KEY6(UDP, A6, 1, B6, 2), .dir = XS_DIR_A_TO_B },
-	{ "ipv6 with 7 extension headers -> err_ipv6_ext_depth",
+	{ "ipv6 with 7 extension headers -> keyed at L2 (l2_ipv6_ext_depth)",
 	  .pkt = { .src = A6, .dst = B6, .ext = "HRDDDDD", .proto = UDP, .sport = 1, .dport = 2 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_IPV6_EXT_DEPTH) },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_IPV6_EXT_DEPTH),
+	  .key = KEY_L2(0x86DD, 0x86DD), .dir = XS_DIR_A_TO_B },
 	{ "ipv6 first fragment (M, offset 0)/udp keeps its ports",
 	  .pkt = { .src = B6, .dst = A6, .ext = "F", .mf = true, .proto = UDP, .sport = 53, .dport = 40000, .payload = 64 },
 	  .retval = XDP_PASS, .delta = NEW_COUNTED,
@@ -364,28 +407,171 @@ static const struct dp_case protocol_cases[] = {
 	  .retval = XDP_PASS, .delta = NEW_COUNTED,
 	  .key = KEY6(TCP, A6, 0, B6, 0), .dir = XS_DIR_A_TO_B },
 
-	/* What cannot be keyed */
-	{ "arp -> err_not_ip", .pkt = { .ethertype = 0x0806 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_NOT_IP) },
-	{ "lldp -> err_not_ip", .pkt = { .ethertype = 0x88CC, .src = A4, .dst = B4, .proto = UDP },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_NOT_IP) },
-	{ "ipv4 version 5 -> err_bad_ipv4",
+	/* What cannot be keyed at IP: keyed at L2, classified like the rest */
+	{ "arp request -> keyed at L2 (l2_not_ip): the MACs, EtherType 0x0806",
+	  .pkt = { .ethertype = 0x0806 },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x0806, 0x0806), .dir = XS_DIR_A_TO_B },
+	{ "arp reply from the higher MAC -> the request's key, other direction",
+	  .pkt = { .ethertype = 0x0806, .swap_mac = true },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x0806, 0x0806), .dir = XS_DIR_B_TO_A },
+	{ "lldp -> keyed at L2 (l2_not_ip)",
+	  .pkt = { .ethertype = 0x88CC, .src = A4, .dst = B4, .proto = UDP },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x88CC, 0x88CC), .dir = XS_DIR_A_TO_B },
+	{ "ptp (0x88f7) -> keyed at L2 (l2_not_ip)",
+	  .pkt = { .ethertype = 0x88F7, .src = A4, .dst = B4, .proto = UDP },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x88F7, 0x88F7), .dir = XS_DIR_A_TO_B },
+	{ "802.3/LLC STP (SAP 0x42) -> keyed at L2, the SAPs as ports",
+	  .pkt = { .ethertype = 0x0026, .dsap = 0x42, .ssap = 0x42 },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x42, 0x42), .dir = XS_DIR_A_TO_B },
+	{ "802.3/LLC, SAPs 0xe0 > 0xf0 from the lower MAC: port_a is A's SAP",
+	  .pkt = { .ethertype = 0x0026, .dsap = 0xf0, .ssap = 0xe0 },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0xe0, 0xf0), .dir = XS_DIR_A_TO_B },
+	{ "802.3/LLC response (C/R bit) back: the same key",
+	  .pkt = { .ethertype = 0x0026, .dsap = 0xe0, .ssap = 0xf1, .swap_mac = true },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0xe0, 0xf0), .dir = XS_DIR_B_TO_A },
+	{ "802.1Q/802.3/LLC -> keyed at L2",
+	  .pkt = { .vlan = { 0x8100 }, .ethertype = 0x0026, .dsap = 0xaa, .ssap = 0xaa },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0xaa, 0xaa), .dir = XS_DIR_A_TO_B },
+	{ "ipv4 version 5 -> keyed at L2 (l2_bad_ipv4), EtherType 0x0800",
 	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_VERSION_5 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV4) },
-	{ "ipv4 IHL 4 (< 5) -> err_bad_ipv4",
-	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_IHL_4 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV4) },
-	{ "ipv4 tot_len 16 < IHL*4 -> err_bad_ipv4",
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_BAD_IPV4),
+	  .key = KEY_L2(0x0800, 0x0800), .dir = XS_DIR_A_TO_B },
+	{ "ipv4 IHL 4 (< 5) -> keyed at L2 (l2_bad_ipv4)",
+	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_IHL_4, .swap_mac = true },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_BAD_IPV4),
+	  .key = KEY_L2(0x0800, 0x0800), .dir = XS_DIR_B_TO_A },
+	{ "ipv4 tot_len 16 < IHL*4 -> keyed at L2 (l2_bad_ipv4)",
 	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_TOTLEN_LT_IHL },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV4) },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_BAD_IPV4),
+	  .key = KEY_L2(0x0800, 0x0800), .dir = XS_DIR_A_TO_B },
 	{ "ipv4 tot_len 0 (GSO/big TCP) is accepted",
 	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .sport = 34567, .dport = 80, .tcp_flags = 0x10,
 		   .payload = 100, .quirks = Q_V4_TOTLEN_ZERO },
 	  .retval = XDP_PASS, .delta = NEW_COUNTED,
 	  .key = KEY4(TCP, A4, 34567, B4, 80), .dir = XS_DIR_A_TO_B, .tcp_flags = 0x10 },
-	{ "ipv6 ethertype with version 4 -> err_bad_ipv6",
+	{ "ipv6 ethertype with version 4 -> keyed at L2 (l2_bad_ipv6)",
 	  .pkt = { .src = A6, .dst = B6, .proto = TCP, .quirks = Q_V6_VERSION_4 },
-	  .retval = XDP_PASS, .delta = ONLY(XS_STAT_ERR_BAD_IPV6) },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_BAD_IPV6),
+	  .key = KEY_L2(0x86DD, 0x86DD), .dir = XS_DIR_A_TO_B },
+};
+
+/* Tunnels: the inner packet is a TCP SYN from A4:34567 to B4:80. */
+#define O4A "192.0.2.1"
+#define O4B "192.0.2.2"
+#define O6A "2001:db8:ff::1"
+#define O6B "2001:db8:ff::2"
+#define INNER_SYN .src = A4, .dst = B4, .proto = TCP, .sport = 34567, .dport = 80, .tcp_flags = 0x02
+#define INNER_KEY .key = KEY4(TCP, A4, 34567, B4, 80), .dir = XS_DIR_A_TO_B, .tcp_flags = 0x02
+#define T(kind, a, b) { (kind), (a), (b) }
+#define DEPTH_COUNTED { [XS_STAT_COUNTED] = 1, [XS_STAT_FLOW_NEW] = 1, [XS_STAT_DECAP] = 1, \
+			[XS_STAT_DECAP_DEPTH] = 1 }
+
+static const struct dp_case tunnel_cases[] = {
+	{ "vxlan/ipv4/tcp, inner layer: the inner 5-tuple",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "vxlan/ipv4/tcp, outer layer: the tunnel's UDP flow",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B) } }, .outer = true,
+	  .retval = XDP_PASS, .delta = NEW_COUNTED,
+	  .key = KEY4(UDP, O4A, TUN_SPORT, O4B, 4789), .dir = XS_DIR_A_TO_B },
+	{ "vxlan over ipv6/802.1Q/ipv6/udp: inner tags are not the outer's",
+	  .pkt = { .vlan = { 0x8100 }, .src = B6, .dst = A6, .proto = UDP, .sport = 53, .dport = 40000,
+		   .tun = { T(TUN_VXLAN, O6A, O6B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED,
+	  .key = KEY6(UDP, A6, 40000, B6, 53), .dir = XS_DIR_B_TO_A, .decap = 1 },
+	{ "geneve (with an option)/ipv4/tcp, inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_GENEVE, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "geneve carrying IP directly (protocol type 0x0800), inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_GENEVE_IP, O6A, O6B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "geneve, outer layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_GENEVE, O4A, O4B) } }, .outer = true,
+	  .retval = XDP_PASS, .delta = NEW_COUNTED,
+	  .key = KEY4(UDP, O4A, TUN_SPORT, O4B, 6081), .dir = XS_DIR_A_TO_B },
+	{ "gre (with key)/ipv4/tcp, inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_GRE_IP, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "gre/ipv6/icmpv6 echo over ipv6, inner layer",
+	  .pkt = { .src = A6, .dst = B6, .proto = ICMP6, .sport = 128, .tun = { T(TUN_GRE_IP, O6B, O6A) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED,
+	  .key = KEY6(ICMP6, A6, 128, B6, 129), .dir = XS_DIR_A_TO_B, .decap = 1 },
+	{ "gre, outer layer: addresses and protocol 47",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_GRE_IP, O4B, O4A) } }, .outer = true,
+	  .retval = XDP_PASS, .delta = NEW_COUNTED,
+	  .key = KEY4(47, O4A, 0, O4B, 0), .dir = XS_DIR_B_TO_A },
+	{ "gre transparent Ethernet bridging, inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_GRE_TEB, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "erspan type I (gre 0x88be, no sequence), inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_ERSPAN1, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "erspan type II, inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_ERSPAN2, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "erspan type III with platform subheader, inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_ERSPAN3, O6A, O6B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "erspan type II, outer layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_ERSPAN2, O4A, O4B) } }, .outer = true,
+	  .retval = XDP_PASS, .delta = NEW_COUNTED,
+	  .key = KEY4(47, O4A, 0, O4B, 0), .dir = XS_DIR_A_TO_B },
+	{ "erspan type II carrying ARP: no IP inside, the outer key",
+	  .pkt = { .ethertype = 0x0806, .tun = { T(TUN_ERSPAN2, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = NEW_COUNTED,
+	  .key = KEY4(47, O4A, 0, O4B, 0), .dir = XS_DIR_A_TO_B },
+	{ "ipv4 in ipv4 (protocol 4), inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_IPIP, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "ipv6 in ipv4 (protocol 41), inner layer",
+	  .pkt = { .src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 2, .tun = { T(TUN_IPIP, O4A, O4B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED,
+	  .key = KEY6(UDP, A6, 1, B6, 2), .dir = XS_DIR_A_TO_B, .decap = 1 },
+	{ "ipv4 in ipv6, inner layer",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_IPIP, O6A, O6B) } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "ipv6 in ipv6, outer layer: protocol 41",
+	  .pkt = { .src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 2, .tun = { T(TUN_IPIP, O6A, O6B) } },
+	  .outer = true, .retval = XDP_PASS, .delta = NEW_COUNTED,
+	  .key = KEY6(41, O6A, 0, O6B, 0), .dir = XS_DIR_A_TO_B },
+	{ "nested: gre in vxlan in ipip (3 = XS_MAX_DECAP tunnels), the innermost flow",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_IPIP, O6A, O6B), T(TUN_VXLAN, O4A, O4B),
+				       T(TUN_GRE_IP, "198.51.100.1", "198.51.100.2") } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 3 },
+	{ "nested: 4 vxlan tunnels, past the limit: the flow inside the 3rd, decap_depth",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B), T(TUN_VXLAN, O4A, O4B),
+				       T(TUN_VXLAN, O6A, O6B), T(TUN_VXLAN, "198.51.100.2", "198.51.100.1") } },
+	  .retval = XDP_PASS, .delta = DEPTH_COUNTED,
+	  .key = KEY4(UDP, "198.51.100.1", 4789, "198.51.100.2", TUN_SPORT), .dir = XS_DIR_B_TO_A,
+	  .decap = 3 },
+	{ "nested: 4 vxlan tunnels, outer layer: no depth counted",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B), T(TUN_VXLAN, O4A, O4B),
+				       T(TUN_VXLAN, O6A, O6B), T(TUN_VXLAN, O6A, O6B) } },
+	  .outer = true, .retval = XDP_PASS, .delta = NEW_COUNTED,
+	  .key = KEY4(UDP, O4A, TUN_SPORT, O4B, 4789), .dir = XS_DIR_A_TO_B },
+	/* the rules see the key's layer */
+	{ "vxlan, inner layer: drop port:tcp/80 matches the inner packet",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B) } },
+	  .rules = { { XS_ACTION_DROP, "port:tcp/80" } },
+	  .retval = XDP_DROP, .delta = { [XS_STAT_DROPPED] = 1, [XS_STAT_FLOW_NEW] = 1, [XS_STAT_DECAP] = 1 },
+	  INNER_KEY, .decap = 1 },
+	{ "vxlan, inner layer: drop net:192.0.2.0/24 (the tunnel) does not match",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B) } },
+	  .rules = { { XS_ACTION_DROP, "net:192.0.2.0/24" } },
+	  .retval = XDP_PASS, .delta = DECAP_COUNTED, INNER_KEY, .decap = 1 },
+	{ "vxlan, outer layer: drop port:udp/4789 matches the tunnel",
+	  .pkt = { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B) } }, .outer = true,
+	  .rules = { { XS_ACTION_DROP, "port:udp/4789" } },
+	  .retval = XDP_DROP, .delta = NEW_DROPPED,
+	  .key = KEY4(UDP, O4A, TUN_SPORT, O4B, 4789), .dir = XS_DIR_A_TO_B },
 };
 
 /* A packet from 192.168.1.10:34567 to 10.1.2.3:80: endpoint A is 10.1.2.3. */
@@ -511,11 +697,46 @@ static const struct dp_case rule_cases[] = {
 	  .pkt = P_TCP4, .default_action = DROP,
 	  .rules = { { COUNT, "proto:tcp" } },
 	  .retval = XDP_PASS, .delta = NEW_COUNTED, TCP4_FLOW },
+
+	/* frames keyed at L2 */
+	{ "rules: default capture takes an ARP frame too (capture_no_socket here)",
+	  .pkt = { .ethertype = 0x0806 }, .default_action = CAPTURE,
+	  .retval = XDP_PASS, .delta = { [XS_STAT_CAPTURE_NO_SOCKET] = 1, [XS_STAT_FLOW_NEW] = 1,
+					[XS_STAT_L2_NOT_IP] = 1 },
+	  .key = KEY_L2(0x0806, 0x0806), .dir = XS_DIR_A_TO_B },
+	{ "rules: ether:arp drop matches ARP",
+	  .pkt = { .ethertype = 0x0806 }, .rules = { { DROP, "ether:arp" } },
+	  .retval = XDP_DROP, .delta = { [XS_STAT_DROPPED] = 1, [XS_STAT_FLOW_NEW] = 1,
+					[XS_STAT_L2_NOT_IP] = 1 },
+	  .key = KEY_L2(0x0806, 0x0806), .dir = XS_DIR_A_TO_B },
+	{ "rules: ether:0x88f7 drop matches PTP, not ARP",
+	  .pkt = { .ethertype = 0x0806 }, .rules = { { DROP, "ether:0x88f7" } },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x0806, 0x0806), .dir = XS_DIR_A_TO_B },
+	{ "rules: llc drop matches an 802.3/LLC frame",
+	  .pkt = { .ethertype = 0x0026, .dsap = 0x42, .ssap = 0x42 }, .rules = { { DROP, "llc" } },
+	  .retval = XDP_DROP, .delta = { [XS_STAT_DROPPED] = 1, [XS_STAT_FLOW_NEW] = 1,
+					[XS_STAT_L2_NOT_IP] = 1 },
+	  .key = KEY_L2(0x42, 0x42), .dir = XS_DIR_A_TO_B },
+	{ "rules: net:::/0 and proto:0 do not match a frame keyed at L2",
+	  .pkt = { .ethertype = 0x0806 }, .rules = { { DROP, "net:::/0" }, { DROP, "proto:0" } },
+	  .retval = XDP_PASS, .delta = L2_COUNTED(XS_STAT_L2_NOT_IP),
+	  .key = KEY_L2(0x0806, 0x0806), .dir = XS_DIR_A_TO_B },
+	{ "rules: ether:ipv4 drop matches an IPv4 frame keyed at L2 (bad header) only",
+	  .pkt = { .src = A4, .dst = B4, .proto = TCP, .quirks = Q_V4_VERSION_5 },
+	  .rules = { { DROP, "ether:ipv4" } },
+	  .retval = XDP_DROP, .delta = { [XS_STAT_DROPPED] = 1, [XS_STAT_FLOW_NEW] = 1,
+					[XS_STAT_L2_BAD_IPV4] = 1 },
+	  .key = KEY_L2(0x0800, 0x0800), .dir = XS_DIR_A_TO_B },
+	{ "rules: ether:ipv4 drop does not match an IPv4 frame keyed at IP",
+	  .pkt = P_TCP4, .rules = { { DROP, "ether:ipv4" } },
+	  .retval = XDP_PASS, .delta = NEW_COUNTED, TCP4_FLOW },
 };
 
+/* The L2 reason of a case keyed at L2, else 0. */
 static enum xs_stat expected_error(const struct dp_case *c)
 {
-	for (int s = XS_STAT_ERR_TRUNCATED; s <= XS_STAT_ERR_IPV6_EXT_DEPTH; s++)
+	for (int s = XS_STAT_L2_TRUNCATED; s <= XS_STAT_L2_IPV6_EXT_DEPTH; s++)
 		if (c->delta[s])
 			return s;
 	return 0;
@@ -527,15 +748,17 @@ static void test_dp_case(void **state)
 	__u64 before[XS_STAT_MAX], after[XS_STAT_MAX], want[XS_STAT_MAX];
 	__u8 buf[PKT_MAX];
 	struct pkt_layout l = pkt_build(&c->pkt, buf);
+	struct flow_key k = key_from_spec(&c->key);
 	struct flow_entry *flows = NULL;
 	struct xs_packet p;
 	__u32 retval = 0;
+	int d = c->dir, err, tags;
 	size_t n;
-	int err;
 
 	require_datapath();
 	dp_reset(g_skel);
-	apply_rules(g_skel, c->default_action, c->rules, ARRAY_SIZE(c->rules), 0, 0);
+	apply_rules_layer(g_skel, c->default_action, c->rules, ARRAY_SIZE(c->rules), 0, 0,
+			  c->outer ? "outer" : "inner");
 	begin_checks();
 
 	read_stats(g_skel, before);
@@ -550,39 +773,30 @@ static void test_dp_case(void **state)
 	expect_stats_delta(before, after, want);
 	expect_stats_identity(after);
 
+	/* every frame makes a flow entry: at IP, or at L2 */
 	n = read_flows(g_skel, &flows);
-	err = xs_parse_frame(buf, buf + l.len, &p);
-	if (c->key.family) {
-		struct flow_key k = key_from_spec(&c->key);
-		int d = c->dir;
+	err = xs_parse_frame(buf, buf + l.len, &p, c->outer ? 0 : XS_MAX_DECAP);
+	EXPECT_EQ("flow entries", n, 1);
+	EXPECT_EQ("userspace xs_parse_frame (0, or the L2 reason)", err, expected_error(c));
+	if (n == 1) {
+		const struct flow_stats *s = &flows[0].stats;
 
-		EXPECT_EQ("flow entries", n, 1);
-		EXPECT_EQ("userspace xs_parse_frame", err, 0);
-		if (n == 1) {
-			const struct flow_stats *s = &flows[0].stats;
-
-			expect_key("flow key in the map", &flows[0].key, &k);
-			EXPECT_EQ("packets[dir]", s->packets[d], 1);
-			EXPECT_EQ("packets[!dir]", s->packets[!d], 0);
-			EXPECT_EQ("bytes[dir]", s->bytes[d], l.len);
-			EXPECT_EQ("bytes[!dir]", s->bytes[!d], 0);
-			EXPECT_EQ("tcp_flags", s->tcp_flags, c->tcp_flags);
-			EXPECT_TRUE("first_seen_ns != 0", s->first_seen_ns != 0);
-			EXPECT_TRUE("first_seen_ns <= last_seen_ns",
-				    s->first_seen_ns <= s->last_seen_ns);
-			if (!err)
-				expect_key("userspace key vs the map's", &p.key, &flows[0].key);
-		}
-		if (!err) {
-			EXPECT_EQ("userspace dir", p.dir, d);
-			EXPECT_EQ("userspace vlan_tags", p.vlan_tags,
-				  !!c->pkt.vlan[0] + !!c->pkt.vlan[1]);
-			EXPECT_EQ("userspace l3_off", p.l3_off, l.l3_off);
-		}
-	} else {
-		EXPECT_EQ("flow entries", n, 0);
-		EXPECT_EQ("userspace xs_parse_frame error (enum xs_stat)", err, expected_error(c));
+		expect_key("flow key in the map", &flows[0].key, &k);
+		EXPECT_EQ("packets[dir]", s->packets[d], 1);
+		EXPECT_EQ("packets[!dir]", s->packets[!d], 0);
+		EXPECT_EQ("bytes[dir]", s->bytes[d], l.len);
+		EXPECT_EQ("bytes[!dir]", s->bytes[!d], 0);
+		EXPECT_EQ("tcp_flags", s->tcp_flags, c->tcp_flags);
+		EXPECT_TRUE("first_seen_ns != 0", s->first_seen_ns != 0);
+		EXPECT_TRUE("first_seen_ns <= last_seen_ns", s->first_seen_ns <= s->last_seen_ns);
+		expect_key("userspace key vs the map's", &p.key, &flows[0].key);
 	}
+	EXPECT_EQ("userspace dir", p.dir, d);
+	EXPECT_EQ("userspace decap (tunnels opened)", p.decap, c->decap);
+	tags = c->pkt.tun[0].kind ? 0 : !!c->pkt.vlan[0] + !!c->pkt.vlan[1];
+	EXPECT_EQ("userspace vlan_tags (before the outer IP header)", p.vlan_tags, tags);
+	if (!err && !p.decap)
+		EXPECT_EQ("userspace l3_off", p.l3_off, l.l3_off);
 	free(flows);
 	end_checks(c->desc);
 }
@@ -596,6 +810,7 @@ struct conversation {
 	struct key_spec key;
 	__u64 packets[2]; /* per direction of the key */
 	__u32 tcp_flags;
+	enum xs_stat reason; /* keyed at L2: why */
 };
 
 static const struct conversation conversations[] = {
@@ -609,6 +824,23 @@ static const struct conversation conversations[] = {
 		   { .vlan = QINQ, .src = A6, .dst = B6, .proto = TCP, .sport = 443, .dport = 40000, .tcp_flags = 0x12 },
 		   { .vlan = QINQ, .src = B6, .dst = A6, .proto = TCP, .sport = 40000, .dport = 443, .tcp_flags = 0x11 } },
 	  .key = KEY6(TCP, A6, 443, B6, 40000), .packets = { 1, 2 }, .tcp_flags = 0x13 },
+	{ "both directions, 802.1Q/arp keyed at L2: one entry",
+	  .pkt = { { .vlan = { 0x8100 }, .ethertype = 0x0806 },
+		   { .vlan = { 0x8100 }, .ethertype = 0x0806, .swap_mac = true },
+		   { .ethertype = 0x0806, .swap_mac = true } },
+	  .key = KEY_L2(0x0806, 0x0806), .packets = { 1, 2 }, .reason = XS_STAT_L2_NOT_IP },
+	{ "both directions, LLC with SAPs e0/f0 and a response (C/R): one entry",
+	  .pkt = { { .ethertype = 0x30, .dsap = 0xf0, .ssap = 0xe0 },
+		   { .ethertype = 0x30, .dsap = 0xe0, .ssap = 0xf1, .swap_mac = true },
+		   { .ethertype = 0x30, .dsap = 0xf0, .ssap = 0xe0 } },
+	  .key = KEY_L2(0xe0, 0xf0), .packets = { 2, 1 }, .reason = XS_STAT_L2_NOT_IP },
+	{ "both directions inside vxlan, each way its own tunnel source port: one entry",
+	  .pkt = { { INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B) } },
+		   { .src = B4, .dst = A4, .proto = TCP, .sport = 80, .dport = 34567, .tcp_flags = 0x12,
+		     .tun = { T(TUN_VXLAN, O4B, O4A) } },
+		   { .src = A4, .dst = B4, .proto = TCP, .sport = 34567, .dport = 80, .tcp_flags = 0x10,
+		     .tun = { T(TUN_GENEVE, O6A, O6B) } } },
+	  .key = KEY4(TCP, A4, 34567, B4, 80), .packets = { 2, 1 }, .tcp_flags = 0x12 },
 };
 
 static void test_conversation(void **state)
@@ -634,7 +866,8 @@ static void test_conversation(void **state)
 
 		EXPECT_EQ("bpf_prog_test_run_opts", run_frame(g_skel, buf, l.len, &retval), 0);
 		EXPECT_EQ("XDP retval", retval, XDP_PASS);
-		EXPECT_EQ("userspace xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+		EXPECT_EQ("userspace xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP),
+			  cv->reason);
 		expect_key("userspace key", &p.key, &k);
 		bytes[p.dir & 1] += l.len;
 	}
@@ -666,61 +899,77 @@ struct trunc_case {
 	size_t need; /* transport bytes the parser needs: the whole TCP (20) or
 		      * UDP (8) header; ports and tag of SCTP (8); type and
 		      * code of ICMP (2); none after a non-first fragment */
+	size_t outer_need; /* in a tunnel: those of the outer transport header */
 };
 
 static const struct trunc_case trunc_cases[] = {
 	{ "truncated at every byte: QinQ/ipv4+options/tcp",
-	  { .vlan = QINQ, .src = A4, .dst = B4, .ip_opts = 8, .proto = TCP, .sport = 1, .dport = 2, .tcp_flags = 0x02 }, 20 },
+	  { .vlan = QINQ, .src = A4, .dst = B4, .ip_opts = 8, .proto = TCP, .sport = 1, .dport = 2, .tcp_flags = 0x02 }, 20, 0 },
 	{ "truncated at every byte: 802.1Q/ipv6 HBH+routing+dstopts+fragment/udp",
-	  { .vlan = { 0x8100 }, .src = A6, .dst = B6, .ext = "HRDF", .mf = true, .proto = UDP, .sport = 1, .dport = 2 }, 8 },
+	  { .vlan = { 0x8100 }, .src = A6, .dst = B6, .ext = "HRDF", .mf = true, .proto = UDP, .sport = 1, .dport = 2 }, 8, 0 },
 	{ "truncated at every byte: ipv6/tcp",
-	  { .src = A6, .dst = B6, .proto = TCP, .sport = 1, .dport = 2, .tcp_flags = 0x02 }, 20 },
+	  { .src = A6, .dst = B6, .proto = TCP, .sport = 1, .dport = 2, .tcp_flags = 0x02 }, 20, 0 },
 	{ "truncated at every byte: ipv4/sctp",
-	  { .src = A4, .dst = B4, .proto = SCTP, .sport = 1, .dport = 2 }, 8 },
+	  { .src = A4, .dst = B4, .proto = SCTP, .sport = 1, .dport = 2 }, 8, 0 },
 	{ "truncated at every byte: ipv4/icmp echo",
-	  { .src = A4, .dst = B4, .proto = ICMP, .sport = 8 }, 2 },
+	  { .src = A4, .dst = B4, .proto = ICMP, .sport = 8 }, 2, 0 },
 	{ "truncated at every byte: ipv6/icmpv6 echo",
-	  { .src = A6, .dst = B6, .proto = ICMP6, .sport = 128 }, 2 },
+	  { .src = A6, .dst = B6, .proto = ICMP6, .sport = 128 }, 2, 0 },
 	{ "truncated at every byte: ipv4 non-first fragment (no transport header needed)",
-	  { .src = A4, .dst = B4, .proto = UDP, .frag = 8, .sport = 1, .dport = 2 }, 0 },
+	  { .src = A4, .dst = B4, .proto = UDP, .frag = 8, .sport = 1, .dport = 2 }, 0, 0 },
 	{ "truncated at every byte: ipv6 non-first fragment (no transport header needed)",
-	  { .src = A6, .dst = B6, .ext = "F", .frag = 8, .proto = UDP, .sport = 1, .dport = 2 }, 0 },
+	  { .src = A6, .dst = B6, .ext = "F", .frag = 8, .proto = UDP, .sport = 1, .dport = 2 }, 0, 0 },
+	{ "truncated at every byte: vxlan/802.1Q/ipv4/tcp",
+	  { .vlan = { 0x8100 }, INNER_SYN, .tun = { T(TUN_VXLAN, O4A, O4B) } }, 20, 8 },
+	{ "truncated at every byte: gre/erspan II/ipv6/udp over ipv6",
+	  { .src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 2, .tun = { T(TUN_ERSPAN2, O6A, O6B) } },
+	  8, 0 },
+	{ "truncated at every byte: gre/erspan III/ipv4/tcp",
+	  { INNER_SYN, .tun = { T(TUN_ERSPAN3, O4A, O4B) } }, 20, 0 },
+	{ "truncated at every byte: geneve/ipv4/icmp",
+	  { .src = A4, .dst = B4, .proto = ICMP, .sport = 8, .tun = { T(TUN_GENEVE, O6A, O6B) } }, 2, 8 },
 };
 
 /*
- * Cuts the frame at every length from 0 to its full header length. Below
- * ETH_HLEN the kernel refuses the run with -EINVAL: that is
- * BPF_PROG_TEST_RUN's rule, asserted so that a change shows. From ETH_HLEN
- * on, a cut before the transport bytes the parser needs must pass with
- * err_truncated and make no flow entry; from there on it must parse to the
- * full frame's key. The userspace parser must agree at every cut.
+ * Cuts the frame at every length from 0 to its full length. Below ETH_HLEN
+ * the kernel refuses the run with -EINVAL: that is BPF_PROG_TEST_RUN's
+ * rule, asserted so that a change shows. From ETH_HLEN on, a cut before
+ * the transport bytes the parser needs is keyed at L2 (l2_truncated) and
+ * still counted in a flow; in a tunnel, a cut after the outer transport
+ * header but before the inner's keeps the outer key; from there on the
+ * full frame's key. The userspace parser agrees at every cut.
  */
 static void test_truncation(void **state)
 {
 	const struct trunc_case *tc = *state;
 	__u8 buf[PKT_MAX];
 	struct pkt_layout l = pkt_build(&tc->pkt, buf);
+	bool tunnel = tc->pkt.tun[0].kind;
 	size_t keyed_at = l.l4_off + tc->need;
-	struct xs_packet full;
+	size_t outer_at = tunnel ? l.outer_l4_off + tc->outer_need : keyed_at;
+	struct xs_packet full, outer;
 	char what[128];
 
 	require_datapath();
 	dp_reset(g_skel);
 	apply_rules(g_skel, COUNT, NULL, 0, 0, 0);
 	begin_checks();
-	assert_int_equal(xs_parse_frame(buf, buf + l.len, &full), 0);
+	assert_int_equal(xs_parse_frame(buf, buf + l.len, &full, XS_MAX_DECAP), 0);
+	assert_int_equal(xs_parse_frame(buf, buf + l.len, &outer, 0), 0);
+	EXPECT_EQ("the full frame: tunnels opened", full.decap, tunnel ? 1 : 0);
 
 	for (size_t cut = 0; cut <= l.len; cut++) {
 		__u64 before[XS_STAT_MAX], after[XS_STAT_MAX], want[XS_STAT_MAX] = {};
 		struct flow_entry *flows = NULL;
-		bool keyed = cut >= keyed_at;
+		const struct xs_packet *expect = cut >= keyed_at ? &full : &outer;
+		bool l2 = cut < outer_at;
 		struct xs_packet p;
 		__u32 retval = 0;
 		int err, uerr;
 		size_t n;
 
 		dp_reset(g_skel);
-		uerr = xs_parse_frame(buf, buf + cut, &p);
+		uerr = xs_parse_frame(buf, buf + cut, &p, XS_MAX_DECAP);
 		read_stats(g_skel, before);
 		err = run_frame(g_skel, buf, cut, &retval);
 		read_stats(g_skel, after);
@@ -729,7 +978,7 @@ static void test_truncation(void **state)
 			snprintf(what, sizeof(what), "cut %zu: test_run of a frame < ETH_HLEN", cut);
 			EXPECT_EQ(what, err, -EINVAL);
 			snprintf(what, sizeof(what), "cut %zu: userspace error", cut);
-			EXPECT_EQ(what, uerr, XS_STAT_ERR_TRUNCATED);
+			EXPECT_EQ(what, uerr, XS_STAT_L2_TRUNCATED);
 			snprintf(what, sizeof(what), "cut %zu: rx unchanged by a refused run", cut);
 			EXPECT_EQ(what, after[XS_STAT_RX] - before[XS_STAT_RX], 0);
 			continue;
@@ -740,27 +989,35 @@ static void test_truncation(void **state)
 		EXPECT_EQ(what, retval, XDP_PASS);
 		want[XS_STAT_RX] = 1;
 		want[XS_STAT_RX_BYTES] = cut;
-		if (keyed) {
-			want[XS_STAT_COUNTED] = 1;
-			want[XS_STAT_FLOW_NEW] = 1;
-		} else {
-			want[XS_STAT_ERR_TRUNCATED] = 1;
-		}
+		want[XS_STAT_COUNTED] = 1;
+		want[XS_STAT_FLOW_NEW] = 1;
+		if (l2)
+			want[XS_STAT_L2_TRUNCATED] = 1;
+		else if (expect->decap)
+			want[XS_STAT_DECAP] = 1;
 		for (int s = 0; s < XS_STAT_MAX; s++) {
-			snprintf(what, sizeof(what), "cut %zu (keyed from %zu): stats delta %s", cut,
-				 keyed_at, stat_name(s));
+			snprintf(what, sizeof(what), "cut %zu (L2 below %zu, outer below %zu): stats delta %s",
+				 cut, outer_at, keyed_at, stat_name(s));
 			EXPECT_EQ(what, after[s] - before[s], want[s]);
 		}
 		expect_stats_identity(after);
 
 		snprintf(what, sizeof(what), "cut %zu: userspace xs_parse_frame", cut);
-		EXPECT_EQ(what, uerr, keyed ? 0 : XS_STAT_ERR_TRUNCATED);
+		EXPECT_EQ(what, uerr, l2 ? XS_STAT_L2_TRUNCATED : 0);
 		n = read_flows(g_skel, &flows);
 		snprintf(what, sizeof(what), "cut %zu: flow entries", cut);
-		EXPECT_EQ(what, n, keyed);
-		if (keyed && n == 1) {
-			snprintf(what, sizeof(what), "cut %zu: key in the map vs the full frame's", cut);
-			expect_key(what, &flows[0].key, &full.key);
+		EXPECT_EQ(what, n, 1);
+		if (n == 1) {
+			snprintf(what, sizeof(what), "cut %zu: key in the map vs userspace's", cut);
+			expect_key(what, &flows[0].key, &p.key);
+			if (l2) {
+				snprintf(what, sizeof(what), "cut %zu: keyed at L2", cut);
+				EXPECT_EQ(what, flows[0].key.family, XS_FAMILY_L2);
+			} else {
+				snprintf(what, sizeof(what), "cut %zu: key in the map vs the %s frame's",
+					 cut, expect == &full ? "full" : "outer layer of the");
+				expect_key(what, &flows[0].key, &expect->key);
+			}
 		}
 		free(flows);
 		if (g_fails > 20)
@@ -831,7 +1088,7 @@ static void test_sampling(void **state)
 
 		/* userspace prediction from the same hash */
 		struct pkt_layout l = pkt_build(&fwd, buf);
-		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p), 0);
+		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 		predicted = xs_flow_hash(&p.key, SAMPLE_SEED) % SAMPLE_N ? XS_STAT_COUNTED
 									 : XS_STAT_CAPTURE_NO_SOCKET;
 
@@ -935,7 +1192,7 @@ static void test_flow_table_full(void **state)
 
 		l = pkt_build(&known, buf);
 		EXPECT_EQ("bpf_prog_test_run_opts", run_frame(skel, buf, l.len, &retval), 0);
-		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p), 0);
+		assert_int_equal(xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 		EXPECT_EQ("lookup of the known flow",
 			  bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &p.key, &fs), 0);
 		EXPECT_EQ("known flow: packets[A_TO_B]", fs.packets[0], 1);
@@ -972,6 +1229,7 @@ static const char *row_desc(const void *row)
 int main(void)
 {
 	struct CMUnitTest tests[ARRAY_SIZE(protocol_cases) + ARRAY_SIZE(rule_cases) +
+				ARRAY_SIZE(tunnel_cases) +
 				ARRAY_SIZE(conversations) + ARRAY_SIZE(trunc_cases) + 8];
 	size_t n = 0;
 	int ret;
@@ -988,6 +1246,8 @@ int main(void)
 
 	add_tests(tests, &n, row_desc, test_dp_case, protocol_cases, sizeof(protocol_cases[0]),
 		  ARRAY_SIZE(protocol_cases));
+	add_tests(tests, &n, row_desc, test_dp_case, tunnel_cases, sizeof(tunnel_cases[0]),
+		  ARRAY_SIZE(tunnel_cases));
 	add_tests(tests, &n, row_desc, test_dp_case, rule_cases, sizeof(rule_cases[0]),
 		  ARRAY_SIZE(rule_cases));
 	add_tests(tests, &n, row_desc, test_conversation, conversations, sizeof(conversations[0]),

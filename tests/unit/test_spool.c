@@ -33,21 +33,24 @@ static void make_value(__u8 *v, __u32 len, __u32 i)
 		v[j] = (__u8)(i * 7 + j);
 }
 
-static void test_segment_roundtrip(void **state)
+/* One record through the format: back whole; every cut short, every byte flipped caught. */
+static void roundtrip(const struct seg_meta *m)
 {
 	__u8 buf[SEG_REC_MAX], value[1500];
-	struct seg_meta m = { .ts_ns = 1750000000123456789ull, .orig_len = 9000, .dir = 1 };
 	struct seg_rec r;
 	size_t size;
 
-	(void)state;
 	make_value(value, sizeof(value), 3);
-	size = seg_encode(buf, &m, key, sizeof(key), value, sizeof(value));
-	EXPECT_EQ("size", size, SEG_REC_HDR + sizeof(key) + sizeof(value));
+	size = seg_encode(buf, m, key, sizeof(key), value, sizeof(value));
+	EXPECT_EQ("size", size,
+		  SEG_REC_HDR + sizeof(key) + sizeof(value) + (m->has_outer_key ? 40 : 0));
 	EXPECT_EQ("decodes", seg_decode(buf, size, &r), SEG_OK);
-	EXPECT_EQ("ts", r.meta.ts_ns, m.ts_ns);
-	EXPECT_EQ("orig_len", r.meta.orig_len, 9000);
-	EXPECT_EQ("dir", r.meta.dir, 1);
+	EXPECT_EQ("ts", r.meta.ts_ns, m->ts_ns);
+	EXPECT_EQ("orig_len", r.meta.orig_len, m->orig_len);
+	EXPECT_EQ("dir", r.meta.dir, m->dir);
+	EXPECT_EQ("outer key or none", r.meta.has_outer_key, m->has_outer_key);
+	EXPECT_TRUE("outer key", !m->has_outer_key ||
+					 !memcmp(r.meta.outer_key, m->outer_key, SEG_OUTER_KEY_LEN));
 	EXPECT_EQ("key_len", r.key_len, sizeof(key));
 	EXPECT_EQ("value_len", r.value_len, sizeof(value));
 	EXPECT_TRUE("key", !memcmp(r.key, key, sizeof(key)));
@@ -72,9 +75,23 @@ static void test_segment_roundtrip(void **state)
 		}
 	}
 	/* an empty key and value */
-	size = seg_encode(buf, &m, NULL, 0, NULL, 0);
+	size = seg_encode(buf, m, NULL, 0, NULL, 0);
 	EXPECT_EQ("empty record", seg_decode(buf, size, &r), SEG_OK);
 	EXPECT_EQ("empty value", r.value_len, 0);
+	EXPECT_EQ("empty record's outer key", r.meta.has_outer_key, m->has_outer_key);
+}
+
+static void test_segment_roundtrip(void **state)
+{
+	struct seg_meta m = { .ts_ns = 1750000000123456789ull, .orig_len = 9000, .dir = 1 };
+
+	(void)state;
+	roundtrip(&m);
+	/* keyed inside a tunnel: the tunnel's key goes along (xs.outer_key) */
+	m.has_outer_key = true;
+	for (int i = 0; i < SEG_OUTER_KEY_LEN; i++)
+		m.outer_key[i] = (__u8)(0xa0 + i);
+	roundtrip(&m);
 	end_checks("segment record");
 }
 
@@ -238,7 +255,7 @@ static void test_spool_corrupt(void **state)
 	fd = open(seg, O_RDWR);
 	EXPECT_TRUE("open segment", fd >= 0);
 	{
-		off_t at = SEG_HDR_LEN + 4 * (off_t)seg_rec_size(sizeof(key), 100) + SEG_REC_HDR + 50;
+		off_t at = SEG_HDR_LEN + 4 * (off_t)seg_rec_size(&(struct seg_meta){ 0 }, sizeof(key), 100) + SEG_REC_HDR + 50;
 
 		EXPECT_EQ("read", pread(fd, &b, 1, at), 1);
 		b ^= 1;

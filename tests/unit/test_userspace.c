@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "num.h"
+#include "reasm.h"
 #include "record_key.h"
 #include "record_meta.h"
 #include "record_ref.h"
@@ -122,7 +125,7 @@ static void test_community_id_vector(void **state)
 	struct pkt_layout l = pkt_build(&s, buf);
 	struct xs_packet p;
 
-	EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+	EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 	EXPECT_EQ("has_ports", p.has_ports, c->proto != 46);
 	EXPECT_EQ("community_id seed 0", community_id(&p.key, p.has_ports, 0, out, sizeof(out)), 0);
 	EXPECT_STR("seed 0", out, c->seed0);
@@ -143,8 +146,26 @@ static void test_community_id_direct(void **state)
 	addr_to_key("128.232.110.120", k.addr_b);
 	EXPECT_EQ("community_id", community_id(&k, true, 0, out, sizeof(out)), 0);
 	EXPECT_STR("tcp vector", out, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
-	EXPECT_EQ("strlen", strlen(out), COMMUNITY_ID_LEN - 1);
+	EXPECT_EQ("strlen", strlen(out), 30);
 	EXPECT_EQ("out_len too small", community_id(&k, true, 0, small, sizeof(small)), -ENOSPC);
+
+	/* keyed at L2: "l2:" + base64(SHA-1(seed, MAC A, MAC B, ports)) */
+	{
+		const __u8 in[] = { 0, 0, 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x06, 0x08, 0x06 };
+		unsigned char md[20], b64[32];
+		char want[40];
+		struct flow_key l2 = { .family = XS_FAMILY_L2, .port_a = 0x0806, .port_b = 0x0806 };
+
+		l2.addr_a[0] = l2.addr_b[0] = 2;
+		l2.addr_a[5] = 1;
+		l2.addr_b[5] = 2;
+		SHA1(in, sizeof(in), md);
+		EVP_EncodeBlock(b64, md, 20);
+		snprintf(want, sizeof(want), "l2:%s", b64);
+		EXPECT_EQ("community_id of an L2 key", community_id(&l2, false, 0, out, sizeof(out)), 0);
+		EXPECT_STR("l2 vector", out, want);
+		EXPECT_EQ("strlen of an l2 id", strlen(out), COMMUNITY_ID_LEN - 1);
+	}
 	end_checks("community id direct");
 }
 
@@ -192,7 +213,7 @@ static void test_community_id_views_agree(void **state)
 		struct pkt_layout l = pkt_build(&pkts[i], buf);
 		struct xs_packet p;
 
-		EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p), 0);
+		EXPECT_EQ("xs_parse_frame", xs_parse_frame(buf, buf + l.len, &p, XS_MAX_DECAP), 0);
 		community_id(&p.key, p.has_ports, 0, pkt_cid, sizeof(pkt_cid));
 		json_community_id(&p.key, p.has_ports, flow_cid);
 		EXPECT_STR(what[i], flow_cid, pkt_cid);
@@ -269,6 +290,7 @@ struct rule_case {
 	__u16 port;           /* RULE_PORT */
 	__u8 protos[3];       /* RULE_PORT: the protocol of each rule added */
 	__u32 proto;          /* RULE_PROTO */
+	__u32 l2;             /* RULE_L2 */
 };
 
 static const struct rule_case rule_cases[] = {
@@ -286,7 +308,19 @@ static const struct rule_case rule_cases[] = {
 	{ "proto:ICMPv6", .added = 1, .kind = RULE_PROTO, .proto = 58 },
 	{ "proto:tcp", .added = 1, .kind = RULE_PROTO, .proto = 6 },
 	{ "proto:47", .added = 1, .kind = RULE_PROTO, .proto = 47 },
+	{ "ether:arp", .added = 1, .kind = RULE_L2, .l2 = 0x0806 },
+	{ "ether:LLDP", .added = 1, .kind = RULE_L2, .l2 = 0x88cc },
+	{ "ether:0x88f7", .added = 1, .kind = RULE_L2, .l2 = 0x88f7 },
+	{ "ether:34958", .added = 1, .kind = RULE_L2, .l2 = 0x888e },
+	{ "ether:0x0600", .added = 1, .kind = RULE_L2, .l2 = 0x0600 },
+	{ "llc", .added = 1, .kind = RULE_L2, .l2 = XS_L2_RULE_LLC },
 	/* bad */
+	{ "ether:0x05ff", .ret = -EINVAL }, /* an 802.3 length, not an EtherType */
+	{ "ether:0x10000", .ret = -EINVAL },
+	{ "ether:", .ret = -EINVAL },
+	{ "ether:foo", .ret = -EINVAL },
+	{ "ether:0x88f7x", .ret = -EINVAL },
+	{ "llc:42", .ret = -EINVAL },
 	{ "net:10.0.0.0/33", .ret = -EINVAL },
 	{ "net:2001:db8::/129", .ret = -EINVAL },
 	{ "net:10.0.0.256/8", .ret = -EINVAL },
@@ -354,6 +388,9 @@ static void test_rule_case(void **state)
 			break;
 		case RULE_PROTO:
 			EXPECT_EQ("proto", rule->proto, c->proto);
+			break;
+		case RULE_L2:
+			EXPECT_EQ("l2", rule->l2, c->l2);
 			break;
 		}
 	}
@@ -513,7 +550,7 @@ static void test_record_meta(void **state)
 	static const __u8 want[] = { 1, 1, 0x01, 0x02, 0, 0, 0x05, 0xdc, 0x18, 0x49, 0x9c,
 				     0x3b, 0x7e, 0x5d, 0x8a, 0x15, 'e', 't', 'h', '1' };
 	const __u64 ts = 0x18499c3b7e5d8a15ull;
-	__u8 out[RECORD_META_MAX], be8[8], be4[4], one = 1;
+	__u8 out[RECORD_META_MAX], be8[8], be4[4], one = 1, outer[RECORD_OUTER_KEY_LEN];
 	struct record_meta m;
 	rd_kafka_headers_t *h;
 	size_t n;
@@ -552,6 +589,12 @@ static void test_record_meta(void **state)
 	EXPECT_EQ("xs.meta first", record_meta_read(h, &m), META_ALL);
 	EXPECT_EQ("xs.meta's time", m.ts_ns, ts + 1);
 	EXPECT_STR("xs.meta's name", m.ifname, "veth0");
+	rd_kafka_header_add(h, RECORD_OUTER_KEY_HEADER, -1, NULL, 0);
+	EXPECT_EQ("a null xs.outer_key: none", record_meta_read(h, &m), META_ALL);
+	memset(outer, 0x5a, sizeof(outer));
+	rd_kafka_header_add(h, RECORD_OUTER_KEY_HEADER, -1, outer, sizeof(outer));
+	EXPECT_EQ("xs.outer_key", record_meta_read(h, &m), META_ALL | META_OUTER_KEY);
+	EXPECT_EQ("xs.outer_key's bytes", memcmp(m.outer_key, outer, sizeof(outer)), 0);
 	rd_kafka_headers_destroy(h);
 	end_checks("record meta");
 }
@@ -582,6 +625,16 @@ static void test_record_ref(void **state)
 /* ------------------------------------------------------------------ */
 /* Flow formatting helpers                                             */
 
+static void mac_to_bytes(const char *text, __u8 out[16])
+{
+	unsigned int b[6] = {};
+
+	memset(out, 0, 16);
+	sscanf(text, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]);
+	for (int i = 0; i < 6; i++)
+		out[i] = (__u8)b[i];
+}
+
 static void test_format_addr(void **state)
 {
 	char out[INET6_ADDRSTRLEN];
@@ -597,7 +650,68 @@ static void test_format_addr(void **state)
 	EXPECT_EQ("proto_has_ports(tcp)", proto_has_ports(6), 1);
 	EXPECT_EQ("proto_has_ports(icmpv6)", proto_has_ports(58), 1);
 	EXPECT_EQ("proto_has_ports(gre)", proto_has_ports(47), 0);
+	mac_to_bytes("02:e2:e0:0a:bc:01", a);
+	format_addr(a, XS_FAMILY_L2, out);
+	EXPECT_STR("mac (keyed at L2)", out, "02:e2:e0:0a:bc:01");
 	end_checks("format_addr");
+}
+
+/* ------------------------------------------------------------------ */
+/* A multi-buffer frame put back together                              */
+
+/* buffers in a fake UMEM: each with room for the metadata in front */
+#define BUF 4096
+#define HEAD 256
+
+static __u8 *umem_buf(__u8 *umem, int i)
+{
+	return umem + (size_t)i * BUF + HEAD;
+}
+
+static void test_reasm(void **state)
+{
+	static __u8 umem[4 * BUF], frame[9014];
+	struct xs_meta *m;
+	struct reasm r;
+	__u32 sizes[] = { 3840, 3840, 9014 - 2 * 3840 }, off = 0;
+
+	(void)state;
+	assert_int_equal(reasm_init(&r), 0);
+	for (size_t i = 0; i < sizeof(frame); i++)
+		frame[i] = (__u8)(i * 7 + i / 251);
+	for (int i = 0; i < 3; i++) {
+		memcpy(umem_buf(umem, i), frame + off, sizes[i]);
+		off += sizes[i];
+	}
+	m = (struct xs_meta *)(umem_buf(umem, 0) - sizeof(*m));
+	*m = (struct xs_meta){ .rx_ts_ns = 123456789, .magic = XS_META_MAGIC };
+
+	/* three buffers, the first two flagged "more"; the frame may straddle
+	 * two RX batches: nothing but r carries it over */
+	EXPECT_EQ("buffer 1: not whole", reasm_add(&r, umem_buf(umem, 0), sizes[0], true), 0);
+	EXPECT_EQ("the first buffer's magic is cleared", m->magic, 0);
+	EXPECT_EQ("buffer 2: not whole", reasm_add(&r, umem_buf(umem, 1), sizes[1], true), 0);
+	EXPECT_EQ("buffer 3: whole", reasm_add(&r, umem_buf(umem, 2), sizes[2], false), 1);
+	EXPECT_EQ("len", r.len, sizeof(frame));
+	EXPECT_EQ("wire_len", r.wire_len, sizeof(frame));
+	EXPECT_EQ("the bytes (memcmp)", memcmp(r.buf, frame, sizeof(frame)), 0);
+	EXPECT_EQ("metadata of the first buffer: timestamp", r.meta.rx_ts_ns, 123456789);
+	EXPECT_EQ("metadata of the first buffer: magic", r.meta.magic, XS_META_MAGIC);
+	EXPECT_EQ("no frame under way", r.busy, 0);
+
+	/* the next frame starts afresh, in one buffer */
+	*m = (struct xs_meta){ .rx_ts_ns = 42, .magic = XS_META_MAGIC };
+	EXPECT_EQ("a one-buffer frame", reasm_add(&r, umem_buf(umem, 0), 100, false), 1);
+	EXPECT_EQ("len", r.len, 100);
+	EXPECT_EQ("timestamp", r.meta.rx_ts_ns, 42);
+
+	/* longer than REASM_MAX: kept up to it, the wire length counted whole */
+	for (__u32 seen = 0; seen < REASM_MAX + 2 * 3840; seen += 3840)
+		reasm_add(&r, umem_buf(umem, 1), 3840, seen + 3840 < REASM_MAX + 2 * 3840);
+	EXPECT_EQ("kept at most REASM_MAX", r.len, REASM_MAX);
+	EXPECT_TRUE("the wire length beyond it", r.wire_len > REASM_MAX);
+	reasm_free(&r);
+	end_checks("reasm");
 }
 
 /* ------------------------------------------------------------------ */
@@ -638,7 +752,7 @@ static void test_rx_nap(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 13];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 14];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -682,5 +796,7 @@ int main(void)
 					  test_format_addr, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "rx nap: fitted to the rate, bounded, poll() when idle",
 					  test_rx_nap, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "reasm: a 9014-byte frame from 3 buffers, metadata kept",
+					  test_reasm, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("userspace", tests, n, NULL, NULL);
 }

@@ -17,7 +17,8 @@ struct capture_rec {
 	__u32 orig_len; /* length on the wire */
 	__u64 ts_ns;    /* capture time, ns since the epoch */
 	struct xs_packet pkt; /* normalized key and direction */
-	int keyed;      /* 0: the parser could not key it (zero key) */
+	const __u8 *outer_key; /* keyed inside a tunnel: the 40-byte 5tuple key
+				* of the outer header (xs.outer_key), else NULL */
 	__u32 queue;
 	const char *ifname;
 	unsigned int worker; /* index of the worker, < CAPTURE_MAX_WORKERS */

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "record_key.h"
 #include "rx_nap.h"
 #include "worker.h"
 #include "xdpsensor.h" /* XS_META_MAGIC */
@@ -24,31 +25,38 @@
 #define BUSY_NAP_US 1000
 
 /* The XDP program's timestamp sits just before the frame (xs_meta). */
-static __u64 frame_timestamp(struct worker *w, const __u8 *frame, __s64 mono_to_real)
+static __u64 frame_timestamp(struct worker *w, const struct xs_meta *meta, __s64 mono_to_real)
 {
-	const struct xs_meta *meta = (const void *)(frame - sizeof(*meta));
-
 	if (meta->magic == XS_META_MAGIC)
 		return meta->rx_ts_ns + (__u64)mono_to_real;
 	w->count.no_meta++;
 	return clock_ns(CLOCK_REALTIME);
 }
 
-static void handle_frame(struct worker *w, const struct xdp_desc *d, __s64 mono_to_real)
+/* frame: len bytes of a frame of wire_len (more if the datapath cut it). */
+static void handle_frame(struct worker *w, const __u8 *frame, __u32 len, __u32 wire_len,
+			 const struct xs_meta *meta, __s64 mono_to_real)
 {
-	__u8 *frame = xsk_umem__get_data(w->xsk.area, d->addr);
+	__u8 outer_key[sizeof(struct flow_key)];
+	struct xs_packet outer;
 	struct capture_rec rec = {
 		.data = frame,
-		.orig_len = d->len,
-		.len = w->snaplen && d->len > w->snaplen ? w->snaplen : d->len,
+		.orig_len = meta->magic == XS_META_MAGIC && meta->orig_len ? meta->orig_len
+									 : wire_len,
+		.len = w->snaplen && len > w->snaplen ? w->snaplen : len,
 		.queue = w->xsk.queue_id,
 		.ifname = w->ifname,
 		.worker = w->index,
 	};
 
-	rec.ts_ns = frame_timestamp(w, frame, mono_to_real);
-	rec.keyed = !xs_parse_frame(frame, frame + d->len, &rec.pkt);
-	w->count.read_bytes += d->len;
+	rec.ts_ns = frame_timestamp(w, meta, mono_to_real);
+	xs_parse_frame(frame, frame + len, &rec.pkt, w->decap_max); /* at IP or at L2 */
+	if (rec.pkt.decap) { /* the tunnel's endpoints go along in a header */
+		xs_parse_frame(frame, frame + len, &outer, 0);
+		flow_key_bytes(&outer.key, outer_key);
+		rec.outer_key = outer_key;
+	}
+	w->count.read_bytes += len;
 	switch (sink_write(w->sink, &rec)) {
 	case SINK_PRODUCED:
 		w->count.produced++;
@@ -69,8 +77,27 @@ static void handle_frame(struct worker *w, const struct xdp_desc *d, __s64 mono_
 		w->count.sink_errors++;
 		break;
 	}
+}
+
+/* One RX descriptor: a whole frame, or one buffer of a multi-buffer one.
+ * Returns 1 when it completed a frame. */
+static int handle_desc(struct worker *w, const struct xdp_desc *d, __s64 mono_to_real)
+{
+	__u8 *data = xsk_umem__get_data(w->xsk.area, d->addr);
+	struct xs_meta *meta = (struct xs_meta *)(data - sizeof(*meta));
+	bool more = d->options & XDP_PKT_CONTD;
+
+	if (more || w->reasm.busy) {
+		if (!reasm_add(&w->reasm, data, d->len, more))
+			return 0;
+		handle_frame(w, w->reasm.buf, w->reasm.len, w->reasm.wire_len, &w->reasm.meta,
+			     mono_to_real);
+		return 1;
+	}
+	handle_frame(w, data, d->len, d->len, meta, mono_to_real);
 	/* clear the magic so a frame reused without metadata is not misread */
-	((struct xs_meta *)(frame - sizeof(struct xs_meta)))->magic = 0;
+	meta->magic = 0;
+	return 1;
 }
 
 /* the timeout lets the thread notice a stop request */
@@ -111,11 +138,10 @@ static void *worker_main(void *arg)
 		}
 		/* one clock pair per batch converts every frame's own timestamp */
 		mono_to_real = realtime_offset_ns();
-		w->count.read += n;
 		for (__u32 i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);
 
-			handle_frame(w, d, mono_to_real);
+			w->count.read += handle_desc(w, d, mono_to_real);
 			addrs[i] = xsk_umem__extract_addr(d->addr);
 		}
 		xsk_ring_cons__release(&w->xsk.rx, n);
@@ -130,9 +156,11 @@ static void *worker_main(void *arg)
 
 int worker_start(struct worker *w)
 {
-	int err = pthread_create(&w->thread, NULL, worker_main, w);
+	int err = w->xsk.multibuf ? -reasm_init(&w->reasm) : 0;
 	char name[16];
 
+	if (!err)
+		err = pthread_create(&w->thread, NULL, worker_main, w);
 	/* named, so per-thread CPU (/proc/PID/task/TID/comm) tells workers from librdkafka's */
 	snprintf(name, sizeof(name), "xs-w%u", w->index);
 	if (!err)
@@ -146,4 +174,5 @@ int worker_start(struct worker *w)
 void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
+	reasm_free(&w->reasm);
 }

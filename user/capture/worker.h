@@ -5,12 +5,13 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include "reasm.h"
 #include "sink.h"
 #include "xsk.h"
 
 /* Written by the worker thread only; the main thread reads them to publish. */
 struct worker_counters {
-	__u64 read;        /* descriptors taken from the RX ring */
+	__u64 read;        /* frames taken from the RX ring (a multi-buffer frame once) */
 	__u64 read_bytes;
 	__u64 produced;    /* sink_write(): SINK_PRODUCED */
 	__u64 spool_in;    /* SINK_SPOOLED */
@@ -29,6 +30,8 @@ struct worker {
 	unsigned int index;            /* capture_rec.worker: the sink's row */
 	__u32 snaplen;                 /* 0: whole frames */
 	unsigned int rx_sleep_us;      /* nap on an empty ring; 0: wait in poll() */
+	__u32 decap_max;               /* tunnels opened for the key (--key-layer) */
+	struct reasm reasm;            /* a multi-buffer frame being put together */
 	struct worker_counters count;
 	const volatile sig_atomic_t *stop;
 };

@@ -39,8 +39,31 @@ static int create_socket(struct xsk_queue *q, const char *ifname, __u32 xdp_flag
 	return err;
 }
 
+/* Zero-copy before copy mode, each with multi-buffer before without: a
+ * kernel before 6.6 refuses XDP_USE_SG (EINVAL), a driver without
+ * zero-copy refuses XDP_ZEROCOPY. */
+static int create_best_socket(struct xsk_queue *q, const char *ifname, __u32 xdp_flags,
+			      bool force_copy)
+{
+	static const __u16 modes[] = { XDP_ZEROCOPY | XDP_USE_SG, XDP_ZEROCOPY,
+				       XDP_COPY | XDP_USE_SG, XDP_COPY };
+	int err = -EOPNOTSUPP;
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if ((modes[i] & XDP_ZEROCOPY) && (force_copy || (xdp_flags & XDP_FLAGS_SKB_MODE)))
+			continue;
+		err = create_socket(q, ifname, xdp_flags, modes[i]);
+		if (!err) {
+			q->zerocopy = modes[i] & XDP_ZEROCOPY;
+			q->multibuf = modes[i] & XDP_USE_SG;
+			return 0;
+		}
+	}
+	return err;
+}
+
 int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		   __u32 xdp_flags, int xsks_map_fd, bool force_copy)
+		   __u32 xdp_flags, int xsks_map_fd, int max_frame_fd, bool force_copy)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = XSK_FILL_RING,
@@ -49,8 +72,8 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 		.frame_headroom = 0,
 	};
 	size_t size = (size_t)XSK_NUM_FRAMES * XSK_FRAME_SIZE;
+	__u32 idx, max_frame;
 	int err, fd;
-	__u32 idx;
 
 	memset(q, 0, sizeof(*q));
 	q->queue_id = queue_id;
@@ -66,12 +89,7 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 		goto fail;
 	}
 
-	err = -EOPNOTSUPP;
-	if (!force_copy && !(xdp_flags & XDP_FLAGS_SKB_MODE))
-		err = create_socket(q, ifname, xdp_flags, XDP_ZEROCOPY);
-	q->zerocopy = !err;
-	if (err)
-		err = create_socket(q, ifname, xdp_flags, XDP_COPY);
+	err = create_best_socket(q, ifname, xdp_flags, force_copy);
 	if (err) {
 		pr_warn("%s queue %u: cannot create AF_XDP socket: %s\n", ifname, queue_id,
 			strerror(-err));
@@ -86,6 +104,13 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = (__u64)i * XSK_FRAME_SIZE;
 	xsk_ring_prod__submit(&q->fill, XSK_NUM_FRAMES);
 
+	max_frame = q->multibuf ? 0 : XSK_SINGLE_MAX;
+	if (bpf_map_update_elem(max_frame_fd, &queue_id, &max_frame, BPF_ANY)) {
+		err = -errno;
+		pr_warn("%s queue %u: cannot write the frame limit into the datapath: %s\n",
+			ifname, queue_id, strerror(-err));
+		goto fail;
+	}
 	fd = xsk_socket__fd(q->xsk);
 	if (bpf_map_update_elem(xsks_map_fd, &queue_id, &fd, BPF_ANY)) {
 		err = -errno;
@@ -93,8 +118,13 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 			queue_id, strerror(-err));
 		goto fail;
 	}
-	pr_debug("%s queue %u: AF_XDP socket in %s mode\n", ifname, queue_id,
-		 q->zerocopy ? "zero-copy" : "copy");
+	if (q->multibuf)
+		pr_debug("%s queue %u: AF_XDP socket in %s mode, multi-buffer\n", ifname,
+			 queue_id, q->zerocopy ? "zero-copy" : "copy");
+	else
+		pr_debug("%s queue %u: AF_XDP socket in %s mode, frames cut at %u bytes (no"
+			 " multi-buffer)\n", ifname, queue_id, q->zerocopy ? "zero-copy" : "copy",
+			 max_frame);
 	return 0;
 fail:
 	xsk_queue_close(q);

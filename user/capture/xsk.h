@@ -12,6 +12,17 @@
 #define XSK_RX_RING 4096
 #define XSK_FILL_RING 8192 /* holds every frame: receive-only sockets */
 
+/* AF_XDP multi-buffer (Linux 6.6), newer than Debian 12's kernel headers */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0) /* desc options: the frame goes on in the next one */
+#endif
+/* The longest frame a socket without multi-buffer takes whole: one UMEM
+ * frame less the kernel's headroom (XDP_PACKET_HEADROOM). */
+#define XSK_SINGLE_MAX (XSK_FRAME_SIZE - 256)
+
 struct xsk_queue {
 	struct xsk_umem *umem;
 	struct xsk_ring_prod fill;
@@ -21,15 +32,19 @@ struct xsk_queue {
 	void *area;
 	__u32 queue_id;
 	bool zerocopy;
+	bool multibuf; /* XDP_USE_SG: a frame may span several descriptors */
 };
 
 /*
  * Creates the socket on ifname/queue_id, fills the fill ring and puts the
  * socket into xsks_map_fd at index queue_id. Zero-copy if the driver
- * supports it, copy mode otherwise (or always, with force_copy).
+ * supports it, copy mode otherwise (or always, with force_copy); with
+ * multi-buffer where the kernel has it. Writes into max_frame_fd at
+ * queue_id the longest frame the socket takes whole (0: any), so that the
+ * datapath cuts longer ones instead of the kernel dropping them.
  */
 int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		   __u32 xdp_flags, int xsks_map_fd, bool force_copy);
+		   __u32 xdp_flags, int xsks_map_fd, int max_frame_fd, bool force_copy);
 void xsk_queue_close(struct xsk_queue *q);
 int xsk_queue_statistics(struct xsk_queue *q, struct xdp_statistics *st);
 

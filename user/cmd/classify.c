@@ -20,25 +20,32 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "log.h"
+#include "packet_text.h"
 #include "rules.h"
 
-/* BPF_PROG_TEST_RUN takes at most a page minus XDP head- and tailroom; a
- * longer frame (GSO, jumbo) is run on its first bytes, which hold every
- * header the program reads. */
-#define TEST_RUN_MAX_FRAME 3500
+/* The program has frags: BPF_PROG_TEST_RUN puts what does not fit in the
+ * first page into fragments, up to MAX_SKB_FRAGS (17) pages. A longer
+ * frame (big TCP) is run on its first 64 KiB, which hold every header the
+ * program reads. */
+#define TEST_RUN_MAX_FRAME 65536
 
 struct classify_ctx {
 	struct xdpsensor_bpf *skel;
 	int prog_fd, stats_fd;
 	bool json;
+	__u32 decap_max; /* --key-layer */
 	__u64 stats[XS_STAT_MAX];
 };
 
-/* The outcome counter that moved tells what the program decided. */
+/* The outcome counter that moved tells what the program decided, the L2
+ * reason counter why it keyed the packet at L2 (NULL: keyed at IP). */
 static const char *verdict_from_delta(const __u64 *before, const __u64 *after,
 				      const char **reason)
 {
 	*reason = NULL;
+	for (int s = XS_STAT_L2_TRUNCATED; s <= XS_STAT_L2_IPV6_EXT_DEPTH; s++)
+		if (after[s] > before[s])
+			*reason = stat_name(s);
 	if (after[XS_STAT_CAPTURED] > before[XS_STAT_CAPTURED] ||
 	    after[XS_STAT_CAPTURE_NO_SOCKET] > before[XS_STAT_CAPTURE_NO_SOCKET])
 		return "capture";
@@ -46,52 +53,52 @@ static const char *verdict_from_delta(const __u64 *before, const __u64 *after,
 		return "count";
 	if (after[XS_STAT_DROPPED] > before[XS_STAT_DROPPED])
 		return "drop";
-	for (int s = XS_STAT_ERR_TRUNCATED; s <= XS_STAT_ERR_IPV6_EXT_DEPTH; s++)
-		if (after[s] > before[s])
-			*reason = stat_name(s);
-	return "pass";
+	return "?";
 }
 
 static void print_packet(struct classify_ctx *c, const char *file, unsigned long n,
 			 const char *verdict, const char *reason, const __u8 *data,
 			 __u32 len, __u32 wire_len)
 {
-	char src[INET6_ADDRSTRLEN] = "", dst[INET6_ADDRSTRLEN] = "", cid[COMMUNITY_ID_LEN] = "";
-	struct xs_packet p;
-	__u16 sport = 0, dport = 0;
-	int err = xs_parse_frame(data, data + len, &p);
+	struct packet_text t, ot;
+	struct xs_packet p, outer;
+	int l2 = xs_parse_frame(data, data + len, &p, c->decap_max);
 
-	if (!err) {
-		const struct flow_key *k = &p.key;
-		int ab = p.dir == XS_DIR_A_TO_B;
-
-		format_addr(ab ? k->addr_a : k->addr_b, k->family, src);
-		format_addr(ab ? k->addr_b : k->addr_a, k->family, dst);
-		sport = ab ? k->port_a : k->port_b;
-		dport = ab ? k->port_b : k->port_a;
-		community_id(k, p.has_ports, 0, cid, sizeof(cid));
+	packet_text(&p, &t);
+	if (p.decap) {
+		xs_parse_frame(data, data + len, &outer, 0);
+		packet_text(&outer, &ot);
 	}
 	if (!c->json) {
 		printf("%s:%lu %-7s", file, n, verdict);
-		if (err)
-			printf(" %s\n", reason ? reason : stat_name(err));
+		if (l2)
+			printf(" %s %s > %s/%#06x %s\n", reason ? reason : stat_name(l2), t.src,
+			       t.dst, t.dport, t.cid);
 		else if (p.has_ports)
-			printf(" proto %u %s:%u > %s:%u %s\n", p.key.proto, src, sport, dst, dport, cid);
+			printf(" proto %u %s:%u > %s:%u %s", p.key.proto, t.src, t.sport, t.dst,
+			       t.dport, t.cid);
 		else
-			printf(" proto %u %s > %s %s\n", p.key.proto, src, dst, cid);
+			printf(" proto %u %s > %s %s", p.key.proto, t.src, t.dst, t.cid);
+		if (!l2 && p.decap)
+			printf(" in %s from %s > %s", tunnel_name(p.tunnel), ot.src, ot.dst);
+		if (!l2)
+			printf("\n");
 		return;
 	}
-	printf("{\"type\":\"packet\",\"file\":\"%s\",\"n\":%lu,\"verdict\":\"%s\",\"len\":%u",
+	printf("{\"type\":\"packet\",\"file\":\"%s\",\"n\":%lu,\"verdict\":\"%s\",\"len\":%u,",
 	       file, n, verdict, wire_len);
+	packet_key_json(stdout, &p, &t);
+	printf(",\"vlan_tags\":%u", p.vlan_tags);
 	if (reason)
 		printf(",\"reason\":\"%s\"", reason);
-	if (!err) {
-		printf(",\"src\":\"%s\",\"dst\":\"%s\"", src, dst);
-		if (p.has_ports)
-			printf(",\"sport\":%u,\"dport\":%u", sport, dport);
-		printf(",\"proto\":%u,\"dir\":%u,\"vlan_tags\":%u,\"community_id\":\"%s\"",
-		       p.key.proto, p.dir, p.vlan_tags, cid);
+	if (p.decap) {
+		printf(",\"tunnel\":\"%s\",\"decap\":%u,\"outer\":{", tunnel_name(p.tunnel),
+		       p.decap);
+		packet_key_json(stdout, &outer, &ot);
+		printf("}");
 	}
+	if (p.decap_limited)
+		printf(",\"decap_limited\":true");
 	printf("}\n");
 }
 
@@ -134,7 +141,7 @@ static int classify_file(struct classify_ctx *c, const char *path)
 
 		n++;
 		if (h->caplen < XS_ETH_HLEN) { /* test_run refuses less than a MAC header */
-			print_packet(c, path, n, "pass", stat_name(XS_STAT_ERR_TRUNCATED), data,
+			print_packet(c, path, n, "none", stat_name(XS_STAT_L2_TRUNCATED), data,
 				     h->caplen, h->len);
 			continue;
 		}
@@ -182,7 +189,7 @@ static const struct opt_def classify_defs[] = {
 };
 
 static const char classify_usage[] =
-	"usage: xdpsensor classify [--json] [RULES] FILE.pcap...\n"
+	"usage: xdpsensor classify [--json] [RULES] [--key-layer inner|outer] FILE.pcap...\n"
 	"Runs every packet of the captures through the XDP program (BPF_PROG_TEST_RUN,\n"
 	"nothing attached) and prints its verdict and flow key, then the flow table.\n";
 
@@ -210,6 +217,7 @@ int cmd_classify(int argc, char **argv)
 		xdpsensor_bpf__destroy(c.skel);
 		return 1;
 	}
+	c.decap_max = rules.config.decap_max;
 	c.prog_fd = bpf_program__fd(c.skel->progs.xdpsensor_xdp);
 	c.stats_fd = bpf_map__fd(c.skel->maps.stats);
 	datapath_read_stats(c.stats_fd, c.stats);

@@ -25,6 +25,11 @@ static int opt_drop(void *r, const char *arg)
 	return rules_add(r, XS_ACTION_DROP, arg);
 }
 
+static int opt_key_layer(void *r, const char *arg)
+{
+	return rules_set_key_layer(r, arg);
+}
+
 static const struct opt_def rule_defs[] = {
 	{ "default", 0, OPT_CALL, .call = opt_default, .arg = "ACTION",
 	  .help = "capture (default), count or drop" },
@@ -33,6 +38,9 @@ static const struct opt_def rule_defs[] = {
 	{ "count", 0, OPT_CALL, .call = opt_count, .arg = "SPEC",
 	  .help = "only count them in the flow table (and pass them on)" },
 	{ "drop", 0, OPT_CALL, .call = opt_drop, .arg = "SPEC", .help = "count and drop them" },
+	{ "key-layer", 0, OPT_CALL, .call = opt_key_layer, .arg = "inner|outer",
+	  .help = "key tunnelled packets (VXLAN, GENEVE, GRE, ERSPAN, IP in IP)\n"
+		  "by their innermost flow (default) or the tunnel" },
 	{ "sample", 0, OPT_UINT, OFF(struct rules, config.sample_n), 1, 1u << 30, .arg = "N",
 	  .help = "capture 1 flow in N, whole and in both directions" },
 	{ "sample-seed", 0, OPT_UINT, OFF(struct rules, config.sample_seed), 0, 0xffffffffu,
@@ -48,6 +56,7 @@ struct opt_table rule_options(struct rules *r)
 		.defs = rule_defs,
 		.base = r,
 		.notes = "      SPEC: net:ADDR[/LEN] (either endpoint), port:[tcp|udp|sctp/]PORT,\n"
-			 "            proto:tcp|udp|icmp|icmpv6|sctp|NUMBER\n",
+			 "            proto:tcp|udp|icmp|icmpv6|sctp|NUMBER; for frames keyed at L2\n"
+			 "            (not IP): ether:arp|lldp|ptp|...|0xNNNN (EtherType), llc (802.3)\n",
 	};
 }

@@ -403,8 +403,11 @@ static int start_workers(struct run_state *st)
 
 			*w = (struct worker){ .sink = st->sink, .ifname = s->name, .index = i,
 					      .snaplen = st->o->snaplen,
-					      .rx_sleep_us = st->o->rx_sleep_us, .stop = &stopping };
+					      .rx_sleep_us = st->o->rx_sleep_us,
+					      .decap_max = st->o->rules.config.decap_max,
+					      .stop = &stopping };
 			err = xsk_queue_open(&w->xsk, s->name, (__u32)q, s->xdp_flags, xsks_fd,
+					     bpf_map__fd(s->skel->maps.xsk_max_frame),
 					     st->o->force_copy);
 			if (!err)
 				err = worker_start(w);

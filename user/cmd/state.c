@@ -79,7 +79,7 @@ static int show_stats(const char *ifname, void *arg)
 {
 	const struct state_opts *o = arg;
 	int stats_fd = open_pinned(ifname, "stats"), workers_fd;
-	__u64 s[XS_STAT_MAX], errs = 0, outcomes;
+	__u64 s[XS_STAT_MAX], l2 = 0, outcomes;
 	struct xs_worker_stats w;
 
 	if (stats_fd < 0)
@@ -94,10 +94,10 @@ static int show_stats(const char *ifname, void *arg)
 	sum_workers(workers_fd, &w);
 	close(stats_fd);
 	close(workers_fd);
-	for (int e = XS_STAT_ERR_TRUNCATED; e <= XS_STAT_ERR_IPV6_EXT_DEPTH; e++)
-		errs += s[e];
+	for (int e = XS_STAT_L2_TRUNCATED; e <= XS_STAT_L2_IPV6_EXT_DEPTH; e++)
+		l2 += s[e];
 	outcomes = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_COUNTED] +
-		   s[XS_STAT_DROPPED] + errs;
+		   s[XS_STAT_DROPPED];
 
 	if (o->json) {
 		printf("{\"iface\":\"%s\"", ifname);
@@ -134,12 +134,15 @@ static int show_stats(const char *ifname, void *arg)
 	ROW("  capture_no_socket", s[XS_STAT_CAPTURE_NO_SOCKET], "passed: no socket on the queue");
 	ROW("  counted", s[XS_STAT_COUNTED], "count only, passed");
 	ROW("  dropped", s[XS_STAT_DROPPED], "by a drop rule");
-	ROW("  not parsed", errs, "passed:");
-	for (int e = XS_STAT_ERR_TRUNCATED; e <= XS_STAT_ERR_IPV6_EXT_DEPTH; e++)
-		if (s[e])
-			ROW("    ", s[e], stat_name(e));
 	printf("  %-28s %14s  %s\n", "", outcomes == s[XS_STAT_RX] ? "adds up" : "MISMATCH",
 	       "(sum of the outcomes above)");
+	ROW("keyed at L2", l2, "not IP, or an IP header it cannot read:");
+	for (int e = XS_STAT_L2_TRUNCATED; e <= XS_STAT_L2_IPV6_EXT_DEPTH; e++)
+		if (s[e])
+			ROW("    ", s[e], stat_name(e));
+	ROW("keyed inside a tunnel", s[XS_STAT_DECAP], "");
+	ROW("tunnel depth limit", s[XS_STAT_DECAP_DEPTH], "keyed on the innermost within it");
+	ROW("snapped", s[XS_STAT_SNAPPED], "captured frames cut to what the socket takes");
 	ROW("flows created", s[XS_STAT_FLOW_NEW], "");
 	ROW("flow table full", s[XS_STAT_FLOW_TABLE_FULL], "packets not counted in a flow");
 	ROW("sampled out", s[XS_STAT_SAMPLED_OUT], "capture turned into count");

@@ -25,6 +25,16 @@ static const struct { const char *name; __u8 proto; } protos[] = {
 	{ "icmpv6", XS_IPPROTO_ICMPV6 }, { "sctp", XS_IPPROTO_SCTP },
 };
 
+/* EtherTypes by name, for ether:NAME rules. */
+static const struct { const char *name; __u16 type; } ethertypes[] = {
+	{ "ipv4", 0x0800 }, { "arp", 0x0806 }, { "wol", 0x0842 }, { "rarp", 0x8035 },
+	{ "vlan", 0x8100 }, { "ipv6", 0x86dd }, { "slow", 0x8809 }, { "mpls", 0x8847 },
+	{ "pppoe-discovery", 0x8863 }, { "pppoe", 0x8864 }, { "eapol", 0x888e },
+	{ "profinet", 0x8892 }, { "aoe", 0x88a2 }, { "ethercat", 0x88a4 }, { "qinq", 0x88a8 },
+	{ "lldp", 0x88cc }, { "macsec", 0x88e5 }, { "ptp", 0x88f7 }, { "cfm", 0x8902 },
+	{ "fcoe", 0x8906 }, { "loopback", 0x9000 },
+};
+
 const char *action_name(__u32 action)
 {
 	return action <= XS_ACTION_DROP ? action_names[action] : "?";
@@ -53,6 +63,25 @@ void rules_init(struct rules *r, __u32 default_action)
 	memset(r, 0, sizeof(*r));
 	r->config.default_action = default_action;
 	r->config.sample_n = 1;
+	r->config.decap_max = XS_MAX_DECAP;
+}
+
+int parse_key_layer(const char *layer, __u32 *decap_max)
+{
+	if (!strcmp(layer, "inner"))
+		*decap_max = XS_MAX_DECAP;
+	else if (!strcmp(layer, "outer"))
+		*decap_max = 0;
+	else {
+		pr_warn("unknown --key-layer '%s': use inner or outer\n", layer);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rules_set_key_layer(struct rules *r, const char *layer)
+{
+	return parse_key_layer(layer, &r->config.decap_max);
 }
 
 int rules_set_default(struct rules *r, const char *name)
@@ -123,6 +152,23 @@ static int parse_port(struct rules *r, struct rule *rule, const char *spec)
 	return 0;
 }
 
+/* ether:NAME or ether:NUMBER (0x88f7, 34807); an EtherType is >= 0x0600 */
+static int parse_ether(struct rule *rule, const char *spec)
+{
+	unsigned long v;
+
+	for (size_t i = 0; i < sizeof(ethertypes) / sizeof(ethertypes[0]); i++) {
+		if (!strcasecmp(spec, ethertypes[i].name)) {
+			rule->l2 = ethertypes[i].type;
+			return 0;
+		}
+	}
+	if (parse_uint(spec, XS_ETH_P_8023_MIN, 0xffff, &v))
+		return -EINVAL;
+	rule->l2 = (__u32)v;
+	return 0;
+}
+
 int rules_add(struct rules *r, __u32 action, const char *spec)
 {
 	struct rule rule = { .action = action };
@@ -143,14 +189,21 @@ int rules_add(struct rules *r, __u32 action, const char *spec)
 		proto = proto_from_name(spec + 6);
 		rule.proto = (__u32)proto;
 		err = proto < 0 ? -EINVAL : 0;
+	} else if (!strncmp(spec, "ether:", 6)) {
+		rule.kind = RULE_L2;
+		err = parse_ether(&rule, spec + 6);
+	} else if (!strcmp(spec, "llc")) {
+		rule.kind = RULE_L2;
+		rule.l2 = XS_L2_RULE_LLC;
+		err = 0;
 	}
 	if (err == -E2BIG) {
 		pr_warn("too many rules (at most %d)\n", RULES_MAX);
 		return err;
 	}
 	if (err) {
-		pr_warn("bad rule '%s': use net:ADDR[/LEN], port:[PROTO/]PORT or proto:NAME|NUMBER\n",
-			spec);
+		pr_warn("bad rule '%s': use net:ADDR[/LEN], port:[PROTO/]PORT, proto:NAME|NUMBER,"
+			" ether:NAME|0xNNNN (>= 0x0600) or llc\n", spec);
 		return err;
 	}
 	r->rule[r->count++] = rule;
@@ -161,7 +214,8 @@ int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel)
 {
 	static const __u32 kind_bit[] = { [RULE_PREFIX] = XS_RULES_PREFIX,
 					  [RULE_PORT] = XS_RULES_PORT,
-					  [RULE_PROTO] = XS_RULES_PROTO };
+					  [RULE_PROTO] = XS_RULES_PROTO,
+					  [RULE_L2] = XS_RULES_L2 };
 	struct xs_config cfg = r->config;
 	__u32 zero = 0;
 	int err;
@@ -191,6 +245,10 @@ int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel)
 			err = bpf_map__update_elem(skel->maps.proto_rules, &rule->proto,
 						   sizeof(rule->proto), &rule->action,
 						   sizeof(rule->action), BPF_ANY);
+			break;
+		case RULE_L2:
+			err = bpf_map__update_elem(skel->maps.l2_rules, &rule->l2, sizeof(rule->l2),
+						   &rule->action, sizeof(rule->action), BPF_ANY);
 			break;
 		}
 	}

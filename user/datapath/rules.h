@@ -4,6 +4,8 @@
  * rule maps. First match wins, in this order: address prefix, port,
  * protocol, then the default action. When both endpoints match, the longer
  * prefix wins, and between equals the stricter action (drop, capture, count).
+ * Frames keyed at L2 match only the L2 rules (EtherType, LLC), then the
+ * default action.
  */
 #ifndef XS_RULES_H
 #define XS_RULES_H
@@ -13,7 +15,7 @@
 
 #define RULES_MAX 256
 
-enum rule_kind { RULE_PREFIX, RULE_PORT, RULE_PROTO };
+enum rule_kind { RULE_PREFIX, RULE_PORT, RULE_PROTO, RULE_L2 };
 
 struct rule {
 	enum rule_kind kind;
@@ -21,6 +23,7 @@ struct rule {
 	struct prefix_rule_key prefix;
 	struct port_rule_key port;
 	__u32 proto;
+	__u32 l2; /* EtherType, or XS_L2_RULE_LLC */
 };
 
 struct rules {
@@ -29,12 +32,17 @@ struct rules {
 	int count;
 };
 
-/* Defaults: capture everything, no sampling. */
+/* Defaults: capture everything, no sampling, keys from inside tunnels. */
 void rules_init(struct rules *r, __u32 default_action);
-/* --capture/--count/--drop SPEC, where SPEC is net:PREFIX, port:[PROTO/]N
- * or proto:NAME|N. Prints what is wrong and returns -EINVAL. */
+/* --capture/--count/--drop SPEC, where SPEC is net:PREFIX, port:[PROTO/]N,
+ * proto:NAME|N, ether:NAME|N or llc. Prints what is wrong and returns -EINVAL. */
 int rules_add(struct rules *r, __u32 action, const char *spec);
 int rules_set_default(struct rules *r, const char *action_name);
+/* --key-layer outer|inner: key on the outer IP header, or open tunnels. */
+int rules_set_key_layer(struct rules *r, const char *layer);
+/* The same as the tunnels to open (xs_parse_frame's max_decap): 0, or
+ * -EINVAL having said why. */
+int parse_key_layer(const char *layer, __u32 *decap_max);
 /* Writes config and rules into the maps of a loaded datapath. */
 struct xdpsensor_bpf;
 int rules_apply(const struct rules *r, struct xdpsensor_bpf *skel);

@@ -12,7 +12,10 @@
 
 void format_addr(const __u8 addr[16], __u8 family, char out[INET6_ADDRSTRLEN])
 {
-	if (family == XS_FAMILY_IPV4)
+	if (family == XS_FAMILY_L2) /* a MAC address (struct flow_key) */
+		snprintf(out, INET6_ADDRSTRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", addr[0], addr[1],
+			 addr[2], addr[3], addr[4], addr[5]);
+	else if (family == XS_FAMILY_IPV4)
 		inet_ntop(AF_INET, addr + 12, out, INET6_ADDRSTRLEN);
 	else
 		inet_ntop(AF_INET6, addr, out, INET6_ADDRSTRLEN);
@@ -217,7 +220,13 @@ void flow_print_table(FILE *f, const struct flow_entry *e, size_t n)
 
 		format_addr(k->addr_a, k->family, a);
 		format_addr(k->addr_b, k->family, b);
-		if (proto_has_ports(k->proto)) {
+		if (k->family == XS_FAMILY_L2) { /* EtherType or LLC SAPs */
+			pn = k->port_a >= 0x0600 ? "ether" : "llc";
+			l = strlen(a);
+			snprintf(a + l, sizeof(a) - l, "/%#06x", k->port_a);
+			l = strlen(b);
+			snprintf(b + l, sizeof(b) - l, "/%#06x", k->port_b);
+		} else if (proto_has_ports(k->proto)) {
 			l = strlen(a);
 			snprintf(a + l, sizeof(a) - l, k->family == XS_FAMILY_IPV6 ? ".%u" : ":%u",
 				 k->port_a);

@@ -68,18 +68,26 @@ static void report_auth(struct kafka_producer *k, rd_kafka_resp_err_t err, const
 			" cluster, IDEMPOTENT_WRITE, for enable.idempotence)\n", detail, k->topic);
 }
 
-/* orig_len and dir back from the record's headers (a record handed back). */
+/* orig_len, dir and the outer key back from the record's headers (a record handed back). */
 static void read_meta(const rd_kafka_message_t *m, struct kafka_report *r)
 {
 	rd_kafka_headers_t *h;
 	struct record_meta meta;
 
-	if (rd_kafka_message_headers(m, &h) ||
-	    (record_meta_read(h, &meta) & (META_ORIG_LEN | META_DIR)) != (META_ORIG_LEN | META_DIR))
+	unsigned int found;
+
+	if (rd_kafka_message_headers(m, &h))
+		return;
+	found = record_meta_read(h, &meta);
+	if ((found & (META_ORIG_LEN | META_DIR)) != (META_ORIG_LEN | META_DIR))
 		return;
 	r->orig_len = meta.orig_len;
 	r->dir = meta.dir;
 	r->has_meta = true;
+	if (found & META_OUTER_KEY) {
+		memcpy(r->outer_key, meta.outer_key, RECORD_OUTER_KEY_LEN);
+		r->has_outer_key = true;
+	}
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -316,18 +324,29 @@ static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct k
 {
 	__u8 meta[RECORD_META_MAX], ts_be[8], queue_be[4], len_be[4], dir = r->dir;
 	enum headers_mode mode = r->ifname ? k->o.headers : HEADERS_NONE;
+	ssize_t meta_len;
 	int64_t ts_ms = (int64_t)(r->ts_ns / 1000000);
 
 	switch (mode) {
-	case HEADERS_COMPACT: /* one header: librdkafka allocates each one */
+	case HEADERS_COMPACT: /* one header (librdkafka allocates each one), two in a tunnel */
+		meta_len = (ssize_t)record_meta_encode(meta, r->ts_ns, r->orig_len, r->queue, r->dir,
+						       r->ifname);
+		if (r->outer_key)
+			return rd_kafka_producev(
+				k->rk, RD_KAFKA_V_RKT(k->rkt),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_VALUE((void *)r->value, r->len),
+				RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
+				RD_KAFKA_V_TIMESTAMP(ts_ms),
+				RD_KAFKA_V_HEADER(RECORD_META_HEADER, meta, meta_len),
+				RD_KAFKA_V_HEADER(RECORD_OUTER_KEY_HEADER, r->outer_key,
+						  RECORD_OUTER_KEY_LEN),
+				RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
 		return rd_kafka_producev(
 			k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_VALUE((void *)r->value, r->len),
 			RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
-			RD_KAFKA_V_TIMESTAMP(ts_ms),
-			RD_KAFKA_V_HEADER(RECORD_META_HEADER, meta,
-					  (ssize_t)record_meta_encode(meta, r->ts_ns, r->orig_len,
-								      r->queue, r->dir, r->ifname)),
+			RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADER(RECORD_META_HEADER, meta, meta_len),
 			RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
 	case HEADERS_ALL:
 		put_be64(ts_be, r->ts_ns);
@@ -340,8 +359,11 @@ static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct k
 			RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADER("xs.ts_ns", ts_be, 8),
 			RD_KAFKA_V_HEADER("xs.iface", r->ifname, -1),
 			RD_KAFKA_V_HEADER("xs.queue", queue_be, 4), RD_KAFKA_V_HEADER("xs.dir", &dir, 1),
-			RD_KAFKA_V_HEADER("xs.orig_len", len_be, 4), RD_KAFKA_V_OPAQUE(r->opaque),
-			RD_KAFKA_V_END);
+			RD_KAFKA_V_HEADER("xs.orig_len", len_be, 4),
+			/* null outside a tunnel: the six headers are always there */
+			RD_KAFKA_V_HEADER(RECORD_OUTER_KEY_HEADER, r->outer_key,
+					  r->outer_key ? RECORD_OUTER_KEY_LEN : 0),
+			RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
 	case HEADERS_NONE:
 		break;
 	}

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <linux/types.h>
 #include "record_key.h"
+#include "record_meta.h"
 
 #define KAFKA_MAX_PROPS 64
 #define KAFKA_DEFAULT_TOPIC "xdpsensor"
@@ -42,6 +43,7 @@ struct kafka_record {
 	__u32 queue;
 	__u8 dir;
 	const char *ifname;
+	const __u8 *outer_key; /* keyed inside a tunnel: the tunnel's 5tuple key, else NULL */
 	void *opaque; /* record_ref.h */
 };
 
@@ -61,6 +63,8 @@ struct kafka_report {
 	bool has_meta; /* orig_len and dir read back from the headers */
 	__u32 orig_len;
 	__u8 dir;
+	bool has_outer_key; /* and the tunnel's key (xs.outer_key) */
+	__u8 outer_key[RECORD_OUTER_KEY_LEN];
 };
 
 typedef void kafka_report_fn(void *ctx, const struct kafka_report *r);

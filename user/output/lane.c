@@ -14,6 +14,10 @@
 #define BACKOFF_MAX_NS 8000000000ull
 #define DRAIN_PER_SERVICE 4096  /* records read back per loop, so RX is served too */
 
+_Static_assert(SEG_OUTER_KEY_LEN == RECORD_OUTER_KEY_LEN &&
+		       RECORD_OUTER_KEY_LEN == sizeof(struct flow_key),
+	       "the outer key is a 5tuple key in the spool and in xs.outer_key");
+
 /* Records handed back by a purge, copied until they are put in the spool. */
 struct taken_back {
 	struct spool_back *recs;
@@ -101,10 +105,14 @@ static void on_report(void *ctx, const struct kafka_report *r)
 
 	l->in_producer--;
 	l->reports++;
-	if (tm)
+	if (tm) {
 		m = *tm;
-	else if (r->has_meta)
-		m.orig_len = r->orig_len, m.dir = r->dir;
+	} else if (r->has_meta) {
+		m.orig_len = r->orig_len;
+		m.dir = r->dir;
+		m.has_outer_key = r->has_outer_key;
+		memcpy(m.outer_key, r->outer_key, sizeof(m.outer_key));
+	}
 	switch (r->outcome) {
 	case KAFKA_DELIVERED:
 		l->c.delivered++;
@@ -234,12 +242,17 @@ enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec)
 	struct kafka_record kr;
 	int err;
 
+	if (rec->outer_key) {
+		m.has_outer_key = true;
+		memcpy(m.outer_key, rec->outer_key, sizeof(m.outer_key));
+	}
 	if (l->spool && (l->spooling || l->in_producer >= LANE_HIGH_WATER || l->resume_ns))
 		return to_spool(l, &m, key, key_len, rec);
 	kr = (struct kafka_record){
 		.key = key, .key_len = (__u32)key_len, .value = rec->data, .len = rec->len,
 		.ts_ns = rec->ts_ns, .orig_len = rec->orig_len, .queue = rec->queue,
-		.dir = rec->pkt.dir, .ifname = rec->ifname, .opaque = record_ref_direct(rec->ts_ns),
+		.dir = rec->pkt.dir, .ifname = rec->ifname, .outer_key = rec->outer_key,
+		.opaque = record_ref_direct(rec->ts_ns),
 	};
 	err = kafka_produce(l->k, &kr);
 	if (!err) {
@@ -264,6 +277,7 @@ static void read_back(struct lane *l)
 			.key = r->key, .key_len = r->key_len, .value = r->value, .len = r->value_len,
 			.ts_ns = r->meta.ts_ns, .orig_len = r->meta.orig_len, .dir = r->meta.dir,
 			.queue = l->queue, .ifname = l->ifname,
+			.outer_key = r->meta.has_outer_key ? r->meta.outer_key : NULL,
 		};
 
 		kr.opaque = record_ref_spool(spool_next_ticket(l->spool));

@@ -53,18 +53,21 @@ size_t record_key(enum key_scheme scheme, enum ts_unit unit, const struct captur
 	case KEY_METRON:
 		put_be64(out, rec->ts_ns / div[unit]);
 		return 8;
-	case KEY_COMMUNITY_ID:
-		if (!rec->keyed)
-			return 0;
+	case KEY_COMMUNITY_ID: /* "l2:..." for a frame keyed at L2 */
 		community_id(k, rec->pkt.has_ports, 0, (char *)out, RECORD_KEY_MAX);
 		return strlen((char *)out);
 	case KEY_5TUPLE:
 	default:
-		memcpy(out, k, sizeof(*k));
-		out[32] = k->port_a >> 8;
-		out[33] = k->port_a & 0xff;
-		out[34] = k->port_b >> 8;
-		out[35] = k->port_b & 0xff;
-		return sizeof(*k);
+		return flow_key_bytes(k, out);
 	}
+}
+
+size_t flow_key_bytes(const struct flow_key *k, __u8 *out)
+{
+	memcpy(out, k, sizeof(*k));
+	out[32] = k->port_a >> 8;
+	out[33] = k->port_a & 0xff;
+	out[34] = k->port_b >> 8;
+	out[35] = k->port_b & 0xff;
+	return sizeof(*k);
 }

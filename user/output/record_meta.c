@@ -46,7 +46,7 @@ int record_meta_decode(const void *v, size_t len, struct record_meta *m)
 	return 0;
 }
 
-/* One of the five headers, of exactly size bytes (0: any); NULL if absent. */
+/* A header of exactly size bytes (0: any); NULL if absent or null. */
 static const __u8 *header(rd_kafka_headers_t *h, const char *name, size_t size, size_t *len)
 {
 	const void *v;
@@ -65,8 +65,12 @@ unsigned int record_meta_read(rd_kafka_headers_t *h, struct record_meta *m)
 	memset(m, 0, sizeof(*m));
 	if (!h)
 		return 0;
+	if ((v = header(h, RECORD_OUTER_KEY_HEADER, RECORD_OUTER_KEY_LEN, &len))) {
+		memcpy(m->outer_key, v, RECORD_OUTER_KEY_LEN);
+		found |= META_OUTER_KEY;
+	}
 	if ((v = header(h, RECORD_META_HEADER, 0, &len)) && !record_meta_decode(v, len, m))
-		return META_ALL;
+		return found | META_ALL;
 	if ((v = header(h, "xs.ts_ns", 8, &len)))
 		m->ts_ns = get_be(v, 8), found |= META_TS;
 	if ((v = header(h, "xs.orig_len", 4, &len)))

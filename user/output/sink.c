@@ -270,13 +270,6 @@ void sink_close(struct sink *s)
 	free(s);
 }
 
-static __u32 flow_key_bytes(const struct flow_key *fk, __u8 *key)
-{
-	struct capture_rec rec = { .pkt.key = *fk, .keyed = 1 };
-
-	return (__u32)record_key(KEY_5TUPLE, TS_NS, &rec, key);
-}
-
 void sink_export_flow(struct sink *s, const struct flow_key *key, const char *json, size_t len)
 {
 	__u8 kb[RECORD_KEY_MAX];
@@ -284,7 +277,7 @@ void sink_export_flow(struct sink *s, const struct flow_key *key, const char *js
 
 	if (!s->flows)
 		return;
-	r.key_len = flow_key_bytes(key, kb);
+	r.key_len = (__u32)flow_key_bytes(key, kb);
 	/* a dead producer takes nothing: counted, so that every record the
 	 * exporter hands over ends delivered or failed */
 	if (kafka_fatal(s->flows) || kafka_produce(s->flows, &r))

@@ -17,7 +17,7 @@ static bool is_v4(const struct addr_prefix *p)
 int flow_partition(const struct pkt_filter *f, enum key_scheme scheme, int partitions,
 		   int *out)
 {
-	struct capture_rec rec = { .keyed = 1 };
+	struct capture_rec rec = {};
 	struct xs_endpoints e = {};
 	__u8 key[RECORD_KEY_MAX + 1];
 	bool ports;

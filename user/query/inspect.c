@@ -17,6 +17,7 @@
 #include "datapath.h"
 #include "flow_parse.h"
 #include "log.h"
+#include "packet_text.h"
 #include "query_cmds.h"
 #include "record_meta.h"
 #include "rules.h"
@@ -127,51 +128,71 @@ static void print_headers(FILE *f, const rd_kafka_message_t *m, bool json)
 		fputc('}', f);
 }
 
-/* The frame's own 5-tuple, as sent (not normalized). */
-static void print_frame(FILE *f, const struct topic_rec *r, bool json)
+/* An IP key's endpoints in text, as they went ("tcp 192.0.2.1:80 > ..."). */
+static void print_ip_text(FILE *f, const struct xs_packet *p, const struct packet_text *t)
 {
-	const rd_kafka_message_t *m = r->msg;
-	const __u8 *d = m->payload;
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], num[8];
-	struct xs_packet p;
-	const struct flow_key *k = &p.key;
-	const char *proto;
-	int err = d ? xs_parse_frame(d, d + m->len, &p) : XS_STAT_ERR_TRUNCATED;
-	bool ab = p.dir == XS_DIR_A_TO_B;
+	const char *proto = proto_name(p->key.proto), *l = "", *r = "";
+	char num[8];
 
-	if (err) {
-		if (json)
-			fprintf(f, ",\"parse_error\":\"%s\"", stat_name(err));
-		else
-			fprintf(f, " unparsed(%s)", stat_name(err));
-		goto len;
-	}
-	addr_text(ab ? k->addr_a : k->addr_b, src, sizeof(src));
-	addr_text(ab ? k->addr_b : k->addr_a, dst, sizeof(dst));
-	if (json) {
-		fprintf(f, ",\"proto\":%u,\"src\":\"%s\",\"dst\":\"%s\"", k->proto, src, dst);
-		if (p.has_ports)
-			fprintf(f, ",\"sport\":%u,\"dport\":%u", ab ? k->port_a : k->port_b,
-				ab ? k->port_b : k->port_a);
-		goto len;
-	}
-	proto = proto_name(k->proto);
 	if (!proto) {
-		snprintf(num, sizeof(num), "%u", k->proto);
+		snprintf(num, sizeof(num), "%u", p->key.proto);
 		proto = num;
 	}
-	if (p.has_ports)
-		fprintf(f, " %s %s%s%s:%u > %s%s%s:%u", proto, k->family == 6 ? "[" : "", src,
-			k->family == 6 ? "]" : "", ab ? k->port_a : k->port_b,
-			k->family == 6 ? "[" : "", dst, k->family == 6 ? "]" : "",
-			ab ? k->port_b : k->port_a);
+	if (p->key.family == XS_FAMILY_IPV6) {
+		l = "[";
+		r = "]";
+	}
+	if (p->has_ports)
+		fprintf(f, " %s %s%s%s:%u > %s%s%s:%u", proto, l, t->src, r, t->sport, l, t->dst, r,
+			t->dport);
 	else
-		fprintf(f, " %s %s > %s", proto, src, dst);
-len:
-	if (json)
+		fprintf(f, " %s %s > %s", proto, t->src, t->dst);
+}
+
+/*
+ * The frame's key as it went (not normalized): the flow the sensor keys it
+ * by (inside tunnels, with the tunnel's), or at L2 the MAC addresses and
+ * the EtherType or each end's LLC SAP, with why it is not IP.
+ */
+static void print_frame(FILE *f, const struct topic_rec *r, bool json)
+{
+	static const __u8 none[1];
+	const rd_kafka_message_t *m = r->msg;
+	const __u8 *d = m->payload ? m->payload : none;
+	struct xs_packet p, outer;
+	struct packet_text t, ot;
+	int l2 = xs_parse_frame(d, d + m->len, &p, XS_MAX_DECAP);
+
+	packet_text(&p, &t);
+	if (p.decap) {
+		xs_parse_frame(d, d + m->len, &outer, 0);
+		packet_text(&outer, &ot);
+	}
+	if (json) {
+		fputc(',', f);
+		packet_key_json(f, &p, &t);
+		if (l2)
+			fprintf(f, ",\"l2_reason\":\"%s\"", stat_name(l2));
+		if (p.decap) {
+			fprintf(f, ",\"tunnel\":\"%s\",\"outer\":{", tunnel_name(p.tunnel));
+			packet_key_json(f, &outer, &ot);
+			fputc('}', f);
+		}
 		fprintf(f, ",\"caplen\":%zu,\"orig_len\":%u", m->len, r->orig_len);
+		return;
+	}
+	if (l2 && t.sport >= XS_ETH_P_8023_MIN)
+		fprintf(f, " ether %s > %s type %#06x (%s)", t.src, t.dst, t.sport, stat_name(l2));
+	else if (l2)
+		fprintf(f, " llc %s/0x%02x > %s/0x%02x (%s)", t.src, t.sport, t.dst, t.dport,
+			stat_name(l2));
 	else
-		fprintf(f, " len %zu/%u", m->len, r->orig_len);
+		print_ip_text(f, &p, &t);
+	if (p.decap) {
+		fprintf(f, " in %s", tunnel_name(p.tunnel));
+		print_ip_text(f, &outer, &ot);
+	}
+	fprintf(f, " len %zu/%u", m->len, r->orig_len);
 }
 
 static void print_record(FILE *f, const struct topic_rec *r, bool json)

@@ -16,6 +16,7 @@ void pkt_filter_init(struct pkt_filter *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->sport = f->dport = f->proto = -1;
+	f->decap_max = XS_MAX_DECAP;
 }
 
 void pkt_filter_free(struct pkt_filter *f)
@@ -135,8 +136,8 @@ static bool match_fixed(const struct pkt_filter *f, const __u8 *frame, __u32 cap
 	const __u8 *src, *dst;
 	int sport = -1, dport = -1;
 
-	if (xs_parse_frame(frame, frame + caplen, &p))
-		return false; /* not IP, or cannot be keyed: no field to match */
+	if (xs_parse_frame(frame, frame + caplen, &p, f->decap_max))
+		return false; /* keyed at L2: no field to match */
 	k = &p.key;
 	if (f->proto >= 0 && f->proto != k->proto)
 		return false;

@@ -3,8 +3,11 @@
  * What `xdpsensor query` selects, all ANDed, decided on the frame itself:
  *   - Apache Metron's fixed fields (ip_src_addr, ip_dst_addr, ip_src_port,
  *     ip_dst_port, protocol, include_reverse), read with the sensor's own
- *     parser (flow_parse.h): addresses and prefixes, ports of TCP, UDP and
- *     SCTP (never ICMP's type/code, nor a non-first fragment), protocol;
+ *     parser (flow_parse.h) from the header the sensor keys the frame by
+ *     (the flow inside tunnels, or the tunnel: --key-layer, as the
+ *     sensor's): addresses and prefixes, ports of TCP, UDP and SCTP (never
+ *     ICMP's type/code, nor a non-first fragment), protocol; a frame keyed
+ *     at L2 has none of them and never matches them;
  *   - a tcpdump/pcap-filter expression, compiled by libpcap for Ethernet and
  *     run with pcap_offline_filter();
  *   - Metron's packet_filter: a PCRE2 regular expression over the frame's
@@ -27,6 +30,7 @@ struct pkt_filter {
 	bool has_src, has_dst, include_reverse;
 	struct addr_prefix src, dst;
 	int sport, dport, proto;  /* -1: any */
+	__u32 decap_max;          /* tunnels opened for them (default XS_MAX_DECAP) */
 	bool has_bpf;
 	struct bpf_program bpf;
 	void *re;                 /* pcre2_code_8, NULL: none */

@@ -97,6 +97,11 @@ static int opt_packet_filter(void *base, const char *arg)
 	return pkt_filter_set_regex(&((struct query_opts *)base)->filter, arg);
 }
 
+static int opt_key_layer(void *base, const char *arg)
+{
+	return parse_key_layer(arg, &((struct query_opts *)base)->filter.decap_max);
+}
+
 static int opt_key(void *base, const char *arg)
 {
 	if (!parse_key_scheme(arg, &((struct query_opts *)base)->key))
@@ -137,6 +142,9 @@ static const struct opt_def filter_defs[] = {
 	  .help = "tcp, udp, icmp, icmpv6, sctp or a number" },
 	{ "include-reverse", 0, OPT_FLAG, Q(filter.include_reverse),
 	  .help = "also match with source and destination swapped" },
+	{ "key-layer", 0, OPT_CALL, .call = opt_key_layer, .arg = "inner|outer",
+	  .help = "the fields above are the flow's the sensor keys by:\n"
+		  "inside tunnels (default) or the tunnel's, as its --key-layer" },
 	{ "filter", 0, OPT_CALL, .call = opt_filter, .arg = "EXPR",
 	  .help = "a tcpdump/pcap-filter expression (libpcap)" },
 	{ "packet-filter", 0, OPT_CALL, .call = opt_packet_filter, .arg = "REGEX",

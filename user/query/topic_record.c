@@ -5,6 +5,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "flow_format.h"
+#include "flow_parse.h"
 #include "record_meta.h"
 #include "rules.h"
 #include "topic_record.h"
@@ -99,7 +101,16 @@ void topic_key_describe(const void *key, size_t len, char *out, size_t out_len,
 		snprintf(out, out_len, "%s %s%s%s:%u <> %s%s%s:%u", proto,
 			 k[36] == 6 ? "[" : "", a, k[36] == 6 ? "]" : "", (unsigned)be(k + 32, 2),
 			 k[36] == 6 ? "[" : "", b, k[36] == 6 ? "]" : "", (unsigned)be(k + 34, 2));
-	} else if (len == 30 && k[0] == '1' && k[1] == ':') {
+	} else if (len == 40 && k[36] == XS_FAMILY_L2) { /* MACs, EtherType or SAPs */
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+		unsigned int pa = (unsigned)be(k + 32, 2), pb = (unsigned)be(k + 34, 2);
+
+		format_addr(k, XS_FAMILY_L2, a);
+		format_addr(k + 16, XS_FAMILY_L2, b);
+		*scheme = "5tuple";
+		snprintf(out, out_len, "%s %s/%#06x <> %s/%#06x",
+			 pa >= XS_ETH_P_8023_MIN ? "ether" : "llc", a, pa, b, pb);
+	} else if ((len == 30 && !memcmp(k, "1:", 2)) || (len == 31 && !memcmp(k, "l2:", 3))) {
 		*scheme = "community-id";
 		snprintf(out, out_len, "%.*s", (int)len, (const char *)key);
 	} else if (len == 8) {

@@ -29,7 +29,8 @@ struct topic_rec {
 void topic_rec_decode(rd_kafka_message_t *m, struct topic_rec *r);
 
 /* The key as text, by its shape: "5tuple", "community-id", "metron" or
- * "other" in *scheme, and e.g. "tcp 192.0.2.1:80 <> 192.0.2.2:4000" in out. */
+ * "other" in *scheme, and e.g. "tcp 192.0.2.1:80 <> 192.0.2.2:4000" in out
+ * ("ether 02:00:00:00:00:01/0x0806 <> ..." for a frame keyed at L2). */
 void topic_key_describe(const void *key, size_t len, char *out, size_t out_len,
 			const char **scheme);
 

@@ -359,7 +359,7 @@ static int rotate(struct spool *sp)
 int spool_append(struct spool *sp, const struct seg_meta *m, const void *key, __u32 key_len,
 		 const void *value, __u32 value_len)
 {
-	size_t size = seg_rec_size(key_len, value_len);
+	size_t size = seg_rec_size(m, key_len, value_len);
 	struct seg *w = wseg(sp);
 	int err;
 
@@ -542,7 +542,7 @@ int spool_put_back(struct spool *sp, const struct spool_back *recs, size_t n)
 	}
 	/* a segment in front of all the others, written at once */
 	for (size_t k = 0; k < n; k++)
-		size += seg_rec_size(recs[k].key_len, recs[k].value_len);
+		size += seg_rec_size(&recs[k].meta, recs[k].key_len, recs[k].value_len);
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;

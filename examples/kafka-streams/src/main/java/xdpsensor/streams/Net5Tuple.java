@@ -10,7 +10,10 @@ import java.util.Arrays;
  * of headers/xdpsensor.h), read with a big-endian {@link ByteBuffer}: endpoint A
  * (16 bytes, IPv4 as ::ffff:a.b.c.d), endpoint B, port A, port B (2 bytes each),
  * family (4 or 6), IP protocol, 2 bytes of zero. Both directions of a
- * conversation have the same key; A is the lower (address, port) pair.
+ * conversation have the same key; A is the lower (address, port) pair. A
+ * frame the sensor keys at L2 (ARP, LLDP, ...) has family 0, protocol 0, the
+ * MAC addresses in the first 6 bytes of A and B, and in the ports the
+ * EtherType (or each end's LLC SAP).
  */
 public final class Net5Tuple {
     public static final int SIZE = 40;
@@ -58,6 +61,9 @@ public final class Net5Tuple {
     }
 
     private String endpoint(byte[] addr, int port) {
+        if (family == 0)
+            return String.format("%02x:%02x:%02x:%02x:%02x:%02x/0x%04x", addr[0], addr[1], addr[2],
+                    addr[3], addr[4], addr[5], port);
         try {
             InetAddress ia = InetAddress.getByAddress(family == 4 ? Arrays.copyOfRange(addr, 12, 16) : addr);
             String host = ia.getHostAddress();
@@ -67,7 +73,7 @@ public final class Net5Tuple {
         }
     }
 
-    /** "192.0.2.1:4000 198.51.100.1:53": endpoint A, then B. */
+    /** "192.0.2.1:4000 198.51.100.1:53": endpoint A, then B (at L2 "MAC/0x0806 MAC/0x0806"). */
     @Override
     public String toString() {
         return endpoint(addrA, portA) + " " + endpoint(addrB, portB);
