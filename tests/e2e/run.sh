@@ -656,7 +656,7 @@ test_jumbo() {
 	tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>"$d/topic.err" ||
 		fail "cannot create topic $topic: $(tail -n 2 "$d/topic.err" | tr '\n' ' ')"
 	iface_settings "$VA" >"$d/settings.before"
-	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" -v
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$W/spool" -v
 	if ! sensor_wait_ready "$d/sensor.err"; then
 		fail "not capturing: $(grep -v '^$' "$d/sensor.err" | tail -n 3 | tr '\n' ' ')"
 		report "$label: the sensor starts at MTU 9000"
