@@ -28,7 +28,7 @@ once = $(eval $(1) := $$(shell $(2)))$($(1))
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 
-PKGS     := libbpf libxdp rdkafka libpcap libcrypto libpcre2-8 libmicrohttpd jansson
+PKGS     := libbpf libxdp rdkafka libpcap libcrypto libpcre2-8 zlib libmicrohttpd jansson
 PKG_CFLAGS = $(call once,PKG_CFLAGS,pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(call once,PKG_LIBS,pkg-config --libs $(PKGS))
 # jemalloc: librdkafka allocates per record and per header and frees on

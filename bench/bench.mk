@@ -10,6 +10,7 @@
 #                 and the BPF objects they load
 #   bench         bench-build, then the full run of bench/run.sh (needs root)
 #   bench-quick   bench-build, then bench/run.sh --quick (under a minute)
+#   bench-fault   the fault variants (bench/fault.sh) at FAULT_RATE for FAULT_OUTAGE s
 #   bench-clean   removes build/bench/
 
 BENCH_OUT := $(BUILD)/bench
@@ -37,7 +38,7 @@ BENCH_LIBKAFKA = $(call once,BENCH_LIBRDKAFKA,pkg-config --libs rdkafka) $(JEMAL
 BENCH_BINS := $(addprefix $(BENCH_OUT)/,xs-gen xdp-drop afxdp-bare pcap-probe kafka-alone)
 BENCH_BPF_OBJS := $(addprefix $(BENCH_OUT)/,xdp_drop.bpf.o xsk_redirect.bpf.o)
 
-.PHONY: bench-build bench bench-quick bench-clean
+.PHONY: bench-build bench bench-quick bench-clean bench-fault
 .DELETE_ON_ERROR:
 
 bench-build: $(BENCH_BINS) $(BENCH_BPF_OBJS)
@@ -47,6 +48,16 @@ bench: bench-build
 
 bench-quick: bench-build
 	$(BENCH_SRC)/run.sh --quick --out $(BENCH_OUT)
+
+# Issue 11's target 4: the broker stopped, killed, and the sensor killed in
+# the backlog, FAULT_OUTAGE seconds at FAULT_RATE (half the sensor's
+# zero-loss rate of `make bench`); one JSON line each (bench/fault.sh).
+FAULT_RATE ?= 100000
+FAULT_OUTAGE ?= 30
+bench-fault: bench-build $(BUILD)/xdpsensor $(BUILD)/e2e/xs-consume
+	$(BENCH_Q)for f in stop kill sensor-kill; do \
+		$(BENCH_SRC)/fault.sh --fault $$f --rate $(FAULT_RATE) --outage $(FAULT_OUTAGE) || exit 1; \
+	done | tee $(BENCH_OUT)/fault.jsonl
 
 bench-clean:
 	$(BENCH_Q)rm -rf $(BENCH_OUT)

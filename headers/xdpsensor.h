@@ -178,6 +178,21 @@ struct xs_worker_stats {
 	__u64 xsk_rx_invalid_descs;
 	__u64 xsk_rx_ring_full;
 	__u64 xsk_fill_ring_empty;
+	/* the spool (README: read + spool_recovered = delivered + failed +
+	 * queue_full + spool_full + spool_errors + sink_errors + in flight + spooled,
+	 * in flight = produced + spool_out - delivered - failed - reclaimed) */
+	__u64 spool_in;        /* records kept in the spool: Kafka could not take them */
+	__u64 spool_out;       /* records read back from the spool and produced */
+	__u64 spool_full;      /* dropped: the spool is full (--spool-max or the disk) */
+	__u64 spool_errors;    /* dropped: the spool cannot be written */
+	__u64 reclaimed;       /* taken back from the producer into the spool (a stall, the end) */
+	__u64 maybe_dup;       /* of those, taken back after a send: the topic may hold them twice */
+	__u64 spool_recovered; /* left in the spool by an earlier run */
+	__u64 spool_torn;      /* its torn last records, skipped */
+	__u64 spool_corrupt;   /* its records failing their CRC, the rest of the segment skipped */
+	__u64 spooled;         /* gauge: records in the spool */
+	__u64 spool_bytes;     /* gauge: bytes on disk */
+	__u64 spool_oldest_ns; /* gauge: capture time of the oldest spooled record (not summed) */
 };
 
 #endif /* XDPSENSOR_H */

@@ -29,6 +29,7 @@ static const struct option long_opts[] = {
 	{ "size", required_argument, NULL, 's' },
 	{ "flows", required_argument, NULL, 'k' },
 	{ "headers", required_argument, NULL, 'H' },
+	{ "meta", required_argument, NULL, 'M' },
 	{ "drop-on-full", no_argument, NULL, 'D' },
 	{ "flush-ms", required_argument, NULL, 'F' },
 	{ "cpu", required_argument, NULL, 'c' },
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 		"  -s, --size BYTES    value size (default 60: a 64 B frame without FCS)\n"
 		"  -k, --flows K       distinct 40-byte keys (default 1024)\n"
 		"  -H, --headers IFACE add the sensor's five record headers, xs.iface = IFACE\n"
+		"  -M, --meta IFACE    add the sensor's one compact header (xs.meta) instead\n"
 		"  -D, --drop-on-full  count QUEUE_FULL as a drop instead of retrying\n"
 		"  -F, --flush-ms MS   flush timeout at the end (default 30000)\n"
 		"  -c, --cpu CPU       pin to CPU (librdkafka's threads too)\n"
@@ -73,7 +75,9 @@ static void flow_key_of(uint32_t i, struct flow_key *key)
 
 int main(int argc, char **argv)
 {
-	const char *brokers = NULL, *topic = "xsbench", *hdr_iface = NULL;
+	const char *brokers = NULL, *topic = "xsbench", *hdr_iface = NULL, *meta_iface = NULL;
+	uint8_t meta[16 + 16];
+	size_t meta_len = 0;
 	uint64_t count = 1000000, size = 60, flows = 1024, v;
 	uint64_t produced = 0, queue_full = 0, errors = 0;
 	unsigned int flush_ms = 30000;
@@ -87,7 +91,7 @@ int main(int argc, char **argv)
 	char errstr[512];
 	uint8_t *value = NULL;
 
-	while ((c = getopt_long(argc, argv, "b:t:n:s:k:H:DF:c:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:t:n:s:k:H:M:DF:c:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': brokers = optarg; break;
 		case 't': topic = optarg; break;
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'H': hdr_iface = optarg; break;
+		case 'M': meta_iface = optarg; break;
 		case 'D': drop_on_full = 1; break;
 		case 'F':
 			if (bench_parse_u64(optarg, &v) || v > 3600000)
@@ -167,7 +172,25 @@ bad:
 		uint64_t now = clock_ns(CLOCK_REALTIME), ts_be = htobe64(now);
 		uint32_t queue_be = 0, len_be = htonl((uint32_t)size);
 		uint8_t dir = (uint8_t)(i & 1);
-		rd_kafka_resp_err_t r = hdr_iface ?
+		rd_kafka_resp_err_t r;
+
+		if (meta_iface) { /* as the sensor builds it per record */
+			meta_len = 16 + strnlen(meta_iface, 16);
+			meta[0] = 1;
+			meta[1] = dir;
+			meta[2] = meta[3] = 0;
+			memcpy(meta + 4, &len_be, 4);
+			memcpy(meta + 8, &ts_be, 8);
+			memcpy(meta + 16, meta_iface, meta_len - 16);
+		}
+		r = meta_iface ?
+			rd_kafka_producev(
+				rk, RD_KAFKA_V_RKT(rkt),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_KEY(&keys[i % flows], sizeof(keys[0])),
+				RD_KAFKA_V_VALUE(value, size), BENCH_SENSOR_META(meta, (ssize_t)meta_len),
+				RD_KAFKA_V_OPAQUE((void *)(uintptr_t)now), RD_KAFKA_V_END) :
+			hdr_iface ?
 			rd_kafka_producev(
 				rk, RD_KAFKA_V_RKT(rkt),
 				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -213,7 +236,7 @@ bad:
 	       "\"unflushed\":%d,\"elapsed_ns\":%llu,\"enqueue_ns\":%llu,"
 	       "\"rps\":%.0f,\"mbps\":%.1f,\"cpu_user_ns\":%llu,\"cpu_sys_ns\":%llu,",
 	       topic, (unsigned long long)count, (unsigned long long)size,
-	       (unsigned long long)flows, hdr_iface != NULL, (unsigned long long)produced,
+	       (unsigned long long)flows, hdr_iface ? 5 : meta_iface ? 1 : 0, (unsigned long long)produced,
 	       (unsigned long long)queue_full, (unsigned long long)errors,
 	       (unsigned long long)ctx.dr.delivered, (unsigned long long)ctx.dr.failed,
 	       rd_kafka_outq_len(rk), (unsigned long long)(end - start),

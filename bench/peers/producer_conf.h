@@ -162,4 +162,11 @@ static inline int bench_producer_warmup(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 	RD_KAFKA_V_HEADER("xs.dir", (dir1), 1),                             \
 	RD_KAFKA_V_HEADER("xs.orig_len", (orig_len_be4), 4)
 
+/*
+ * xdpsensor's default record metadata (--headers compact, README "Kafka
+ * records"): one header, xs.meta, 16 bytes then the interface name. meta
+ * points to a buffer of its size, filled by the caller.
+ */
+#define BENCH_SENSOR_META(meta, len) RD_KAFKA_V_HEADER("xs.meta", (meta), (len))
+
 #endif /* XS_BENCH_PRODUCER_CONF_H */

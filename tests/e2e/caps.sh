@@ -4,7 +4,7 @@
 # exactly the capabilities xdpsensor(8) documents, as the systemd unit gives
 # them (ambient), captures and delivers; with any one of them removed it
 # says which in one line, exits 1 and leaves nothing behind. What it makes
-# (pins, state files, the pcap) is not readable by others.
+# (pins, state files, the pcap, the spool) is not readable by others.
 #
 # It runs in a private mount namespace of its own with a fresh bpffs at
 # /sys/fs/bpf and a tmpfs at /run/xdpsensor, owned by the user, as the unit's
@@ -106,7 +106,7 @@ test_documented_caps() {
 	mkdir -p "$d"
 	iface_settings "$VA" >"$d/settings.before"
 	if [ -n "$BROKER" ]; then
-		sink=(-b "$BROKER" -t xs-caps-$$)
+		sink=(-b "$BROKER" -t xs-caps-$$ --spool-dir "$W/out/spool")
 	else
 		sink=(--output "pcap:$W/out/capture.pcap")
 	fi
@@ -125,13 +125,15 @@ test_documented_caps() {
 	wait_stats "$VA" 60 "s['delivered'] >= $NCAP" >"$d/stats.json" ||
 		fail "delivered $(json_get delivered <"$d/stats.json") of $NCAP"
 	# while it runs: nothing it made is open to others
-	for f in /sys/fs/bpf/xdpsensor/"$VA" /sys/fs/bpf/xdpsensor/"$VA"/* /run/xdpsensor/*; do
+	for f in /sys/fs/bpf/xdpsensor/"$VA" /sys/fs/bpf/xdpsensor/"$VA"/* /run/xdpsensor/* \
+		$(find "$W/out/spool" 2>/dev/null); do
 		[ -e "$f" ] || continue
 		bad=$(find "$f" -maxdepth 0 -perm /077)
 		[ -z "$bad" ] || fail "$f is mode $(mode "$f"): open to group or others"
 		[ "$(stat -c %u "$f")" = $USER_ID ] || fail "$f is not owned by the user"
 	done
 	[ -e /run/xdpsensor/"$VA".lock ] || fail "no lock file"
+	[ -z "$BROKER" ] || [ -d "$W/out/spool" ] || fail "no spool directory $W/out/spool"
 	diag "modes: $(stat -c '%n %a' /sys/fs/bpf/xdpsensor/"$VA" /sys/fs/bpf/xdpsensor/"$VA"/stats /run/xdpsensor/* | tr '\n' ' ')"
 	sensor_stop TERM
 	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM: $(tail -n 2 "$d/sensor.err" | tr '\n' ' ')"

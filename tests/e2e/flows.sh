@@ -76,7 +76,7 @@ test_flow_records() {
 	STREAMS_PID=$!
 	iface_settings "$VA" >"$d/settings.before"
 	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$pk" --flows-topic "$rec" \
-		--flow-active-timeout 2 --flow-timeout 5
+		--spool-dir "$W/spool" --flow-active-timeout 2 --flow-timeout 5
 	if ! sensor_wait_ready "$d/sensor.err"; then
 		fail "not capturing: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
 		report "$label: the sensor starts"
@@ -130,7 +130,7 @@ test_flow_table_full() {
 	create_topics "$d" "$pk" "$rec" || { report "$label: topics"; return; }
 	iface_settings "$VA" >"$d/settings.before"
 	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$pk" --flows-topic "$rec" \
-		--flows-max 1024
+		--spool-dir "$W/spool" --flows-max 1024
 	sensor_started "$label" "$d/sensor.err" "$VA" || return
 	traffic "$d" --many-flows 10000 --rate 1000
 	wait_stats "$VA" 60 "s['rx_packets'] >= $NSENT and s['delivered'] >= $NCAP" \

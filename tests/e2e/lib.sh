@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=bash disable=SC2034  # SENSOR_RC is read by the sourcing scripts
-# Shared by tests/e2e/run.sh and tests/e2e/live.sh (source it from the
-# project root): TAP output, a netns + veth pair, the sensor as a background
+# Shared by tests/e2e/run.sh, spool.sh, live.sh and tests/query/run.sh
+# (source it from the project root): TAP output, a netns + veth pair, the sensor as a background
 # process, and the "nothing left behind" checks. Bash; needs ip, ethtool,
 # python3.
 
@@ -57,6 +57,17 @@ tap_checker() {
 tap_end() {
 	echo "1..$tap_n"
 	[ $tap_failed -eq 0 ]
+}
+
+# work_dir_end RC KEEP: removes the work dir $W after a run that passed
+# (RC 0, no test failed) unless KEEP is 1; else says where it is kept.
+work_dir_end() {
+	[ -n "$W" ] && [ -d "$W" ] || return 0
+	if [ $tap_failed -eq 0 ] && [ "$1" -eq 0 ] && [ "$2" != 1 ]; then
+		rm -rf "$W"
+	else
+		echo "# work files kept in $W"
+	fi
 }
 
 # ------------------------------------------------------------------ netns + veth
@@ -179,6 +190,13 @@ sensor_kill() {
 	*xdpsensor\ run*) kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null ;;
 	esac
 	SENSOR_PID=
+}
+
+# check_summary_line FILE: the sensor's stdout must be exactly one JSON line.
+check_summary_line() {
+	local n
+	n=$(grep -c . "$1")
+	[ "$n" -eq 1 ] || fail "stdout has $n lines, not one summary line: $(head -c 300 "$1")"
 }
 
 # stats_json IFACE: one line of `xdpsensor stats --json`.

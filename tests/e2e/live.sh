@@ -32,13 +32,7 @@ cleanup() {
 	scrub_iface "$VA"
 	teardown_veth "$NS" "$VA"
 	[ $MOUNTED_BPFFS -eq 1 ] && umount /sys/fs/bpf 2>/dev/null
-	if [ -n "$W" ] && [ -d "$W" ]; then
-		if [ $tap_failed -eq 0 ] && [ $rc -eq 0 ] && [ "${E2E_KEEP:-0}" != 1 ]; then
-			rm -rf "$W"
-		else
-			echo "# work files kept in $W"
-		fi
-	fi
+	work_dir_end $rc "${E2E_KEEP:-0}"
 	exit $rc
 }
 

@@ -480,6 +480,31 @@ def many_flows(n):
 # ------------------------------------------------------------------ sending
 
 
+def stream(flows, count):
+    """count UDP frames spread round-robin over `flows` conversations (both
+    directions, alternately), each numbered in its payload: for outages,
+    where every frame must arrive once, in order per key. Every fourth
+    conversation goes in GRE, so the tunnel's key (xs.outer_key) is carried
+    too, through the spool as well."""
+    out = []
+    vteps = ("203.0.113.1", "203.0.113.2")
+    for i in range(count):
+        f, sender = i % flows, ("client", "server")[(i // flows) % 2]
+        client, server = "192.0.2.%d" % (100 + f), "198.51.100.%d" % (100 + f)
+        src, dst = (client, server) if sender == "client" else (server, client)
+        sp, dp = (40000 + f, 9000) if sender == "client" else (9000, 40000 + f)
+        payload = struct.pack("!II", f, i) + b"s" * 18
+        l3 = ipv4(src, dst, 17, udp(src, dst, sp, dp, payload), ident=i & 0xffff)
+        if f % 4 == 3:
+            osrc, odst = vteps if sender == "client" else vteps[::-1]
+            l3 = ipv4(osrc, odst, 47, struct.pack("!HH", 0, 0x0800) + l3, ident=i & 0xffff)
+        macs = (MAC_CLIENT, MAC_SERVER) if sender == "client" else (MAC_SERVER, MAC_CLIENT)
+        data = ether_tagged(macs[1], macs[0], 0x0800, l3, ())
+        out.append((data, {"origin": "gen", "conv": "stream%d" % f, "sender": sender,
+                           "capture": True, "reason": None}))
+    return out
+
+
 def ethernet_pcaps(directory):
     """The classic pcap files of a directory whose link type is Ethernet
     (sorted), and the names of the others."""
@@ -496,10 +521,14 @@ def ethernet_pcaps(directory):
     return ok, other
 
 
-def frames_to_send(pcaps, generate, max_frame, jumbo=False, extra=()):
+def frames_to_send(pcaps, generate, max_frame, jumbo=False, extra=(), stream_spec=None):
     """[(bytes, meta)] in sending order, and the list of skipped frames;
+    stream_spec FLOWS:COUNT: numbered frames (stream()), sent first;
     extra: generated (conversation, sender, bytes, l2 reason), sent last."""
     out, skipped = [], []
+    if stream_spec:
+        flows, count = (int(x) for x in stream_spec.split(":"))
+        out += stream(flows, count)
     for path in pcaps:
         for n, (data, _, _) in enumerate(read_pcap(path), 1):
             meta = {"origin": "pcap", "file": os.path.basename(path), "n": n}
@@ -576,6 +605,8 @@ def main():
         p.add_argument("--jumbo", action="store_true",
                        help="with --generate: add a conversation of 9014-byte frames")
         p.add_argument("--generate", action="store_true", help="add the generated conversations")
+        p.add_argument("--stream", metavar="FLOWS:COUNT",
+                       help="first, COUNT numbered UDP frames over FLOWS conversations")
         p.add_argument("--manifest", help="write what was sent here (JSON)")
         p.add_argument("--sent-pcap", help="write the frames sent as a pcap")
         p.add_argument("--mtu", type=int, help="default: the interface's")
@@ -600,7 +631,8 @@ def main():
         extra += long_lived(n, each)
     if args.many_flows:
         extra += many_flows(args.many_flows)
-    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14, args.jumbo, extra)
+    frames, skipped = frames_to_send(args.pcap, args.generate, mtu + 14, args.jumbo, extra,
+                                     args.stream)
     for s in skipped:
         print("traffic.py: skipped %s frame %d (%d bytes): %s"
               % (s["file"], s["n"], s["len"], s["reason"]), file=sys.stderr)

@@ -6,6 +6,8 @@
 #   broker.sh fetch                            get the jars once (prints their dir)
 #   broker.sh start [DIR]                      start a broker; prints 127.0.0.1:PORT
 #   broker.sh create-topic DIR TOPIC PARTS     create a topic, wait until it is ready
+#   broker.sh restart DIR                      start DIR's broker again, same port and data
+#                                              (after a kill -9: fault tests)
 #   broker.sh stop DIR                         stop the broker and remove DIR
 #
 # In a test script:
@@ -239,6 +241,24 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # --- start ---------------------------------------------------------------
 
+# The broker of DIR again, on its port and data (it was killed: fault tests).
+cmd_restart() {
+    (( $# == 1 )) || usage
+    local dir=$1 addr port old
+    [[ -f $dir/$MARKER && -f $dir/bootstrap ]] || die "$dir is not a broker dir of broker.sh"
+    dir=$(cd "$dir" && pwd)
+    addr=$(<"$dir/bootstrap")
+    port=${addr##*:}
+    old=$(<"$dir/pid")
+    ! is_broker "$old" "$dir" || die "the broker of $dir (pid $old) still runs"
+    pid=
+    trap 'if [[ -n $pid ]]; then kill_broker "$pid" "$dir"; fi' EXIT
+    launch_jvm "$dir"
+    wait_ready "$dir" "$addr" "$port" || die "port $port was taken while the broker restarted"
+    trap - EXIT
+    log "Kafka restarted at $addr (pid $pid)"
+}
+
 write_config() {
     local dir=$1 port=$2 cport=$3 sport=${4:-} tport=${5:-}
     local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
@@ -351,6 +371,12 @@ launch() {
         tail -n 20 "$dir/logs/storage.log" >&2
         die "formatting the storage in $dir/data failed (output above)"
     fi
+    launch_jvm "$dir"
+}
+
+# The JVM on DIR's configuration and data, in the background; sets $pid.
+launch_jvm() {
+    local dir=$1
     # Same JVM flags as Kafka's kafka-run-class.sh, with a small heap.
     # Everything the JVM prints goes to a file: stdout is the caller's.
     # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS is a list of flags
@@ -539,6 +565,7 @@ case ${1:-} in
     fetch) shift; cmd_fetch "$@" ;;
     start) shift; cmd_start "$@" ;;
     create-topic) shift; cmd_create_topic "$@" ;;
+    restart) shift; cmd_restart "$@" ;;
     stop) shift; cmd_stop "$@" ;;
     *) usage ;;
 esac

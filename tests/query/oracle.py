@@ -24,8 +24,8 @@ must have written, computed without it. TAP lines ("ok - X", "not ok - X",
   oracle.py times --records RECORDS.jsonl
       the first, median and last capture time of the records (ns)
 
-The capture time of a record: its xs.ts_ns header; else its 8-byte metron
-key (in --ts-unit); else its timestamp (ms).
+The capture time of a record: its xs.meta (or xs.ts_ns) header; else its
+8-byte metron key (in --ts-unit); else its timestamp (ms).
 """
 import argparse
 import collections
@@ -146,19 +146,23 @@ def fixed_selects(flt, view, layer):
             or (flt.get("reverse", False) and one_way(v["dst"], v["src"], dport, sport)))
 
 
+def record_header(r, name):
+    """A field of the record's metadata: xs.meta (--headers compact) or the
+    five xs.* headers (--headers all), decoded as the e2e checker does."""
+    return e2e_check.header_int(r, name) if r["headers"] else None
+
+
 def record_time(r, ts_unit):
-    h = r["headers"] or {}
-    if h.get("xs.ts_ns"):
-        return int(h["xs.ts_ns"], 16)
+    if record_header(r, "xs.ts_ns") is not None:
+        return record_header(r, "xs.ts_ns")
     if r["key"] and len(r["key"]) == 16:
         return int(r["key"], 16) * {"ms": 1000000, "us": 1000, "ns": 1}[ts_unit]
     return r["timestamp"] * 1000000
 
 
 def record_orig_len(r):
-    h = r["headers"] or {}
-    if h.get("xs.orig_len"):
-        return int(h["xs.orig_len"], 16)
+    if record_header(r, "xs.orig_len") is not None:
+        return record_header(r, "xs.orig_len")
     return len(r["value"]) // 2
 
 

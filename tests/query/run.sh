@@ -6,8 +6,10 @@
 # The sensor runs on a veth pair (tests/e2e/lib.sh) and traffic.py replays
 # the captures of PCAPS_DIR and generated conversations (both directions)
 # into it, once per topic:
-#   q5    --key 5tuple (headers): every query case, inspect
-#   qcid  --key community-id --snaplen 128: original lengths, --flow
+#   q5    --key 5tuple (--headers compact, the default: xs.meta): every
+#         query case, inspect
+#   qcid  --key community-id --snaplen 128 --headers all (five headers):
+#         original lengths, --flow
 #   qmet  --key metron --ts-unit us --headers none: times from the key
 #   qnoh  --key 5tuple --headers none: times from the record timestamp
 # For each query, oracle.py computes from the replayed frames (those the
@@ -55,13 +57,7 @@ cleanup() {
 	scrub_iface "$VA"
 	teardown_veth "$NS" "$VA"
 	[ -n "$BROKER_DIR" ] && tests/kafka/broker.sh stop "$BROKER_DIR" >/dev/null 2>&1
-	if [ -n "$W" ] && [ -d "$W" ]; then
-		if [ $tap_failed -eq 0 ] && [ $rc -eq 0 ] && [ "${QUERY_KEEP:-0}" != 1 ]; then
-			rm -rf "$W"
-		else
-			echo "# work files kept in $W"
-		fi
-	fi
+	work_dir_end $rc "${QUERY_KEEP:-0}"
 	exit $rc
 }
 
@@ -113,7 +109,7 @@ feed() {
 	mkdir -p "$d"
 	tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>"$d/topic.err" ||
 		{ fail "cannot create $topic: $(tail -n 2 "$d/topic.err")"; return 1; }
-	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" "$@"
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$W/spool" "$@"
 	if ! sensor_wait_ready "$d/sensor.err"; then
 		fail "the sensor did not start: $(tail -n 3 "$d/sensor.err" | tr '\n' ' ')"
 		sensor_stop KILL
@@ -259,7 +255,7 @@ test_inspect() {
 		fail "inspect exit $?: $(head -n 2 "$d/inspect.err")"
 	n=$(grep -c . "$d/inspect.txt")
 	[ "$n" -eq 5 ] || fail "$n lines, not 5"
-	grep -qvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z [0-9]+/[0-9]+ 5tuple\[.*\] .* len [0-9]+/[0-9]+ xs\.ts_ns=[0-9]+ xs\.iface='"$VA"' ' \
+	grep -qvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z [0-9]+/[0-9]+ 5tuple\[.*\] .* len [0-9]+/[0-9]+ xs\.meta=ts_ns:[0-9]+,iface:'"$VA"',queue:[0-9]+,dir:[01],orig_len:[0-9]+$' \
 		"$d/inspect.txt" && fail "a line not of the documented form: $(head -n 1 "$d/inspect.txt")"
 	diag "$(head -n 1 "$d/inspect.txt")"
 	report "inspect -n 5: five lines (time, partition/offset, key, frame 5-tuple, headers)"
@@ -268,6 +264,8 @@ test_inspect() {
 		fail "inspect --json exit $?: $(head -n 2 "$d/inspect.err")"
 	python3 - "$d/inspect.jsonl" "$d/records.jsonl" <<'EOF' || fail "$(cat "$d/inspect.check")"
 import json, sys
+sys.path.insert(0, "tests/query")
+from oracle import record_header
 got = [json.loads(l) for l in open(sys.argv[1])]
 recs = {(r["partition"], r["offset"]): r for r in map(json.loads, open(sys.argv[2]))}
 bad = []
@@ -278,11 +276,13 @@ for g in got:
     if not r:
         bad.append("no record %s/%s" % (g["partition"], g["offset"]))
         continue
-    if g["ts_ns"] != int(r["headers"]["xs.ts_ns"], 16) or g["ts_source"] != "header":
+    if g["ts_ns"] != record_header(r, "xs.ts_ns") or g["ts_source"] != "header":
         bad.append("ts_ns %s" % g)
     if g["caplen"] != len(r["value"]) // 2 or g["key_scheme"] != "5tuple":
         bad.append("caplen/key %s" % g)
-    if g["headers"]["xs.orig_len"] != int(r["headers"]["xs.orig_len"], 16):
+    meta = g["headers"]["xs.meta"]
+    if meta["orig_len"] != record_header(r, "xs.orig_len") or meta["ts_ns"] != g["ts_ns"] \
+            or meta["dir"] != record_header(r, "xs.dir"):
         bad.append("headers %s" % g)
 ts = [g["ts_ns"] for g in got]
 if ts != sorted(ts):
@@ -295,7 +295,7 @@ EOF
 
 test_other_schemes() {
 	local start part d
-	# community-id, --snaplen 128: lengths from xs.orig_len
+	# community-id, --snaplen 128, --headers all: lengths from xs.orig_len
 	d=$W/qcid
 	start=$(($(python3 "$ORACLE" times --records "$d/records.jsonl" | cut -d' ' -f1) / 1000000))
 	query_case "community-id, --snaplen 128: --proto udp, original lengths" qcid \
@@ -408,7 +408,7 @@ trap 'exit 143' TERM
 
 prepare
 feed q5 "${REPLAY_ARGS[@]}" --generate -- --key 5tuple
-feed qcid --generate -- --key community-id --snaplen 128
+feed qcid --generate -- --key community-id --snaplen 128 --headers all
 feed qmet --generate -- --key metron --ts-unit us --headers none
 feed qnoh --generate -- --key 5tuple --headers none
 test_queries_5tuple

@@ -30,6 +30,8 @@
 #include "flow_parse.h"
 #include "num.h"
 #include "reasm.h"
+#include "record_key.h"
+#include "record_meta.h"
 #include "record_ref.h"
 #include "rules.h"
 #include "rx_nap.h"
@@ -499,28 +501,124 @@ static void test_parse_uint(void **state)
 	end_checks("parse_uint");
 }
 
-/* A record's reference must name every worker a run may have (8
- * interfaces x 64 queues), apart from flow records, and keep its age. */
-static void test_record_ref(void **state)
+/* Sizes (--spool-max): the same numbers, then K, M, G or T (powers of 1024). */
+static void test_parse_size(void **state)
 {
-	const __u64 ts = 0x123456789abcdefull, later = ts + 3500000;
-	const unsigned int workers[] = { 0, 1, 255, 256, CAPTURE_MAX_WORKERS - 1 };
+	static const struct {
+		const char *s;
+		__u64 max, want;
+		int ret;
+	} cases[] = {
+		{ "0", 1ull << 50, 0, 0 },
+		{ "4096", 1ull << 50, 4096, 0 },
+		{ "32K", 1ull << 50, 32768, 0 },
+		{ "512M", 1ull << 50, 512ull << 20, 0 },
+		{ "1G", 1ull << 50, 1ull << 30, 0 },
+		{ "2T", 1ull << 50, 2ull << 40, 0 },
+		{ "0x10K", 1ull << 50, 16384, 0 },
+		{ "1024T", 1ull << 50, 1ull << 50, 0 },
+		{ "1025T", 1ull << 50, 0, -ERANGE },
+		{ "2K", 2047, 0, -ERANGE },
+		{ "K", 1ull << 50, 0, -EINVAL },
+		{ "12Q", 1ull << 50, 0, -EINVAL },
+		{ "1k", 1ull << 50, 0, -EINVAL },
+		{ "1KB", 1ull << 50, 0, -EINVAL },
+		{ "-1K", 1ull << 50, 0, -EINVAL },
+		{ "", 1ull << 50, 0, -EINVAL },
+		{ "99999999999999999999999999999999999K", UINT64_MAX, 0, -EINVAL },
+	};
+	char what[80];
 
 	(void)state;
-	EXPECT_EQ("workers fit below the flow mark", CAPTURE_MAX_WORKERS <= REF_FLOW_RECORD, 1);
-	for (size_t i = 0; i < ARRAY_SIZE(workers); i++) {
-		void *ref = record_ref(workers[i], ts);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		__u64 v = 0;
+		int ret = parse_size(cases[i].s, cases[i].max, &v);
 
-		EXPECT_EQ("worker back", record_ref_worker(ref), workers[i]);
-		EXPECT_EQ("not a flow record", record_ref_worker(ref) != REF_FLOW_RECORD, 1);
-		EXPECT_EQ("age", record_ref_age(ref, later), 3500000);
+		snprintf(what, sizeof(what), "parse_size('%s', %llu)", cases[i].s,
+			 (unsigned long long)cases[i].max);
+		EXPECT_EQ(what, ret, cases[i].ret);
+		if (!cases[i].ret)
+			EXPECT_EQ(what, v, cases[i].want);
 	}
-	EXPECT_EQ("flow record", record_ref_worker(record_ref(REF_FLOW_RECORD, 0)),
-		  REF_FLOW_RECORD);
-	/* the capture time's low bits wrap: the age does not */
-	EXPECT_EQ("age across the wrap",
-		  record_ref_age(record_ref(CAPTURE_MAX_WORKERS - 1, REF_TS_MASK - 5), REF_TS_MASK + 10),
-		  15);
+	end_checks("parse_size");
+}
+
+/* xs.meta: the README's layout byte by byte, back whole; the five headers
+ * of --headers all read the same; what is not xs.meta is refused. */
+static void test_record_meta(void **state)
+{
+	static const __u8 want[] = { 1, 1, 0x01, 0x02, 0, 0, 0x05, 0xdc, 0x18, 0x49, 0x9c,
+				     0x3b, 0x7e, 0x5d, 0x8a, 0x15, 'e', 't', 'h', '1' };
+	const __u64 ts = 0x18499c3b7e5d8a15ull;
+	__u8 out[RECORD_META_MAX], be8[8], be4[4], one = 1, outer[RECORD_OUTER_KEY_LEN];
+	struct record_meta m;
+	rd_kafka_headers_t *h;
+	size_t n;
+
+	(void)state;
+	n = record_meta_encode(out, ts, 1500, 0x102, 1, "eth1");
+	EXPECT_EQ("length: 16 + the name", n, sizeof(want));
+	EXPECT_EQ("bytes as documented", memcmp(out, want, sizeof(want)), 0);
+	EXPECT_EQ("decodes", record_meta_decode(out, n, &m), 0);
+	EXPECT_EQ("ts_ns", m.ts_ns, ts);
+	EXPECT_EQ("orig_len", m.orig_len, 1500);
+	EXPECT_EQ("queue", m.queue, 0x102);
+	EXPECT_EQ("dir", m.dir, 1);
+	EXPECT_STR("ifname", m.ifname, "eth1");
+	n = record_meta_encode(out, ts, 60, 0, 0, "a-long-name-15c");
+	EXPECT_EQ("a 15-character name whole", n, RECORD_META_FIXED + 15);
+	EXPECT_EQ("decodes", record_meta_decode(out, n, &m), 0);
+	EXPECT_STR("ifname", m.ifname, "a-long-name-15c");
+	EXPECT_EQ("too short", record_meta_decode(out, RECORD_META_FIXED - 1, &m), -EINVAL);
+	out[0] = 2;
+	EXPECT_EQ("another version", record_meta_decode(out, n, &m), -EINVAL);
+
+	h = rd_kafka_headers_new(5);
+	EXPECT_EQ("no headers: nothing", record_meta_read(h, &m), 0);
+	put_be64(be8, ts);
+	put_be32(be4, 1500);
+	rd_kafka_header_add(h, "xs.ts_ns", -1, be8, 8);
+	rd_kafka_header_add(h, "xs.orig_len", -1, be4, 4);
+	rd_kafka_header_add(h, "xs.dir", -1, &one, 1);
+	EXPECT_EQ("three of the five", record_meta_read(h, &m), META_TS | META_ORIG_LEN | META_DIR);
+	EXPECT_EQ("xs.ts_ns", m.ts_ns, ts);
+	EXPECT_EQ("xs.orig_len", m.orig_len, 1500);
+	EXPECT_EQ("xs.dir", m.dir, 1);
+	n = record_meta_encode(out, ts + 1, 60, 3, 0, "veth0");
+	rd_kafka_header_add(h, RECORD_META_HEADER, -1, out, (ssize_t)n);
+	EXPECT_EQ("xs.meta first", record_meta_read(h, &m), META_ALL);
+	EXPECT_EQ("xs.meta's time", m.ts_ns, ts + 1);
+	EXPECT_STR("xs.meta's name", m.ifname, "veth0");
+	rd_kafka_header_add(h, RECORD_OUTER_KEY_HEADER, -1, NULL, 0);
+	EXPECT_EQ("a null xs.outer_key: none", record_meta_read(h, &m), META_ALL);
+	memset(outer, 0x5a, sizeof(outer));
+	rd_kafka_header_add(h, RECORD_OUTER_KEY_HEADER, -1, outer, sizeof(outer));
+	EXPECT_EQ("xs.outer_key", record_meta_read(h, &m), META_ALL | META_OUTER_KEY);
+	EXPECT_EQ("xs.outer_key's bytes", memcmp(m.outer_key, outer, sizeof(outer)), 0);
+	rd_kafka_headers_destroy(h);
+	end_checks("record meta");
+}
+
+/* A record's reference tells a spool ticket from a capture time, and
+ * gives either back whole. */
+static void test_record_ref(void **state)
+{
+	const __u64 times[] = { 0, 1, 1750000000123456789ull, REF_SPOOL - 1 };
+	const __u32 tickets[] = { 0, 1, 65535, UINT32_MAX };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
+		void *ref = record_ref_direct(times[i]);
+
+		EXPECT_EQ("direct: not a ticket", record_ref_is_spool(ref), 0);
+		EXPECT_EQ("direct: time back", record_ref_ts(ref), times[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tickets); i++) {
+		void *ref = record_ref_spool(tickets[i]);
+
+		EXPECT_EQ("spool: a ticket", record_ref_is_spool(ref), 1);
+		EXPECT_EQ("spool: ticket back", record_ref_ticket(ref), tickets[i]);
+	}
 	end_checks("record ref");
 }
 
@@ -654,7 +752,7 @@ static void test_rx_nap(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 12];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 14];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -688,8 +786,12 @@ int main(void)
 					  test_rules_options, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "options: the one integer parser, ranges and junk",
 					  test_parse_uint, NULL, NULL, NULL };
-	tests[n++] = (struct CMUnitTest){ "record ref: every worker up to 8 x 64, age across the wrap",
+	tests[n++] = (struct CMUnitTest){ "options: sizes, K/M/G/T, ranges and junk",
+					  test_parse_size, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "record ref: a spool ticket or a capture time, back whole",
 					  test_record_ref, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "record meta: xs.meta as documented, the five headers",
+					  test_record_meta, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "flow format: addresses, port-carrying protocols",
 					  test_format_addr, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "rx nap: fitted to the rate, bounded, poll() when idle",

@@ -2,11 +2,13 @@
 /*
  * The hot path. Per batch: peek the RX ring, key and timestamp each frame,
  * hand it to the sink, release the batch, refill the fill ring with the
- * same frames, and wake the kernel only if it asked. No syscall, malloc or
- * log line per packet; poll() only when the ring is empty.
+ * same frames, wake the kernel only if it asked, and serve the sink (this
+ * worker's producer and spool). No syscall, malloc or log line per
+ * packet; poll() only when the ring is empty and the sink has nothing waiting.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@
 #include "xdpsensor.h" /* XS_META_MAGIC */
 
 #define RX_BATCH 64
+#define BUSY_NAP_US 1000
 
 /* The XDP program's timestamp sits just before the frame (xs_meta). */
 static __u64 frame_timestamp(struct worker *w, const struct xs_meta *meta, __s64 mono_to_real)
@@ -58,8 +61,17 @@ static void handle_frame(struct worker *w, const __u8 *frame, __u32 len, __u32 w
 	case SINK_PRODUCED:
 		w->count.produced++;
 		break;
+	case SINK_SPOOLED:
+		w->count.spool_in++;
+		break;
 	case SINK_QUEUE_FULL:
 		w->count.queue_full++;
+		break;
+	case SINK_SPOOL_FULL:
+		w->count.spool_full++;
+		break;
+	case SINK_SPOOL_ERROR:
+		w->count.spool_errors++;
 		break;
 	case SINK_ERROR:
 		w->count.sink_errors++;
@@ -112,9 +124,13 @@ static void *worker_main(void *arg)
 
 		rx_nap_got(&nap, n);
 		if (!n) {
+			sink_service(w->sink, w->index);
 			if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 				recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
 			nap_us = rx_nap_next(&nap, XSK_RX_RING);
+			/* records waiting for Kafka: look again within a ms */
+			if (!nap_us && sink_busy(w->sink, w->index))
+				nap_us = BUSY_NAP_US;
 			if (nap_us)
 				usleep(nap_us);
 			else
@@ -133,6 +149,8 @@ static void *worker_main(void *arg)
 		xsk_queue_refill(&w->xsk, addrs, n);
 		if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 			recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		/* delivery reports, the batch's spooled records to disk, the spool read back */
+		sink_service(w->sink, w->index);
 	}
 	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	return NULL;
@@ -141,9 +159,14 @@ static void *worker_main(void *arg)
 int worker_start(struct worker *w)
 {
 	int err = w->xsk.multibuf ? -reasm_init(&w->reasm) : 0;
+	char name[16];
 
 	if (!err)
 		err = pthread_create(&w->thread, NULL, worker_main, w);
+	/* named, so per-thread CPU (/proc/PID/task/TID/comm) tells workers from librdkafka's */
+	snprintf(name, sizeof(name), "xs-w%u", w->index);
+	if (!err)
+		pthread_setname_np(w->thread, name);
 	if (err)
 		pr_warn("cannot start the worker of %s queue %u: %s\n", w->ifname,
 			w->xsk.queue_id, strerror(err));

@@ -14,7 +14,10 @@ struct worker_counters {
 	__u64 read;        /* frames taken from the RX ring (a multi-buffer frame once) */
 	__u64 read_bytes;
 	__u64 produced;    /* sink_write(): SINK_PRODUCED */
+	__u64 spool_in;    /* SINK_SPOOLED */
 	__u64 queue_full;  /* SINK_QUEUE_FULL */
+	__u64 spool_full;  /* SINK_SPOOL_FULL */
+	__u64 spool_errors; /* SINK_SPOOL_ERROR */
 	__u64 sink_errors; /* SINK_ERROR */
 	__u64 no_meta;     /* timestamp taken here: no XDP metadata */
 };

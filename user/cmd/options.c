@@ -37,6 +37,16 @@ static int set_number(const struct opt_def *d, void *base, const char *arg)
 	return 0;
 }
 
+static int set_size(const struct opt_def *d, void *base, const char *arg)
+{
+	if (parse_size(arg, d->max, (__u64 *)((char *)base + d->off))) {
+		pr_warn("--%s takes a size in bytes up to %llu, K, M, G or T after it (512M),"
+			" not '%s'\n", d->name, (unsigned long long)d->max, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int apply(const struct opt_def *d, void *base, const char *arg)
 {
 	switch (d->type) {
@@ -46,6 +56,8 @@ static int apply(const struct opt_def *d, void *base, const char *arg)
 	case OPT_UINT:
 	case OPT_U64:
 		return set_number(d, base, arg);
+	case OPT_SIZE:
+		return set_size(d, base, arg);
 	case OPT_STRING:
 		*(const char **)((char *)base + d->off) = arg;
 		return 0;

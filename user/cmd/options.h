@@ -19,6 +19,7 @@ enum opt_type {
 	OPT_FLAG,   /* bool at off, set to true */
 	OPT_UINT,   /* unsigned int at off, from min to max (one parser: num.h) */
 	OPT_U64,    /* __u64 at off, from min to max */
+	OPT_SIZE,   /* __u64 at off: bytes, K/M/G/T after the number, up to max */
 	OPT_STRING, /* const char * at off: the argument */
 	OPT_CALL,   /* call(base, arg): lists, names, anything else */
 };

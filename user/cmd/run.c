@@ -23,6 +23,7 @@
 #include "sensor.h"
 #include "sink.h"
 #include "worker.h"
+#include "worker_stats.h"
 
 #define FLUSH_TIMEOUT_MS 10000
 
@@ -107,11 +108,16 @@ static int opt_headers(void *base, const char *arg)
 {
 	struct run_opts *o = base;
 
-	if (strcmp(arg, "all") && strcmp(arg, "none")) {
-		pr_warn("--headers takes all or none, not '%s'\n", arg);
+	if (!strcmp(arg, "compact"))
+		o->sink.kafka.headers = HEADERS_COMPACT;
+	else if (!strcmp(arg, "all"))
+		o->sink.kafka.headers = HEADERS_ALL;
+	else if (!strcmp(arg, "none"))
+		o->sink.kafka.headers = HEADERS_NONE;
+	else {
+		pr_warn("--headers takes compact, all or none, not '%s'\n", arg);
 		return -EINVAL;
 	}
-	o->sink.kafka.no_headers = !strcmp(arg, "none");
 	return 0;
 }
 
@@ -153,9 +159,17 @@ static const struct opt_def run_defs[] = {
 	{ "output", 0, OPT_CALL, .call = opt_output, .arg = "SINK",
 	  .help = "kafka (default), null (read and key only) or pcap:FILE" },
 	{ "block", 0, OPT_FLAG, RUN(sink.kafka.block),
-	  .help = "wait when the producer queue is full instead of dropping" },
-	{ "headers", 0, OPT_CALL, .call = opt_headers, .arg = "all|none",
-	  .help = "record headers (xs.ts_ns, xs.iface, ...; default all)" },
+	  .help = "wait when the producer queue is full instead of\n"
+		  "spooling or dropping (no spool)" },
+	{ "headers", 0, OPT_CALL, .call = opt_headers, .arg = "MODE",
+	  .help = "record metadata: compact (default: one binary header,\n"
+		  "xs.meta), all (five: xs.ts_ns, xs.iface, ...) or none" },
+	{ "spool-dir", 0, OPT_STRING, RUN(sink.spool_dir), .arg = "DIR",
+	  .help = "where records Kafka cannot take wait, one directory\n"
+		  "per worker (default " SPOOL_DEFAULT_DIR ")" },
+	{ "spool-max", 0, OPT_SIZE, RUN(sink.spool_max), 0, 1ull << 50, .arg = "BYTES",
+	  .help = "spool size on disk, all workers (default 1G; 0: no\n"
+		  "spool, drop what Kafka cannot take)" },
 	{ "snaplen", 0, OPT_UINT, RUN(snaplen), 1, 65535, .arg = "N",
 	  .help = "keep at most N bytes of each frame" },
 	{ "xdp-mode", 0, OPT_CALL, .call = opt_xdp_mode, .arg = "MODE",
@@ -211,6 +225,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	o->sink.kind = SINK_KAFKA;
 	k->ts_unit = TS_NS;
 	k->stop = &stopping;
+	o->sink.spool_dir = SPOOL_DEFAULT_DIR;
+	o->sink.spool_max = SPOOL_DEFAULT_MAX;
 	o->flow_timeout_s = 300;
 	o->flow_active_s = 60;
 	o->rx_sleep_us = 1000;
@@ -272,6 +288,7 @@ struct run_state {
 	/* what publish_stats() last wrote to the pinned `workers` maps: the
 	 * workers' counters, the sink's deliveries, the sockets' statistics */
 	struct xs_worker_stats *published;
+	struct sink_worker *sink_workers; /* the sink's view of each worker */
 	unsigned int nworkers, started;
 	struct sink *sink;
 	struct flow_exporter *flows[CAPTURE_MAX_IFACES];
@@ -313,9 +330,10 @@ static int open_flow_exporters(struct run_state *st)
 static void collect(struct run_state *st, unsigned int i, struct xs_worker_stats *ws)
 {
 	struct worker *w = &st->workers[i];
-	struct delivery_counts d = sink_delivery(st->sink, i);
+	struct sink_counts d;
 	struct xdp_statistics xs;
 
+	sink_counts(st->sink, i, &d);
 	ws->read = w->count.read;
 	ws->read_bytes = w->count.read_bytes;
 	ws->produced = w->count.produced;
@@ -324,6 +342,19 @@ static void collect(struct run_state *st, unsigned int i, struct xs_worker_stats
 	ws->no_meta = w->count.no_meta;
 	ws->delivered = d.delivered;
 	ws->failed = d.failed;
+	ws->spool_in = w->count.spool_in;
+	ws->spool_out = d.spool_out;
+	/* dropped when offered, or kept and then not written (the disk) */
+	ws->spool_full = w->count.spool_full + d.spool_lost_full;
+	ws->spool_errors = w->count.spool_errors + d.spool_lost_err;
+	ws->reclaimed = d.reclaimed;
+	ws->maybe_dup = d.maybe_dup;
+	ws->spool_recovered = d.spool_recovered;
+	ws->spool_torn = d.spool_torn;
+	ws->spool_corrupt = d.spool_corrupt;
+	ws->spooled = d.spooled;
+	ws->spool_bytes = d.spool_bytes;
+	ws->spool_oldest_ns = d.spool_oldest_ns;
 	if (w->xsk.xsk && !xsk_queue_statistics(&w->xsk, &xs)) {
 		ws->xsk_rx_dropped = xs.rx_dropped;
 		ws->xsk_rx_invalid_descs = xs.rx_invalid_descs;
@@ -367,9 +398,15 @@ static int open_workers(struct run_state *st)
 	}
 	st->workers = calloc(n, sizeof(*st->workers));
 	st->published = calloc(n, sizeof(*st->published));
-	if (!st->workers || !st->published)
+	st->sink_workers = calloc(n, sizeof(*st->sink_workers));
+	if (!st->workers || !st->published || !st->sink_workers)
 		return -ENOMEM;
 	st->nworkers = n;
+	n = 0;
+	for (int f = 0; f < st->nifaces; f++)
+		for (int q = 0; q < st->iface[f].nqueues; q++, n++)
+			st->sink_workers[n] = (struct sink_worker){ .ifname = st->iface[f].name,
+								    .queue = (__u32)q };
 	return 0;
 }
 
@@ -422,19 +459,14 @@ static void close_sockets(struct run_state *st)
 static void print_summary(struct run_state *st)
 {
 	struct xs_worker_stats t = {};
-	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX];
-	struct delivery_counts flows = sink_flow_counts(st->sink);
+	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX], flows_ok, flows_failed;
 	struct flow_export_counts fc, fsum = {};
 	double p50, p99;
 
 	publish_stats(st); /* the deliveries of the flush */
-	for (unsigned int i = 0; i < st->nworkers; i++) {
-		const __u64 *src = (const __u64 *)&st->published[i];
-		__u64 *dst = (__u64 *)&t;
-
-		for (size_t j = 0; j < sizeof(t) / sizeof(__u64); j++)
-			dst[j] += src[j];
-	}
+	for (unsigned int i = 0; i < st->nworkers; i++)
+		worker_stats_add(&t, &st->published[i]);
+	sink_flow_counts(st->sink, &flows_ok, &flows_failed);
 	for (int f = 0; f < st->nifaces; f++) {
 		if (!st->iface[f].skel ||
 		    datapath_read_stats(bpf_map__fd(st->iface[f].skel->maps.stats), one))
@@ -450,21 +482,26 @@ static void print_summary(struct run_state *st)
 		fsum.evicted += fc.evicted;
 	}
 	sink_latency(st->sink, &p50, &p99);
+#define U(x) (unsigned long long)(x)
 	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"received\":%llu,\"produced\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"queue_full\":%llu,\"sink_errors\":%llu,"
+	       "\"spool_in\":%llu,\"spool_out\":%llu,\"spool_full\":%llu,\"spool_errors\":%llu,"
+	       "\"reclaimed\":%llu,\"maybe_dup\":%llu,\"spool_recovered\":%llu,"
+	       "\"spool_torn\":%llu,\"spool_corrupt\":%llu,\"in_flight\":%llu,\"spooled\":%llu,"
+	       "\"spool_bytes\":%llu,\"spool_oldest_age_ms\":%llu,"
 	       "\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"no_meta\":%llu,"
 	       "\"flows_expired\":%llu,\"flows_evicted\":%llu,\"flows_exported\":%llu,"
 	       "\"flows_export_failed\":%llu,"
 	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f},\"ifaces_gone\":%u,\"end\":\"%s\"}\n",
-	       (unsigned long long)xdp[XS_STAT_RX], (unsigned long long)xdp[XS_STAT_CAPTURED],
-	       (unsigned long long)t.read, (unsigned long long)t.produced,
-	       (unsigned long long)t.delivered, (unsigned long long)t.failed,
-	       (unsigned long long)t.queue_full, (unsigned long long)t.sink_errors,
-	       (unsigned long long)t.xsk_rx_dropped, (unsigned long long)t.xsk_rx_ring_full,
-	       (unsigned long long)t.no_meta, (unsigned long long)fsum.expired,
-	       (unsigned long long)fsum.evicted,
-	       (unsigned long long)flows.delivered, (unsigned long long)flows.failed, p50, p99,
-	       st->ifaces_gone, run_end_names[st->end]);
+	       U(xdp[XS_STAT_RX]), U(xdp[XS_STAT_CAPTURED]), U(t.read), U(t.produced),
+	       U(t.delivered), U(t.failed), U(t.queue_full), U(t.sink_errors), U(t.spool_in),
+	       U(t.spool_out), U(t.spool_full), U(t.spool_errors), U(t.reclaimed), U(t.maybe_dup),
+	       U(t.spool_recovered), U(t.spool_torn), U(t.spool_corrupt),
+	       U(worker_stats_in_flight(&t)), U(t.spooled), U(t.spool_bytes),
+	       U(worker_stats_oldest_age_ms(&t)), U(t.xsk_rx_dropped), U(t.xsk_rx_ring_full),
+	       U(t.no_meta), U(fsum.expired), U(fsum.evicted), U(flows_ok), U(flows_failed), p50,
+	       p99, st->ifaces_gone, run_end_names[st->end]);
+#undef U
 	fflush(stdout);
 }
 
@@ -493,6 +530,7 @@ static int start_metrics(struct run_state *st)
 	if (!st->metrics)
 		return 0;
 	*m = (struct metrics_src){ .nifaces = st->nifaces, .workers = st->workers,
+				   .nworkers = st->nworkers,
 				   .sink = st->sink, .start_time = (double)time(NULL) };
 	for (int f = 0; f < st->nifaces; f++) {
 		struct xdpsensor_bpf *skel = st->iface[f].skel;
@@ -570,7 +608,7 @@ int cmd_run(int argc, char **argv)
 	/* then the sink: a bad Kafka option fails before the interface is touched */
 	if (open_workers(&st))
 		goto out;
-	st.sink = sink_open(&o.sink, st.nworkers);
+	st.sink = sink_open(&o.sink, st.sink_workers, st.nworkers);
 	if (!st.sink)
 		goto out;
 	sink_poll(st.sink, 0); /* a producer dead at once (say, not authorized) */
@@ -606,5 +644,6 @@ out:
 	}
 	free(st.workers);
 	free(st.published);
+	free(st.sink_workers);
 	return ran && (st.end == RUN_SIGNAL || st.end == RUN_DURATION) ? 0 : 1;
 }

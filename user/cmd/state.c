@@ -18,6 +18,7 @@
 #include "log.h"
 #include "owner.h"
 #include "sensor.h"
+#include "worker_stats.h"
 
 static int open_pinned(const char *ifname, const char *map)
 {
@@ -71,13 +72,8 @@ static void sum_workers(int fd, struct xs_worker_stats *t)
 	struct xs_worker_stats w;
 
 	memset(t, 0, sizeof(*t));
-	for (__u32 q = 0; !bpf_map_lookup_elem(fd, &q, &w); q++) {
-		const __u64 *src = (const __u64 *)&w;
-		__u64 *dst = (__u64 *)t;
-
-		for (size_t j = 0; j < sizeof(w) / sizeof(__u64); j++)
-			dst[j] += src[j];
-	}
+	for (__u32 q = 0; !bpf_map_lookup_elem(fd, &q, &w); q++)
+		worker_stats_add(t, &w);
 }
 
 static int show_stats(const char *ifname, void *arg)
@@ -111,13 +107,25 @@ static int show_stats(const char *ifname, void *arg)
 		printf(",\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"xsk_fill_ring_empty\":%llu,"
 		       "\"xsk_rx_invalid_descs\":%llu,\"read\":%llu,\"produced\":%llu,"
 		       "\"queue_full\":%llu,\"sink_errors\":%llu,\"delivered\":%llu,\"failed\":%llu,"
-		       "\"no_meta\":%llu}\n",
+		       "\"no_meta\":%llu,\"spool_in\":%llu,\"spool_out\":%llu,\"spool_full\":%llu,"
+		       "\"spool_errors\":%llu,\"reclaimed\":%llu,\"maybe_dup\":%llu,"
+		       "\"spool_recovered\":%llu,\"spool_torn\":%llu,\"spool_corrupt\":%llu,"
+		       "\"in_flight\":%llu,\"spooled\":%llu,\"spool_bytes\":%llu,"
+		       "\"spool_oldest_age_ms\":%llu}\n",
 		       (unsigned long long)w.xsk_rx_dropped, (unsigned long long)w.xsk_rx_ring_full,
 		       (unsigned long long)w.xsk_fill_ring_empty,
 		       (unsigned long long)w.xsk_rx_invalid_descs, (unsigned long long)w.read,
 		       (unsigned long long)w.produced, (unsigned long long)w.queue_full,
 		       (unsigned long long)w.sink_errors, (unsigned long long)w.delivered,
-		       (unsigned long long)w.failed, (unsigned long long)w.no_meta);
+		       (unsigned long long)w.failed, (unsigned long long)w.no_meta,
+		       (unsigned long long)w.spool_in, (unsigned long long)w.spool_out,
+		       (unsigned long long)w.spool_full, (unsigned long long)w.spool_errors,
+		       (unsigned long long)w.reclaimed, (unsigned long long)w.maybe_dup,
+		       (unsigned long long)w.spool_recovered, (unsigned long long)w.spool_torn,
+		       (unsigned long long)w.spool_corrupt,
+		       (unsigned long long)worker_stats_in_flight(&w),
+		       (unsigned long long)w.spooled, (unsigned long long)w.spool_bytes,
+		       (unsigned long long)worker_stats_oldest_age_ms(&w));
 		return 0;
 	}
 #define ROW(label, v, note) printf("  %-28s %14llu  %s\n", label, (unsigned long long)(v), note)
@@ -147,11 +155,31 @@ static int show_stats(const char *ifname, void *arg)
 	printf(" Workers (published by the sensor once a second):\n");
 	ROW("read", w.read, "= captured - socket drops - still in rings");
 	ROW("  produced", w.produced, "handed to the sink");
-	ROW("  queue_full", w.queue_full, "dropped: producer queue full");
+	ROW("  spool_in", w.spool_in, "kept in the spool: Kafka could not take them");
+	ROW("  queue_full", w.queue_full, "dropped: producer queue full, no spool");
+	ROW("  spool_full", w.spool_full, "dropped: spool full (--spool-max or disk)");
+	ROW("  spool_errors", w.spool_errors, "dropped: spool not writable");
 	ROW("  sink_errors", w.sink_errors, "dropped: sink refused");
+	ROW("spool_recovered", w.spool_recovered, "left in the spool by an earlier run");
+	ROW("  spool_torn", w.spool_torn, "its torn last records, skipped");
+	ROW("  spool_corrupt", w.spool_corrupt, "its damaged segments, rest skipped");
+	ROW("spool_out", w.spool_out, "read back from the spool, produced");
+	ROW("reclaimed", w.reclaimed, "taken back from the producer into the spool");
+	ROW("  maybe_dup", w.maybe_dup, "taken back while sent: may be in the topic twice");
 	ROW("delivered", w.delivered, "acknowledged by the sink");
 	ROW("failed", w.failed, "delivery failed");
-	ROW("in flight", w.produced - w.delivered - w.failed, "produced, not yet acknowledged");
+	ROW("in flight", worker_stats_in_flight(&w), "in the producer, not yet acknowledged");
+	ROW("spooled", w.spooled, "in the spool, waiting for Kafka");
+	ROW("  spool_bytes", w.spool_bytes, "on disk");
+	ROW("  oldest (ms)", worker_stats_oldest_age_ms(&w), "age of the oldest spooled record");
+	{
+		__u64 in = w.read + w.spool_recovered;
+		__u64 out = w.delivered + w.failed + w.queue_full + w.spool_full + w.spool_errors +
+			    w.sink_errors + worker_stats_in_flight(&w) + w.spooled;
+
+		printf("  %-28s %14s  %s\n", "", in == out ? "adds up" : "MISMATCH",
+		       "(read + recovered = delivered + failed + drops + in flight + spooled)");
+	}
 	ROW("timestamp not from XDP", w.no_meta, "");
 #undef ROW
 	return 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -8,6 +9,7 @@
 
 #include "datapath.h"
 #include "exposition.h"
+#include "worker_stats.h"
 
 struct iface_ledger {
 	__u64 xdp[XS_STAT_MAX];
@@ -169,16 +171,25 @@ static void write_xdp(FILE *f, const struct metrics_src *src, const struct iface
 
 /* ---------------------------------------------------------------- workers */
 
-#define ROW(field) offsetof(struct xs_worker_stats, field)
+/*
+ * Every field of a worker's row (struct xs_worker_stats, the pinned
+ * `workers` map), per interface and queue; the build fails when a field is
+ * added there without a row here. Names as in `stats --json` where they
+ * can be: the drops are one family by reason.
+ */
+#define ROW(field) .off = offsetof(struct xs_worker_stats, field)
 static const struct {
-	const char *name, *reason, *help;
+	const char *name, *reason, *help; /* help NULL: the family goes on */
 	size_t off;
+	bool gauge;
+	double scale;
 } worker_counters[] = {
 	{ "xdpsensor_read_packets_total", NULL,
-	  "Captured packets a worker took from its AF_XDP RX ring.", ROW(read) },
-	{ "xdpsensor_read_bytes_total", NULL, "Bytes of the packets the workers read.",
+	  "Captured frames a worker took from its AF_XDP RX ring.", ROW(read) },
+	{ "xdpsensor_read_bytes_total", NULL, "Bytes of the frames the workers read.",
 	  ROW(read_bytes) },
-	{ "xdpsensor_produced_records_total", NULL, "Records handed to the sink.", ROW(produced) },
+	{ "xdpsensor_produced_records_total", NULL, "Records handed to the producer.",
+	  ROW(produced) },
 	{ "xdpsensor_delivered_records_total", NULL,
 	  "Records the sink acknowledged (Kafka: delivery reports).", ROW(delivered) },
 	{ "xdpsensor_failed_records_total", NULL, "Records whose delivery failed.", ROW(failed) },
@@ -186,6 +197,8 @@ static const struct {
 	{ "xdpsensor_dropped_total", "queue_full",
 	  "Captured packets lost, by reason.", ROW(queue_full) },
 	{ "xdpsensor_dropped_total", "sink_error", NULL, ROW(sink_errors) },
+	{ "xdpsensor_dropped_total", "spool_full", NULL, ROW(spool_full) },
+	{ "xdpsensor_dropped_total", "spool_error", NULL, ROW(spool_errors) },
 	{ "xdpsensor_dropped_total", "xsk_rx_dropped", NULL, ROW(xsk_rx_dropped) },
 	{ "xdpsensor_dropped_total", "xsk_rx_ring_full", NULL, ROW(xsk_rx_ring_full) },
 	{ "xdpsensor_xsk_fill_ring_empty_total", NULL,
@@ -194,14 +207,49 @@ static const struct {
 	  "Invalid AF_XDP RX descriptors.", ROW(xsk_rx_invalid_descs) },
 	{ "xdpsensor_timestamp_not_from_xdp_total", NULL,
 	  "Packets time-stamped in userspace: no XDP metadata.", ROW(no_meta) },
+	/* the spool */
+	{ "xdpsensor_spool_in_total", NULL,
+	  "Records kept in the spool: Kafka could not take them.", ROW(spool_in) },
+	{ "xdpsensor_spool_out_total", NULL,
+	  "Records read back from the spool and produced.", ROW(spool_out) },
+	{ "xdpsensor_reclaimed_total", NULL,
+	  "Records taken back from the producer into the spool (a stall, the end).",
+	  ROW(reclaimed) },
+	{ "xdpsensor_maybe_dup_total", NULL,
+	  "Of those, taken back after a send: the topic may hold them twice.", ROW(maybe_dup) },
+	{ "xdpsensor_spool_recovered_total", NULL, "Records left in the spool by an earlier run.",
+	  ROW(spool_recovered) },
+	{ "xdpsensor_spool_torn_total", NULL, "Torn last records of an earlier run, skipped.",
+	  ROW(spool_torn) },
+	{ "xdpsensor_spool_corrupt_total", NULL,
+	  "Spooled records failing their CRC (the rest of the segment skipped).",
+	  ROW(spool_corrupt) },
+	{ "xdpsensor_spooled", NULL, "Records in the spool now.", ROW(spooled), .gauge = true },
+	{ "xdpsensor_spool_bytes", NULL, "Bytes of the spool on disk now.", ROW(spool_bytes),
+	  .gauge = true },
+	{ "xdpsensor_spool_oldest_timestamp_seconds", NULL,
+	  "Capture time of the oldest spooled record (Unix time; 0: none).",
+	  ROW(spool_oldest_ns), .gauge = true, .scale = 1e-9 },
 };
 #undef ROW
+_Static_assert(sizeof(worker_counters) / sizeof(worker_counters[0]) ==
+		       sizeof(struct xs_worker_stats) / sizeof(__u64),
+	       "a field of struct xs_worker_stats without its row on /metrics");
+
+/* iface="...",queue="Q" */
+static void put_queue(FILE *f, const char *iface, int q)
+{
+	fputs("iface=\"", f);
+	put_label(f, iface);
+	fprintf(f, "\",queue=\"%d\"", q);
+}
 
 static void write_workers(FILE *f, const struct metrics_src *src, const struct iface_ledger *l)
 {
 	for (size_t c = 0; c < sizeof(worker_counters) / sizeof(worker_counters[0]); c++) {
 		if (worker_counters[c].help)
-			family(f, worker_counters[c].name, "counter", worker_counters[c].help);
+			family(f, worker_counters[c].name,
+			       worker_counters[c].gauge ? "gauge" : "counter", worker_counters[c].help);
 		for (int i = 0; i < src->nifaces; i++)
 			for (int q = 0; q < src->iface[i].nqueues && q < CAPTURE_MAX_QUEUES; q++) {
 				const __u64 *v = (const void *)((const char *)&l[i].q[q] +
@@ -209,36 +257,49 @@ static void write_workers(FILE *f, const struct metrics_src *src, const struct i
 
 				if (!l[i].q_ok[q])
 					continue;
-				fprintf(f, "%s{iface=\"", worker_counters[c].name);
-				put_label(f, src->iface[i].name);
-				fprintf(f, "\",queue=\"%d\"", q);
+				fprintf(f, "%s{", worker_counters[c].name);
+				put_queue(f, src->iface[i].name, q);
 				if (worker_counters[c].reason)
 					fprintf(f, ",reason=\"%s\"", worker_counters[c].reason);
-				fprintf(f, "} %llu\n", (unsigned long long)*v);
+				if (worker_counters[c].scale)
+					fprintf(f, "} %.9f\n", (double)*v * worker_counters[c].scale);
+				else
+					fprintf(f, "} %llu\n", (unsigned long long)*v);
 			}
 	}
+	family(f, "xdpsensor_in_flight_records", "gauge",
+	       "Records in the producer, not yet acknowledged.");
+	for (int i = 0; i < src->nifaces; i++)
+		for (int q = 0; q < src->iface[i].nqueues && q < CAPTURE_MAX_QUEUES; q++) {
+			if (!l[i].q_ok[q])
+				continue;
+			fputs("xdpsensor_in_flight_records{", f);
+			put_queue(f, src->iface[i].name, q);
+			fprintf(f, "} %llu\n", (unsigned long long)worker_stats_in_flight(&l[i].q[q]));
+		}
 	family(f, "xdpsensor_worker_running", "gauge",
 	       "1 while the worker thread of a queue serves its RX ring.");
 	for (int i = 0; i < src->nifaces; i++)
 		for (int q = 0; q < src->iface[i].nqueues; q++) {
 			const struct worker *w = &src->workers[src->iface[i].first_worker + q];
 
-			fputs("xdpsensor_worker_running{iface=\"", f);
-			put_label(f, src->iface[i].name);
-			fprintf(f, "\",queue=\"%d\"} %d\n", q, worker_running(w));
+			fputs("xdpsensor_worker_running{", f);
+			put_queue(f, src->iface[i].name, q);
+			fprintf(f, "} %d\n", worker_running(w));
 		}
 }
 
 static void write_run(FILE *f, const struct metrics_src *src)
 {
-	struct delivery_counts flows = sink_flow_counts(src->sink);
+	__u64 delivered, failed;
 
+	sink_flow_counts(src->sink, &delivered, &failed);
 	family(f, "xdpsensor_flow_records_total", "counter",
 	       "Flow records produced to --flows-topic, by delivery result.");
 	fprintf(f, "xdpsensor_flow_records_total{result=\"delivered\"} %llu\n",
-		(unsigned long long)flows.delivered);
+		(unsigned long long)delivered);
 	fprintf(f, "xdpsensor_flow_records_total{result=\"failed\"} %llu\n",
-		(unsigned long long)flows.failed);
+		(unsigned long long)failed);
 	family(f, "xdpsensor_start_time_seconds", "gauge", "When the run started (Unix time).");
 	fprintf(f, "xdpsensor_start_time_seconds %.3f\n", src->start_time);
 	family(f, "xdpsensor_build_info", "gauge", "The sensor's version and its libraries'.");
@@ -299,53 +360,106 @@ static const struct {
 	  "Requests sent, waiting for the broker's response.", 1 },
 };
 
-static void broker_labels(FILE *f, const char *name, json_t *b)
+/* One producer's statistics: each worker has its own producer, the flow
+ * records another. */
+struct producer_stats {
+	const char *iface; /* NULL: the flow records' producer */
+	int queue;
+	json_t *root;
+};
+
+/* The producer's labels: iface and queue as the worker's, or producer="flows". */
+static void put_producer(FILE *f, const struct producer_stats *p)
 {
-	fputs("{broker=\"", f);
+	if (p->iface)
+		put_queue(f, p->iface, p->queue);
+	else
+		fputs("producer=\"flows\"", f);
+}
+
+static json_t *parse_stats(char *text)
+{
+	json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	return root;
+}
+
+/* The producers with statistics (none before the first interval, or without Kafka). */
+static size_t read_producers(const struct metrics_src *src, struct producer_stats *p)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < src->nifaces; i++)
+		for (int q = 0; q < src->iface[i].nqueues; q++) {
+			p[n] = (struct producer_stats){
+				.iface = src->iface[i].name, .queue = q,
+				.root = parse_stats(sink_kafka_stats(src->sink,
+								     src->iface[i].first_worker +
+									     (unsigned int)q)),
+			};
+			n += p[n].root != NULL;
+		}
+	p[n] = (struct producer_stats){ .root = parse_stats(sink_flows_kafka_stats(src->sink)) };
+	return n + (p[n].root != NULL);
+}
+
+static void broker_sample(FILE *f, const char *metric, const struct producer_stats *p,
+			  const char *name, json_t *b)
+{
+	fprintf(f, "%s{", metric);
+	put_producer(f, p);
+	fputs(",broker=\"", f);
 	put_label(f, name);
 	fprintf(f, "\",nodeid=\"%lld\"", jint(b, "nodeid"));
 }
 
 static void write_kafka(FILE *f, const struct metrics_src *src)
 {
-	char *text = sink_kafka_stats(src->sink);
-	json_t *root, *brokers, *b;
+	struct producer_stats *p = calloc(src->nworkers + 1, sizeof(*p));
+	json_t *b;
 	const char *name;
+	size_t n;
 
-	if (!text)
-		return; /* not Kafka, or no statistics yet */
-	root = json_loads(text, 0, NULL);
-	free(text);
-	if (!root)
+	if (!p)
 		return;
-	for (size_t c = 0; c < sizeof(kafka_top) / sizeof(kafka_top[0]); c++) {
+	n = read_producers(src, p);
+	for (size_t c = 0; c < sizeof(kafka_top) / sizeof(kafka_top[0]) && n; c++) {
 		family(f, kafka_top[c].name, kafka_top[c].type, kafka_top[c].help);
-		fprintf(f, "%s %lld\n", kafka_top[c].name, jint(root, kafka_top[c].key));
-	}
-	brokers = json_object_get(root, "brokers");
-	family(f, "xdpsensor_kafka_broker_up", "gauge",
-	       "1 when the connection to the broker is up (librdkafka state UP).");
-	json_object_foreach(brokers, name, b) {
-		const char *state = json_string_value(json_object_get(b, "state"));
-
-		fputs("xdpsensor_kafka_broker_up", f);
-		broker_labels(f, name, b);
-		fputs(",state=\"", f);
-		put_label(f, state ? state : "");
-		fprintf(f, "\"} %d\n", state && !strcmp(state, "UP"));
-	}
-	for (size_t c = 0; c < sizeof(kafka_broker) / sizeof(kafka_broker[0]); c++) {
-		family(f, kafka_broker[c].name, kafka_broker[c].type, kafka_broker[c].help);
-		json_object_foreach(brokers, name, b) {
-			json_t *o = kafka_broker[c].sub ? json_object_get(b, kafka_broker[c].key) : b;
-			const char *k = kafka_broker[c].sub ? kafka_broker[c].sub : kafka_broker[c].key;
-
-			fputs(kafka_broker[c].name, f);
-			broker_labels(f, name, b);
-			fprintf(f, "} %.9g\n", (double)jint(o, k) * kafka_broker[c].scale);
+		for (size_t i = 0; i < n; i++) {
+			fprintf(f, "%s{", kafka_top[c].name);
+			put_producer(f, &p[i]);
+			fprintf(f, "} %lld\n", jint(p[i].root, kafka_top[c].key));
 		}
 	}
-	json_decref(root);
+	if (n)
+		family(f, "xdpsensor_kafka_broker_up", "gauge",
+		       "1 when the connection to the broker is up (librdkafka state UP).");
+	for (size_t i = 0; i < n; i++)
+		json_object_foreach(json_object_get(p[i].root, "brokers"), name, b) {
+			const char *state = json_string_value(json_object_get(b, "state"));
+
+			broker_sample(f, "xdpsensor_kafka_broker_up", &p[i], name, b);
+			fputs(",state=\"", f);
+			put_label(f, state ? state : "");
+			fprintf(f, "\"} %d\n", state && !strcmp(state, "UP"));
+		}
+	for (size_t c = 0; c < sizeof(kafka_broker) / sizeof(kafka_broker[0]) && n; c++) {
+		family(f, kafka_broker[c].name, kafka_broker[c].type, kafka_broker[c].help);
+		for (size_t i = 0; i < n; i++)
+			json_object_foreach(json_object_get(p[i].root, "brokers"), name, b) {
+				json_t *o = kafka_broker[c].sub ? json_object_get(b, kafka_broker[c].key)
+								: b;
+				const char *k = kafka_broker[c].sub ? kafka_broker[c].sub
+								    : kafka_broker[c].key;
+
+				broker_sample(f, kafka_broker[c].name, &p[i], name, b);
+				fprintf(f, "} %.9g\n", (double)jint(o, k) * kafka_broker[c].scale);
+			}
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(p[i].root);
+	free(p);
 }
 
 void metrics_write(FILE *f, const struct metrics_src *src)

@@ -31,6 +31,7 @@ struct metrics_src {
 	struct metrics_iface iface[CAPTURE_MAX_IFACES];
 	int nifaces;
 	const struct worker *workers;
+	unsigned int nworkers;
 	struct sink *sink;
 	double start_time;          /* seconds since the epoch */
 };

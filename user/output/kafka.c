@@ -9,11 +9,9 @@
 #include <time.h>
 #include <librdkafka/rdkafka.h>
 
-#include "clock.h"
 #include "kafka.h"
-#include "latency.h"
 #include "log.h"
-#include "record_ref.h"
+#include "record_meta.h"
 
 /* Throughput defaults; -c and -X override any of them. */
 static const char *const defaults[][2] = {
@@ -31,18 +29,9 @@ struct kafka_producer {
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;
 	struct kafka_opts o;
-	struct latency_hist lat;
-	/* delivery reports, counted here only: one row per worker (the record
-	 * reference's index), written by whichever thread serves reports */
-	struct delivery_counts *delivery;
-	unsigned int nworkers;
-	rd_kafka_topic_t *flows_rkt;
-	struct delivery_counts flows;
-	time_t last_error_log;
-	/* said once in plain words: the broker refused the sensor (credentials,
-	 * ACL) or its certificate is not trusted; then the retries' transport
-	 * errors, which follow from it, are not said again */
-	int auth_reported, tls_reported;
+	const char *topic;
+	kafka_report_fn *report;
+	void *ctx;
 	int fatal; /* set by on_error, read by kafka_fatal() */
 	/* librdkafka's last statistics JSON (statistics.interval.ms), as it
 	 * gave it: /metrics reads it on another thread */
@@ -50,10 +39,12 @@ struct kafka_producer {
 	char *stats_json;
 };
 
-static void count_delivery(struct delivery_counts *c, bool ok)
-{
-	__atomic_fetch_add(ok ? &c->delivered : &c->failed, 1, __ATOMIC_RELAXED);
-}
+/* every producer's "broker down" retries, said once every 10 s in all */
+static time_t last_error_log;
+/* said once in plain words, whatever the number of producers: the broker
+ * refused the sensor (credentials, ACL) or its certificate is not trusted;
+ * then the retries' transport errors, which follow from it, are not said */
+static int auth_reported, tls_reported;
 
 static bool is_auth_error(rd_kafka_resp_err_t err)
 {
@@ -73,7 +64,7 @@ static bool is_auth_error(rd_kafka_resp_err_t err)
 static void report_auth(struct kafka_producer *k, rd_kafka_resp_err_t err, const char *detail)
 {
 	/* any thread: delivery reports, error callbacks, workers' produce calls */
-	if (__atomic_exchange_n(&k->auth_reported, 1, __ATOMIC_RELAXED))
+	if (__atomic_exchange_n(&auth_reported, 1, __ATOMIC_RELAXED))
 		return;
 	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
 	    err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
@@ -82,13 +73,13 @@ static void report_auth(struct kafka_producer *k, rd_kafka_resp_err_t err, const
 	else
 		pr_warn("Kafka: the broker does not allow the sensor's principal to produce"
 			" (authorization failed: %s); grant it WRITE on topic %s (and on the"
-			" cluster, IDEMPOTENT_WRITE, for enable.idempotence)\n", detail, k->o.topic);
+			" cluster, IDEMPOTENT_WRITE, for enable.idempotence)\n", detail, k->topic);
 }
 
 /* A TLS handshake that failed, in plain words, once. */
-static void report_tls(struct kafka_producer *k, const char *detail)
+static void report_tls(const char *detail)
 {
-	if (__atomic_exchange_n(&k->tls_reported, 1, __ATOMIC_RELAXED))
+	if (__atomic_exchange_n(&tls_reported, 1, __ATOMIC_RELAXED))
 		return;
 	if (strstr(detail, "certificate verify failed"))
 		pr_warn("Kafka: the broker's TLS certificate is not trusted (%s); set ssl.ca.location"
@@ -98,32 +89,66 @@ static void report_tls(struct kafka_producer *k, const char *detail)
 			" with -X or -c\n", detail);
 }
 
-/* The broker refused the sensor: what follows from it is not news. */
-static bool refused(struct kafka_producer *k)
+bool kafka_refused(void)
 {
-	return __atomic_load_n(&k->auth_reported, __ATOMIC_RELAXED) ||
-	       __atomic_load_n(&k->tls_reported, __ATOMIC_RELAXED);
+	return __atomic_load_n(&auth_reported, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&tls_reported, __ATOMIC_RELAXED);
+}
+
+/* orig_len, dir and the outer key back from the record's headers (a record handed back). */
+static void read_meta(const rd_kafka_message_t *m, struct kafka_report *r)
+{
+	rd_kafka_headers_t *h;
+	struct record_meta meta;
+
+	unsigned int found;
+
+	if (rd_kafka_message_headers(m, &h))
+		return;
+	found = record_meta_read(h, &meta);
+	if ((found & (META_ORIG_LEN | META_DIR)) != (META_ORIG_LEN | META_DIR))
+		return;
+	r->orig_len = meta.orig_len;
+	r->dir = meta.dir;
+	r->has_meta = true;
+	if (found & META_OUTER_KEY) {
+		memcpy(r->outer_key, meta.outer_key, RECORD_OUTER_KEY_LEN);
+		r->has_outer_key = true;
+	}
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct kafka_producer *k = opaque;
-	unsigned int worker = record_ref_worker(m->_private);
+	struct kafka_report r = {
+		.opaque = m->_private,
+		.key = m->key, .key_len = (__u32)m->key_len,
+		.value = m->payload, .len = (__u32)m->len,
+	};
 
 	(void)rk;
-	if (m->err && is_auth_error(m->err))
-		report_auth(k, m->err, rd_kafka_err2str(m->err));
-	if (worker == REF_FLOW_RECORD) {
-		count_delivery(&k->flows, !m->err);
-		return;
-	}
-	if (worker >= k->nworkers)
-		return; /* cannot happen: every record carries its worker */
-	count_delivery(&k->delivery[worker], !m->err);
-	if (m->err)
+	switch (m->err) {
+	case RD_KAFKA_RESP_ERR_NO_ERROR:
+		r.outcome = KAFKA_DELIVERED;
+		break;
+	case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+		/* queued again after a send that got no answer (the broker died
+		 * after writing it, say): the topic may hold it already */
+		r.outcome = rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_NOT_PERSISTED
+				    ? KAFKA_PURGED : KAFKA_PURGED_INFLIGHT;
+		read_meta(m, &r);
+		break;
+	case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+		r.outcome = KAFKA_PURGED_INFLIGHT;
+		read_meta(m, &r);
+		break;
+	default:
+		r.outcome = KAFKA_FAILED;
+		if (is_auth_error(m->err))
+			report_auth(k, m->err, rd_kafka_err2str(m->err));
 		pr_debug("delivery failed: %s\n", rd_kafka_err2str(m->err));
-	else
-		latency_add(&k->lat, record_ref_age(m->_private, clock_ns(CLOCK_REALTIME)));
+	}
+	k->report(k->ctx, &r);
 }
 
 /*
@@ -146,7 +171,7 @@ static void on_fatal(struct kafka_producer *k)
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct kafka_producer *k = opaque;
-	time_t now = time(NULL);
+	time_t now = time(NULL), last = __atomic_load_n(&last_error_log, __ATOMIC_RELAXED);
 
 	(void)rk;
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -158,17 +183,19 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		return;
 	}
 	if (err == RD_KAFKA_RESP_ERR__SSL) {
-		report_tls(k, reason);
+		report_tls(reason);
 		return;
 	}
-	/* a down broker reports every retry: say it once every 10 s */
-	if (now - k->last_error_log < 10 || refused(k)) {
+	/* a down broker reports every retry: say it once every 10 s (and not
+	 * at all after the broker refused the sensor: it follows from that) */
+	if (now - last < 10 || kafka_refused() ||
+	    !__atomic_compare_exchange_n(&last_error_log, &last, now, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED)) {
 		pr_debug("Kafka: %s (%s)\n", reason, rd_kafka_err2name(err));
 		return;
 	}
-	k->last_error_log = now;
-	pr_warn("Kafka: %s (%s); records are buffered up to queue.buffering.max.messages,"
-		" then dropped and counted\n", reason, rd_kafka_err2name(err));
+	pr_warn("Kafka: %s (%s); records wait (in memory, then in the spool) and are sent once"
+		" the broker answers\n", reason, rd_kafka_err2name(err));
 }
 
 /* librdkafka's own log: errors as ours, its warnings (mostly transient:
@@ -298,7 +325,7 @@ static void check_reachable(struct kafka_producer *k)
 
 	err = rd_kafka_metadata(k->rk, 0, k->rkt, &md, 5000);
 	rd_kafka_poll(k->rk, 0); /* an authentication or TLS error says more */
-	if (err && refused(k))
+	if (err && kafka_refused())
 		return;
 	if (err) {
 		pr_warn("Kafka broker %s not reachable yet (%s): starting anyway, buffering"
@@ -307,11 +334,11 @@ static void check_reachable(struct kafka_producer *k)
 	}
 	if (md->topic_cnt && md->topics[0].partition_cnt)
 		pr_info("Kafka: connected to %s, topic %s has %d partitions\n", k->o.brokers,
-			k->o.topic, md->topics[0].partition_cnt);
+			k->topic, md->topics[0].partition_cnt);
 	else
 		pr_info("Kafka: connected to %s; topic %s does not exist yet (the broker"
 			" creates it on the first record if auto.create.topics.enable)\n",
-			k->o.brokers, k->o.topic);
+			k->o.brokers, k->topic);
 	rd_kafka_metadata_destroy(md);
 }
 
@@ -325,7 +352,8 @@ int kafka_check_conf(const struct kafka_opts *o)
 	return 0;
 }
 
-struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nworkers)
+struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
+				  kafka_report_fn *report, void *ctx, bool check)
 {
 	struct kafka_producer *k = calloc(1, sizeof(*k));
 	rd_kafka_conf_t *conf;
@@ -334,13 +362,10 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nwork
 	if (!k)
 		return NULL;
 	k->o = *o;
-	k->nworkers = nworkers;
+	k->topic = topic;
+	k->report = report;
+	k->ctx = ctx;
 	pthread_mutex_init(&k->stats_lock, NULL);
-	k->delivery = calloc(nworkers ? nworkers : 1, sizeof(*k->delivery));
-	if (!k->delivery)
-		goto fail;
-	if (!k->o.topic)
-		k->o.topic = KAFKA_DEFAULT_TOPIC;
 	conf = build_conf(o, k);
 	if (!conf)
 		goto fail;
@@ -350,62 +375,84 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, unsigned int nwork
 		rd_kafka_conf_destroy(conf);
 		goto fail;
 	}
-	k->rkt = rd_kafka_topic_new(k->rk, k->o.topic, NULL);
+	k->rkt = rd_kafka_topic_new(k->rk, topic, NULL);
 	if (!k->rkt) {
-		pr_warn("cannot use topic %s: %s\n", k->o.topic,
-			rd_kafka_err2str(rd_kafka_last_error()));
+		pr_warn("cannot use topic %s: %s\n", topic, rd_kafka_err2str(rd_kafka_last_error()));
 		goto fail;
 	}
-	if (k->o.flows_topic && !(k->flows_rkt = rd_kafka_topic_new(k->rk, k->o.flows_topic, NULL))) {
-		pr_warn("cannot use topic %s\n", k->o.flows_topic);
-		goto fail;
-	}
-	check_reachable(k);
+	if (check)
+		check_reachable(k);
 	return k;
 fail:
-	if (k->rkt)
-		rd_kafka_topic_destroy(k->rkt);
 	if (k->rk)
 		rd_kafka_destroy(k->rk);
-	free(k->delivery);
 	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
 	return NULL;
 }
 
-int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
+static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct kafka_record *r)
 {
-	__u8 key[RECORD_KEY_MAX], ts_be[8], queue_be[4], len_be[4], dir = rec->pkt.dir;
-	size_t key_len = record_key(k->o.key, k->o.ts_unit, rec, key);
-	rd_kafka_resp_err_t err;
-	put_be64(ts_be, rec->ts_ns);
-	put_be32(queue_be, rec->queue);
-	put_be32(len_be, rec->orig_len);
-	for (;;) {
-		if (k->o.no_headers) /* headers cost ~2 us a record in librdkafka */
-			err = rd_kafka_producev(
+	__u8 meta[RECORD_META_MAX], ts_be[8], queue_be[4], len_be[4], dir = r->dir;
+	enum headers_mode mode = r->ifname ? k->o.headers : HEADERS_NONE;
+	ssize_t meta_len;
+	int64_t ts_ms = (int64_t)(r->ts_ns / 1000000);
+
+	switch (mode) {
+	case HEADERS_COMPACT: /* one header (librdkafka allocates each one), two in a tunnel */
+		meta_len = (ssize_t)record_meta_encode(meta, r->ts_ns, r->orig_len, r->queue, r->dir,
+						       r->ifname);
+		if (r->outer_key)
+			return rd_kafka_producev(
 				k->rk, RD_KAFKA_V_RKT(k->rkt),
 				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_VALUE((void *)rec->data, rec->len),
-				RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
-				RD_KAFKA_V_TIMESTAMP((int64_t)(rec->ts_ns / 1000000)),
-				RD_KAFKA_V_OPAQUE(record_ref(rec->worker, rec->ts_ns)), RD_KAFKA_V_END);
-		else
-			err = rd_kafka_producev(
-			k->rk, RD_KAFKA_V_RKT(k->rkt),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), /* UMEM frames are reused */
-			RD_KAFKA_V_VALUE((void *)rec->data, rec->len),
-			RD_KAFKA_V_KEY(key_len ? key : NULL, key_len),
-			RD_KAFKA_V_TIMESTAMP((int64_t)(rec->ts_ns / 1000000)),
-			RD_KAFKA_V_HEADER("xs.ts_ns", ts_be, 8),
-			RD_KAFKA_V_HEADER("xs.iface", rec->ifname, -1),
-			RD_KAFKA_V_HEADER("xs.queue", queue_be, 4),
-			RD_KAFKA_V_HEADER("xs.dir", &dir, 1),
+				RD_KAFKA_V_VALUE((void *)r->value, r->len),
+				RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
+				RD_KAFKA_V_TIMESTAMP(ts_ms),
+				RD_KAFKA_V_HEADER(RECORD_META_HEADER, meta, meta_len),
+				RD_KAFKA_V_HEADER(RECORD_OUTER_KEY_HEADER, r->outer_key,
+						  RECORD_OUTER_KEY_LEN),
+				RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
+		return rd_kafka_producev(
+			k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_VALUE((void *)r->value, r->len),
+			RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
+			RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADER(RECORD_META_HEADER, meta, meta_len),
+			RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
+	case HEADERS_ALL:
+		put_be64(ts_be, r->ts_ns);
+		put_be32(queue_be, r->queue);
+		put_be32(len_be, r->orig_len);
+		return rd_kafka_producev(
+			k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_VALUE((void *)r->value, r->len),
+			RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
+			RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADER("xs.ts_ns", ts_be, 8),
+			RD_KAFKA_V_HEADER("xs.iface", r->ifname, -1),
+			RD_KAFKA_V_HEADER("xs.queue", queue_be, 4), RD_KAFKA_V_HEADER("xs.dir", &dir, 1),
 			RD_KAFKA_V_HEADER("xs.orig_len", len_be, 4),
-			RD_KAFKA_V_HEADER("xs.outer_key", rec->outer_key, rec->outer_key ? 40 : 0),
-			RD_KAFKA_V_OPAQUE(record_ref(rec->worker, rec->ts_ns)), RD_KAFKA_V_END);
-		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !k->o.block ||
-		    (k->o.stop && *k->o.stop))
+			/* null outside a tunnel: the six headers are always there */
+			RD_KAFKA_V_HEADER(RECORD_OUTER_KEY_HEADER, r->outer_key,
+					  r->outer_key ? RECORD_OUTER_KEY_LEN : 0),
+			RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
+	case HEADERS_NONE:
+		break;
+	}
+	return rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->rkt),
+				 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), /* UMEM frames are reused */
+				 RD_KAFKA_V_VALUE((void *)r->value, r->len),
+				 RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
+				 RD_KAFKA_V_TIMESTAMP(r->ifname ? ts_ms : 0),
+				 RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
+}
+
+int kafka_produce(struct kafka_producer *k, const struct kafka_record *r)
+{
+	rd_kafka_resp_err_t err;
+
+	for (;;) {
+		err = produce_once(k, r);
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !k->o.block || (k->o.stop && *k->o.stop))
 			break;
 		/* --block: wait for room; meanwhile the RX ring fills and the
 		 * kernel counts what it cannot place (XDP_STATISTICS) */
@@ -418,44 +465,6 @@ int kafka_produce(struct kafka_producer *k, const struct capture_rec *rec)
 	return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
 }
 
-int kafka_produce_flow(struct kafka_producer *k, const struct flow_key *fk, const char *json,
-		       size_t len)
-{
-	struct capture_rec rec = { .pkt.key = *fk };
-	__u8 key[RECORD_KEY_MAX];
-	size_t key_len = record_key(KEY_5TUPLE, TS_NS, &rec, key);
-
-	if (!k->flows_rkt || kafka_fatal(k))
-		return -EINVAL;
-	if (rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->flows_rkt),
-			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			      RD_KAFKA_V_VALUE((void *)json, len), RD_KAFKA_V_KEY(key, key_len),
-			      RD_KAFKA_V_OPAQUE(record_ref(REF_FLOW_RECORD, 0)), RD_KAFKA_V_END)) {
-		count_delivery(&k->flows, false);
-		return -EIO;
-	}
-	return 0;
-}
-
-static struct delivery_counts load_counts(const struct delivery_counts *c)
-{
-	return (struct delivery_counts){
-		.delivered = __atomic_load_n(&c->delivered, __ATOMIC_RELAXED),
-		.failed = __atomic_load_n(&c->failed, __ATOMIC_RELAXED),
-	};
-}
-
-struct delivery_counts kafka_flow_counts(struct kafka_producer *k)
-{
-	return load_counts(&k->flows);
-}
-
-struct delivery_counts kafka_delivery(struct kafka_producer *k, unsigned int worker)
-{
-	return worker < k->nworkers ? load_counts(&k->delivery[worker])
-				    : (struct delivery_counts){ 0 };
-}
-
 bool kafka_fatal(struct kafka_producer *k)
 {
 	return __atomic_load_n(&k->fatal, __ATOMIC_ACQUIRE);
@@ -466,40 +475,23 @@ void kafka_poll(struct kafka_producer *k, int timeout_ms)
 	rd_kafka_poll(k->rk, timeout_ms);
 }
 
-int kafka_flush(struct kafka_producer *k, int timeout_ms)
+int kafka_outq(struct kafka_producer *k)
 {
-	int left;
+	return rd_kafka_outq_len(k->rk);
+}
 
-	/* a dead producer delivers nothing more: do not wait for it */
-	if (!kafka_fatal(k) && rd_kafka_flush(k->rk, timeout_ms))
-		pr_warn("Kafka: flush timed out after %d ms\n", timeout_ms);
-	left = rd_kafka_outq_len(k->rk);
-	if (left) {
-		pr_warn("Kafka: %d records were not delivered (%s); counted as failed\n", left,
-			kafka_fatal(k) ? "fatal producer error" :
-			refused(k) ? "the broker refused the sensor, said above" :
-				     "broker unreachable?");
-		/* purged records get a delivery report: failed, so counters add up */
-		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		rd_kafka_poll(k->rk, 100);
-	}
-	return left;
+void kafka_purge(struct kafka_producer *k, bool inflight)
+{
+	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | (inflight ? RD_KAFKA_PURGE_F_INFLIGHT : 0));
 }
 
 void kafka_close(struct kafka_producer *k)
 {
-	if (k->flows_rkt)
-		rd_kafka_topic_destroy(k->flows_rkt);
+	if (!k)
+		return;
 	rd_kafka_topic_destroy(k->rkt);
 	rd_kafka_destroy(k->rk);
-	free(k->delivery);
 	rd_kafka_mem_free(NULL, k->stats_json); /* kept by on_stats */
 	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
-}
-
-void kafka_latency(struct kafka_producer *k, double *p50_us, double *p99_us)
-{
-	*p50_us = latency_percentile(&k->lat, 0.50) / 1000.0;
-	*p99_us = latency_percentile(&k->lat, 0.99) / 1000.0;
 }

@@ -1,43 +1,47 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * What a Kafka record carries to its delivery report (its opaque), with no
- * allocation per packet: the index of the worker that produced it, so the
- * report counts in that worker's row of the producer's delivery table, and
- * the low bits of its capture time, so the report measures latency.
- * REF_WORKER_BITS index any worker a run may have, plus one value for flow
- * records; the rest holds ns, which wrap after 2^54 ns (208 days): an age
- * is taken modulo that, and is right for any record younger than that.
+ * allocation per packet. Each worker has its own producer, so the report
+ * needs no worker index: a record read from the spool carries its spool
+ * ticket (REF_SPOOL set), so the report lets the spool forget it; a record
+ * produced directly carries its capture time in ns (below 2^63 ns: until
+ * the year 2262), so the report measures latency and a record handed back
+ * by the producer keeps its time.
  */
 #ifndef XS_RECORD_REF_H
 #define XS_RECORD_REF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/types.h>
-#include "capture.h"
 
-#define REF_WORKER_BITS 10
-#define REF_TS_BITS (64 - REF_WORKER_BITS)
-#define REF_TS_MASK ((1ull << REF_TS_BITS) - 1)
-#define REF_FLOW_RECORD ((1u << REF_WORKER_BITS) - 1) /* not a worker */
+#define REF_SPOOL (1ull << 63)
 
 _Static_assert(sizeof(void *) == sizeof(__u64), "the opaque holds 64 bits");
-_Static_assert(CAPTURE_MAX_WORKERS <= REF_FLOW_RECORD,
-	       "a record reference must index every worker a run may have");
 
-static inline void *record_ref(unsigned int worker, __u64 ts_ns)
+static inline void *record_ref_direct(__u64 ts_ns)
 {
-	return (void *)(uintptr_t)((__u64)worker << REF_TS_BITS | (ts_ns & REF_TS_MASK));
+	return (void *)(uintptr_t)(ts_ns & ~REF_SPOOL);
 }
 
-static inline unsigned int record_ref_worker(const void *ref)
+static inline void *record_ref_spool(__u32 ticket)
 {
-	return (unsigned int)((__u64)(uintptr_t)ref >> REF_TS_BITS);
+	return (void *)(uintptr_t)(REF_SPOOL | ticket);
 }
 
-/* now_ns - capture time, for a record younger than 2^54 ns */
-static inline __u64 record_ref_age(const void *ref, __u64 now_ns)
+static inline bool record_ref_is_spool(const void *ref)
 {
-	return (now_ns - (__u64)(uintptr_t)ref) & REF_TS_MASK;
+	return (__u64)(uintptr_t)ref & REF_SPOOL;
+}
+
+static inline __u32 record_ref_ticket(const void *ref)
+{
+	return (__u32)(uintptr_t)ref;
+}
+
+static inline __u64 record_ref_ts(const void *ref)
+{
+	return (__u64)(uintptr_t)ref & ~REF_SPOOL;
 }
 
 #endif

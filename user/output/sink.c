@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +10,9 @@
 #include <pcap/pcap.h>
 #include <pcap/dlt.h>
 
+#include "clock.h"
+#include "lane.h"
+#include "latency.h"
 #include "log.h"
 #include "sink.h"
 
@@ -18,12 +23,16 @@ struct written_row {
 
 struct sink {
 	enum sink_kind kind;
-	struct kafka_producer *kafka;
+	struct lane **lanes;          /* Kafka: one per worker */
+	struct kafka_producer *flows; /* Kafka with --flows-topic */
+	/* the main thread's: it serves their reports; /metrics reads them */
+	__u64 flows_delivered, flows_failed;
+	struct latency_hist latency;
 	pcap_t *pcap;
 	pcap_dumper_t *dumper;
 	pthread_mutex_t dump_lock; /* workers share one file */
 	/* null and pcap: delivered when written, one row per worker (each
-	 * written by its worker only); Kafka counts its own */
+	 * written by its worker only) */
 	struct written_row *written;
 	unsigned int nworkers;
 };
@@ -61,7 +70,47 @@ static int open_pcap(struct sink *s, const char *path)
 	return 0;
 }
 
-struct sink *sink_open(const struct sink_opts *o, unsigned int nworkers)
+static void on_flow_report(void *ctx, const struct kafka_report *r)
+{
+	struct sink *s = ctx;
+
+	__atomic_fetch_add(r->outcome == KAFKA_DELIVERED ? &s->flows_delivered : &s->flows_failed,
+			   1, __ATOMIC_RELAXED);
+}
+
+static int open_lanes(struct sink *s, const struct sink_opts *o, const struct sink_worker *workers)
+{
+	s->lanes = calloc(s->nworkers ? s->nworkers : 1, sizeof(*s->lanes));
+	if (!s->lanes)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < s->nworkers; i++) {
+		char dir[PATH_MAX];
+		struct lane_opts lo = {
+			.kafka = &o->kafka, .latency = &s->latency, .ifname = workers[i].ifname,
+			.queue = workers[i].queue, .check_broker = i == 0,
+			.spool_max = o->spool_max / s->nworkers,
+		};
+
+		/* --block waits for the producer instead of spooling */
+		if (o->spool_max && !o->kafka.block) {
+			snprintf(dir, sizeof(dir), "%s/%s.q%u", o->spool_dir, workers[i].ifname,
+				 workers[i].queue);
+			lo.spool_dir = dir;
+		}
+		s->lanes[i] = lane_open(&lo);
+		if (!s->lanes[i])
+			return -EIO;
+	}
+	if (o->kafka.flows_topic) {
+		s->flows = kafka_open(&o->kafka, o->kafka.flows_topic, on_flow_report, s, false);
+		if (!s->flows)
+			return -EIO;
+	}
+	return 0;
+}
+
+struct sink *sink_open(const struct sink_opts *o, const struct sink_worker *workers,
+		       unsigned int nworkers)
 {
 	struct sink *s = calloc(1, sizeof(*s));
 
@@ -70,14 +119,12 @@ struct sink *sink_open(const struct sink_opts *o, unsigned int nworkers)
 	s->kind = o->kind;
 	s->nworkers = nworkers;
 	s->written = aligned_alloc(sizeof(*s->written), (nworkers + 1) * sizeof(*s->written));
-	if (s->written)
-		memset(s->written, 0, (nworkers + 1) * sizeof(*s->written));
 	if (!s->written)
 		goto fail;
+	memset(s->written, 0, (nworkers + 1) * sizeof(*s->written));
 	switch (o->kind) {
 	case SINK_KAFKA:
-		s->kafka = kafka_open(&o->kafka, nworkers);
-		if (!s->kafka)
+		if (open_lanes(s, o, workers))
 			goto fail;
 		break;
 	case SINK_PCAP:
@@ -89,22 +136,17 @@ struct sink *sink_open(const struct sink_opts *o, unsigned int nworkers)
 	}
 	return s;
 fail:
-	free(s->written);
-	free(s);
+	sink_close(s);
 	return NULL;
 }
 
 enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec)
 {
 	struct pcap_pkthdr h;
-	int err;
 
 	switch (s->kind) {
 	case SINK_KAFKA:
-		err = kafka_produce(s->kafka, rec);
-		if (!err)
-			return SINK_PRODUCED;
-		return err == -ENOBUFS ? SINK_QUEUE_FULL : SINK_ERROR;
+		return lane_write(s->lanes[rec->worker], rec);
 	case SINK_PCAP:
 		h.ts.tv_sec = (time_t)(rec->ts_ns / 1000000000ull);
 		h.ts.tv_usec = (suseconds_t)(rec->ts_ns % 1000000000ull); /* ns: see open */
@@ -121,35 +163,85 @@ enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec)
 	return SINK_PRODUCED;
 }
 
-struct delivery_counts sink_delivery(struct sink *s, unsigned int worker)
+void sink_service(struct sink *s, unsigned int worker)
 {
 	if (s->kind == SINK_KAFKA)
-		return kafka_delivery(s->kafka, worker);
+		lane_service(s->lanes[worker]);
+}
+
+bool sink_busy(struct sink *s, unsigned int worker)
+{
+	return s->kind == SINK_KAFKA && lane_busy(s->lanes[worker]);
+}
+
+void sink_counts(struct sink *s, unsigned int worker, struct sink_counts *out)
+{
+	const struct lane_counts *c;
+
+	memset(out, 0, sizeof(*out));
 	if (worker >= s->nworkers)
-		return (struct delivery_counts){ 0 };
-	return (struct delivery_counts){
-		.delivered = __atomic_load_n(&s->written[worker].n, __ATOMIC_RELAXED) };
+		return;
+	if (s->kind != SINK_KAFKA) {
+		out->delivered = __atomic_load_n(&s->written[worker].n, __ATOMIC_RELAXED);
+		return;
+	}
+	c = lane_counts(s->lanes[worker]);
+	*out = (struct sink_counts){
+		.spool_out = c->spool_out, .delivered = c->delivered, .failed = c->failed,
+		.reclaimed = c->reclaimed, .maybe_dup = c->maybe_dup,
+		.spool_recovered = c->spool_recovered, .spool_torn = c->spool_torn,
+		.spool_corrupt = c->spool_corrupt, .spool_lost_full = c->spool_lost_full,
+		.spool_lost_err = c->spool_lost_err, .spooled = c->spooled,
+		.spool_bytes = c->spool_bytes, .spool_oldest_ns = c->spool_oldest_ns,
+	};
 }
 
 bool sink_failed(struct sink *s)
 {
-	return s->kind == SINK_KAFKA && kafka_fatal(s->kafka);
+	if (s->kind != SINK_KAFKA)
+		return false;
+	for (unsigned int i = 0; i < s->nworkers; i++)
+		if (lane_fatal(s->lanes[i]))
+			return true;
+	return s->flows && kafka_fatal(s->flows);
 }
 
 void sink_poll(struct sink *s, int timeout_ms)
 {
-	if (s->kind == SINK_KAFKA)
-		kafka_poll(s->kafka, timeout_ms);
-	else /* nothing to serve: the main loop must not spin */
+	if (s->flows)
+		kafka_poll(s->flows, timeout_ms);
+	else /* the workers serve their own lanes: the main loop must not spin */
 		usleep((useconds_t)timeout_ms * 1000);
 }
 
 void sink_flush(struct sink *s, int timeout_ms)
 {
-	if (s->kind == SINK_KAFKA)
-		kafka_flush(s->kafka, timeout_ms);
-	else if (s->kind == SINK_PCAP)
+	__u64 deadline = clock_ns(CLOCK_MONOTONIC) + (__u64)timeout_ms * 1000000;
+	bool dead = sink_failed(s); /* a dead producer delivers nothing more: no wait */
+	int left;
+
+	if (s->kind == SINK_PCAP)
 		pcap_dump_flush(s->dumper);
+	if (s->kind != SINK_KAFKA)
+		return;
+	/* every lane at once: the workers are stopped, this thread serves them */
+	do {
+		left = s->flows ? kafka_outq(s->flows) : 0;
+		for (unsigned int i = 0; i < s->nworkers; i++)
+			left += lane_outstanding(s->lanes[i]);
+		if (s->flows)
+			kafka_poll(s->flows, 0);
+		if (left && !dead)
+			usleep(10000);
+	} while (left && !dead && clock_ns(CLOCK_MONOTONIC) < deadline);
+	if (left && !dead)
+		pr_warn("Kafka: flush timed out after %d ms\n", timeout_ms);
+	for (unsigned int i = 0; i < s->nworkers; i++)
+		lane_end(s->lanes[i]);
+	if (s->flows && kafka_outq(s->flows)) {
+		kafka_purge(s->flows, true); /* reported as failed */
+		kafka_poll(s->flows, 100);
+	}
 }
 
 void sink_close(struct sink *s)
@@ -158,12 +250,17 @@ void sink_close(struct sink *s)
 		return;
 	switch (s->kind) {
 	case SINK_KAFKA:
-		kafka_close(s->kafka);
+		for (unsigned int i = 0; s->lanes && i < s->nworkers; i++)
+			lane_close(s->lanes[i]);
+		free(s->lanes);
+		kafka_close(s->flows);
 		break;
 	case SINK_PCAP:
-		pcap_dump_close(s->dumper);
-		pcap_close(s->pcap);
-		pthread_mutex_destroy(&s->dump_lock);
+		if (s->dumper) {
+			pcap_dump_close(s->dumper);
+			pcap_close(s->pcap);
+			pthread_mutex_destroy(&s->dump_lock);
+		}
 		break;
 	case SINK_NULL:
 		break;
@@ -174,25 +271,40 @@ void sink_close(struct sink *s)
 
 void sink_export_flow(struct sink *s, const struct flow_key *key, const char *json, size_t len)
 {
-	if (s->kind == SINK_KAFKA)
-		kafka_produce_flow(s->kafka, key, json, len);
+	__u8 kb[RECORD_KEY_MAX];
+	struct kafka_record r = { .key = kb, .value = json, .len = (__u32)len };
+
+	if (!s->flows)
+		return;
+	r.key_len = (__u32)flow_key_bytes(key, kb);
+	/* a dead producer takes nothing: counted, so that every record the
+	 * exporter hands over ends delivered or failed */
+	if (kafka_fatal(s->flows) || kafka_produce(s->flows, &r))
+		__atomic_fetch_add(&s->flows_failed, 1, __ATOMIC_RELAXED);
 }
 
-struct delivery_counts sink_flow_counts(struct sink *s)
+void sink_flow_counts(struct sink *s, __u64 *delivered, __u64 *failed)
 {
-	if (s->kind == SINK_KAFKA)
-		return kafka_flow_counts(s->kafka);
-	return (struct delivery_counts){ 0 };
+	*delivered = __atomic_load_n(&s->flows_delivered, __ATOMIC_RELAXED);
+	*failed = __atomic_load_n(&s->flows_failed, __ATOMIC_RELAXED);
+}
+
+char *sink_kafka_stats(struct sink *s, unsigned int worker)
+{
+	return s->kind == SINK_KAFKA && worker < s->nworkers ? lane_kafka_stats(s->lanes[worker])
+							      : NULL;
+}
+
+char *sink_flows_kafka_stats(struct sink *s)
+{
+	return s->flows ? kafka_stats_json(s->flows) : NULL;
 }
 
 void sink_latency(struct sink *s, double *p50_us, double *p99_us)
 {
 	*p50_us = *p99_us = 0;
-	if (s->kind == SINK_KAFKA)
-		kafka_latency(s->kafka, p50_us, p99_us);
-}
-
-char *sink_kafka_stats(struct sink *s)
-{
-	return s->kind == SINK_KAFKA ? kafka_stats_json(s->kafka) : NULL;
+	if (s->kind == SINK_KAFKA) {
+		*p50_us = latency_percentile(&s->latency, 0.50) / 1000.0;
+		*p99_us = latency_percentile(&s->latency, 0.99) / 1000.0;
+	}
 }

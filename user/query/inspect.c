@@ -19,6 +19,7 @@
 #include "log.h"
 #include "packet_text.h"
 #include "query_cmds.h"
+#include "record_meta.h"
 #include "rules.h"
 #include "time_spec.h"
 #include "topic_scan.h"
@@ -69,6 +70,21 @@ static __u64 be(const __u8 *p, size_t n)
 	return v;
 }
 
+/* xs.meta's fields, named as the five headers of --headers all name them. */
+static void print_meta(FILE *f, const struct record_meta *m, bool json)
+{
+	if (json) {
+		fprintf(f, "{\"ts_ns\":%llu,\"iface\":", (unsigned long long)m->ts_ns);
+		put_str(f, m->ifname, strlen(m->ifname), true);
+		fprintf(f, ",\"queue\":%u,\"dir\":%u,\"orig_len\":%u}", m->queue, m->dir,
+			m->orig_len);
+		return;
+	}
+	fprintf(f, "ts_ns:%llu,iface:", (unsigned long long)m->ts_ns);
+	put_str(f, m->ifname, strlen(m->ifname), false);
+	fprintf(f, ",queue:%u,dir:%u,orig_len:%u", m->queue, m->dir, m->orig_len);
+}
+
 /* Every header, the sensor's decoded, others in hex. */
 static void print_headers(FILE *f, const rd_kafka_message_t *m, bool json)
 {
@@ -83,6 +99,7 @@ static void print_headers(FILE *f, const rd_kafka_message_t *m, bool json)
 		h = NULL;
 	for (size_t i = 0; h && !rd_kafka_header_get_all(h, i, &name, &val, &size); i++) {
 		const __u8 *v = val;
+		struct record_meta meta;
 
 		if (json)
 			fprintf(f, "%s", i ? "," : "");
@@ -94,6 +111,8 @@ static void print_headers(FILE *f, const rd_kafka_message_t *m, bool json)
 			fputs(json ? "null" : "-", f);
 		else if (!strcmp(name, "xs.iface"))
 			put_str(f, val, size, json);
+		else if (!strcmp(name, RECORD_META_HEADER) && !record_meta_decode(v, size, &meta))
+			print_meta(f, &meta, json);
 		else if (size == 1 || size == 2 || size == 4 || size == 8)
 			fprintf(f, "%llu", (unsigned long long)be(v, size));
 		else {

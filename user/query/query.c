@@ -233,8 +233,8 @@ static void report(const struct query_opts *o, struct scan *s, unsigned long lon
 			" records late in their partition)\n", (unsigned long long)st.late,
 			SCAN_WINDOW);
 	if (st.no_ts_header)
-		pr_warn("query: %llu records had no xs.ts_ns header: their times come from the"
-			" metron key or the record timestamp (ms)\n",
+		pr_warn("query: %llu records had no capture time header (xs.meta, xs.ts_ns): their"
+			" times come from the metron key or the record timestamp (ms)\n",
 			(unsigned long long)st.no_ts_header);
 	if (o->filter.re_errors)
 		pr_warn("query: the regex engine gave up on %lu frames (not matched)\n",

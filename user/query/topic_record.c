@@ -7,6 +7,7 @@
 
 #include "flow_format.h"
 #include "flow_parse.h"
+#include "record_meta.h"
 #include "rules.h"
 #include "topic_record.h"
 
@@ -17,17 +18,6 @@ static __u64 be(const __u8 *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static int header_u(rd_kafka_headers_t *h, const char *name, size_t size, __u64 *out)
-{
-	const void *v;
-	size_t len;
-
-	if (!h || rd_kafka_header_get_last(h, name, &v, &len) || !v || len != size)
-		return -1;
-	*out = be(v, size);
-	return 0;
 }
 
 /* A metron key holds the capture time in ms, us or ns (--ts-unit): the unit
@@ -55,16 +45,20 @@ static int metron_key_ns(const void *key, size_t len, __u64 record_ms, __u64 *ou
 void topic_rec_decode(rd_kafka_message_t *m, struct topic_rec *r)
 {
 	rd_kafka_headers_t *h = NULL;
+	struct record_meta meta;
+	unsigned int found;
 	__u64 v;
 	int64_t ms = rd_kafka_message_timestamp(m, NULL);
 
 	r->msg = m;
 	if (ms < 0)
 		ms = 0;
-	rd_kafka_message_headers(m, &h);
-	r->orig_len = header_u(h, "xs.orig_len", 4, &v) ? (__u32)m->len : (__u32)v;
-	if (!header_u(h, "xs.ts_ns", 8, &v)) {
-		r->ts_ns = v;
+	if (rd_kafka_message_headers(m, &h))
+		h = NULL;
+	found = record_meta_read(h, &meta);
+	r->orig_len = found & META_ORIG_LEN ? meta.orig_len : (__u32)m->len;
+	if (found & META_TS) {
+		r->ts_ns = meta.ts_ns;
 		r->ts_source = TS_SRC_HEADER;
 	} else if (!metron_key_ns(m->key, m->key_len, (__u64)ms, &v)) {
 		r->ts_ns = v;

@@ -13,7 +13,7 @@
 
 /* Where a record's capture time came from, best first. */
 enum ts_source {
-	TS_SRC_HEADER,     /* xs.ts_ns: the capture time in ns */
+	TS_SRC_HEADER,     /* xs.meta or xs.ts_ns: the capture time in ns */
 	TS_SRC_METRON_KEY, /* an 8-byte metron key, unit told by its magnitude */
 	TS_SRC_RECORD,     /* the record's timestamp, ms */
 };
@@ -21,7 +21,7 @@ enum ts_source {
 struct topic_rec {
 	rd_kafka_message_t *msg;
 	__u64 ts_ns;
-	__u32 orig_len; /* xs.orig_len, else the frame's length */
+	__u32 orig_len; /* from xs.meta or xs.orig_len, else the frame's length */
 	enum ts_source ts_source;
 };
 

@@ -48,7 +48,7 @@ struct scan_stats {
 	__u64 outside_window;  /* ... whose capture time is outside [start, end) */
 	__u64 kept;            /* ... kept by the caller's filter */
 	__u64 late;            /* kept records that came out before an earlier one */
-	__u64 no_ts_header;    /* records without xs.ts_ns */
+	__u64 no_ts_header;    /* records without xs.meta or xs.ts_ns */
 	int partitions;        /* of the topic */
 	int partitions_read;   /* that this scan reads */
 	int partitions_done;

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "num.h"
 
@@ -33,4 +34,25 @@ int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned lon
 	if (!err)
 		*out = (unsigned long)v;
 	return err;
+}
+
+int parse_size(const char *s, __u64 max, __u64 *out)
+{
+	static const char units[] = "KMGT";
+	size_t n = strlen(s);
+	const char *u = n > 1 ? strchr(units, s[n - 1]) : NULL;
+	unsigned int shift = u ? 10 * (unsigned int)(u - units + 1) : 0;
+	char num[32];
+	__u64 v;
+	int err;
+
+	if (n - (u ? 1 : 0) >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n - (u ? 1 : 0));
+	num[n - (u ? 1 : 0)] = '\0';
+	err = parse_u64(num, 0, max >> shift, &v);
+	if (err)
+		return err;
+	*out = v << shift;
+	return 0;
 }

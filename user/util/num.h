@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The one integer parser of the command line, the rule specs and the times. */
+/* The one integer parser of the command line, the rule specs, the times and the sizes. */
 #ifndef XS_NUM_H
 #define XS_NUM_H
 
@@ -13,5 +13,8 @@
 int parse_u64(const char *s, __u64 min, __u64 max, __u64 *out);
 /* The same into an unsigned long. */
 int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* A size in bytes: a number as above, then K, M, G or T (powers of 1024)
+ * or nothing, at most max bytes. */
+int parse_size(const char *s, __u64 max, __u64 *out);
 
 #endif

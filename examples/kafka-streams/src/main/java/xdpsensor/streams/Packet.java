@@ -7,12 +7,19 @@ import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * What the statistics need of one captured packet: its IP protocol, its length
- * on the wire (header xs.orig_len, else the record's length: --snaplen may have
- * cut the frame) and its direction relative to the 5-tuple key (header xs.dir:
- * 0 = sent by endpoint A, 1 = by B).
+ * on the wire (else the record's length: --snaplen may have cut the frame) and
+ * its direction relative to the 5-tuple key (0 = sent by endpoint A, 1 = by B).
+ * Both from the header xs.meta (--headers compact, the default: byte 1 the
+ * direction, bytes 4-7 the length, big-endian; the README's "Kafka records"),
+ * else from xs.orig_len and xs.dir (--headers all).
  */
 public record Packet(int proto, long length, int dir) {
     public static Packet of(int proto, byte[] frame, Headers headers) {
+        Header meta = headers.lastHeader("xs.meta");
+        if (meta != null && meta.value().length >= 16 && meta.value()[0] == 1) {
+            ByteBuffer m = ByteBuffer.wrap(meta.value());
+            return new Packet(proto, Integer.toUnsignedLong(m.getInt(4)), m.get(1) & 1);
+        }
         Header len = headers.lastHeader("xs.orig_len");
         Header dir = headers.lastHeader("xs.dir");
         long length = len != null && len.value().length == 4

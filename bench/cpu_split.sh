@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Where the sensor's CPU per delivered record goes, by thread, at one rate
+# (no perf counters needed): each thread's CPU time from
+# /proc/PID/task/TID/schedstat over a run of xs-gen traffic into a veth,
+# divided by the records delivered. Threads: xs-wN (the worker: RX ring,
+# key, produce, delivery reports, spool), rdk:main and rdk:brokerN
+# (librdkafka: batching, protocol, socket), the main thread (counters).
+#
+# usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [-- RUN ARGS...]
+#   e.g. bench/cpu_split.sh --rate 50000 -- --headers all
+# Root; starts a broker of its own. One JSON line: ns per delivered record
+# per thread name, and the total.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rate=50000 secs=10
+while (($#)); do
+	case $1 in
+	--rate) rate=$2; shift 2 ;;
+	--seconds) secs=$2; shift 2 ;;
+	--) shift; break ;;
+	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [-- RUN ARGS...]" >&2; exit 2 ;;
+	esac
+done
+ns=xscpu-$$ va=xc$$a vb=xc$$b w=$(mktemp -d /tmp/xs-cpu.XXXXXX) spid=
+cleanup() {
+	[[ -z $spid ]] || kill -KILL "$spid" 2>/dev/null || true
+	build/xdpsensor detach -i "$va" --force >/dev/null 2>&1 || true
+	ip netns del "$ns" 2>/dev/null || true
+	ip link del "$va" 2>/dev/null || true
+	tests/kafka/broker.sh stop "$w/kafka" >/dev/null 2>&1 || true
+	rm -rf "$w"
+}
+trap cleanup EXIT
+broker=$(tests/kafka/broker.sh start "$w/kafka" 2>/dev/null)
+tests/kafka/broker.sh create-topic "$w/kafka" cpu 4 2>/dev/null
+ip netns add "$ns"
+ip link add "$va" type veth peer name "$vb" netns "$ns"
+ip link set "$va" up
+ip -n "$ns" link set "$vb" up
+build/xdpsensor run -i "$va" -b "$broker" -t cpu --spool-dir "$w/spool" "$@" >"$w/out" 2>"$w/err" &
+spid=$!
+until grep -q "capturing;" "$w/err"; do sleep 0.1; done
+snap() { for t in /proc/"$spid"/task/*; do echo "$(<"$t/comm") $(cut -d' ' -f1 "$t/schedstat")"; done; }
+snap >"$w/before"
+ip netns exec "$ns" build/bench/xs-gen -i "$vb" -m "$(<"/sys/class/net/$va/address")" \
+	-r "$rate" -n $((rate * secs)) -s 64 -f 1024 >/dev/null 2>&1
+sleep 2
+snap >"$w/after"
+kill -INT "$spid"
+wait "$spid" || true
+spid=
+python3 - "$w" "$rate" "$*" <<'PY'
+import collections, json, re, sys
+w, rate, args = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def load(p):
+    d = collections.Counter()
+    for line in open(p):
+        name, ns = line.rsplit(" ", 1)
+        d[re.sub(r"\d+$", "N", name)] += int(ns)
+    return d
+b, a = load(w + "/before"), load(w + "/after")
+s = json.loads(open(w + "/out").read())
+n = max(s["delivered"], 1)
+per = {k: round((a[k] - b.get(k, 0)) / n) for k in a}
+print(json.dumps({"rate": rate, "args": args, "delivered": s["delivered"],
+                  "spool_in": s["spool_in"], "ns_per_record": per,
+                  "total_ns_per_record": sum(per.values())}))
+PY

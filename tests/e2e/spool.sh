@@ -1,0 +1,353 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# End to end: the spool, against a real Kafka broker of its own (this suite
+# stops and kills it). TAP on stdout; exit 0 when every test passed.
+#
+#   the broker stopped (kill -STOP) during traffic, then resumed
+#   the broker killed (kill -9) during traffic, then restarted
+#   the sensor killed (kill -9) during the backlog, restarted on its spool
+#   the sensor stopped (SIGTERM) during the backlog: the next run sends the rest
+#   spool full (--spool-max), spool directory unwritable, a corrupt segment
+# Every frame captured must reach the topic byte-identical, in order per
+# key, exactly once (or as copies the sensor counted in maybe_dup), and
+# the ledger must add up. Rates are modest: the machine is shared.
+#
+# Environment: XDPSENSOR, E2E_SPOOL_RATE (frames/s, default 300), E2E_KEEP=1.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+. tests/e2e/lib.sh
+
+RATE=${E2E_SPOOL_RATE:-300}
+PARTS=4
+FLOWS=8
+NS=xssp-$$
+VA=xs$$a
+VB=xs$$b
+CONSUME=build/e2e/xs-consume
+W=
+BROKER_DIR=
+BROKER=
+TRAFFIC_PID=
+RO_MOUNT=
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	sensor_kill
+	[ -z "$TRAFFIC_PID" ] || { kill "$TRAFFIC_PID" 2>/dev/null; wait "$TRAFFIC_PID" 2>/dev/null; }
+	broker_cont
+	scrub_iface "$VA"
+	teardown_veth "$NS" "$VA"
+	[ -z "$RO_MOUNT" ] || umount "$RO_MOUNT" 2>/dev/null
+	[ -z "$BROKER_DIR" ] || tests/kafka/broker.sh stop "$BROKER_DIR" >/dev/null 2>&1
+	work_dir_end $rc "${E2E_KEEP:-0}"
+	exit $rc
+}
+
+skip_all() {
+	echo "1..1"
+	echo "ok 1 - spool end to end # SKIP $*"
+	exit 0
+}
+
+broker_pid() { cat "$BROKER_DIR/pid" 2>/dev/null; }
+broker_stop() { kill -STOP "$(broker_pid)"; }
+broker_cont() { [ -z "$BROKER_DIR" ] || kill -CONT "$(broker_pid)" 2>/dev/null; }
+
+prepare() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (veth, netns, XDP)"
+	for need in ip ethtool python3; do
+		command -v "$need" >/dev/null || skip_all "$need not installed (make deps)"
+	done
+	[ -x "$XS" ] && [ -f "$CONSUME" ] || { echo "1..1"; echo "not ok 1 - run make test-build"; exit 1; }
+	W=$(mktemp -d /tmp/xs-spool.XXXXXX)
+	tests/kafka/broker.sh fetch >/dev/null 2>"$W/fetch.err" ||
+		skip_all "cannot fetch Kafka: $(tail -n 1 "$W/fetch.err")"
+	BROKER_DIR=$W/kafka
+	BROKER=$(tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err") ||
+		{ echo "1..1"; echo "not ok 1 - the broker did not start: $(tail -n 3 "$W/broker.err" | tr '\n' ' ')"; exit 1; }
+	setup_veth "$NS" "$VA" "$VB" || { echo "1..1"; echo "not ok 1 - cannot create veth $VA"; exit 1; }
+	diag "veth $VA <-> $VB (netns $NS), broker $BROKER (pid $(broker_pid)), work dir $W"
+}
+
+# new_topic NAME: a topic of PARTS partitions; prints its name.
+new_topic() {
+	local t=xs-spool-$1-$$
+	tests/kafka/broker.sh create-topic "$BROKER_DIR" "$t" "$PARTS" 2>>"$W/broker.err" || return 1
+	echo "$t"
+}
+
+# traffic_bg DIR COUNT: COUNT numbered frames over FLOWS flows at RATE, in the background.
+traffic_bg() {
+	local d=$1 count=$2
+	send_traffic "$NS" "$VB" --rate "$RATE" --stream "$FLOWS:$count" \
+		--manifest "$d/manifest.json" --sent-pcap "$d/sent.pcap" 2>"$d/traffic.err" &
+	TRAFFIC_PID=$!
+}
+
+traffic_wait() {
+	local d=$1
+	wait "$TRAFFIC_PID" || fail "traffic.py failed: $(tail -n 2 "$d/traffic.err")"
+	TRAFFIC_PID=
+	"$XS" classify --json "$d/sent.pcap" >"$d/classify.jsonl" 2>/dev/null
+	NCAP=$(python3 "$E2E/check.py" count --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" | cut -d' ' -f2)
+}
+
+# start D TOPIC ARGS...: the sensor on the veth, spooling in D/spool.
+start() {
+	local d=$1 topic=$2
+	shift 2
+	sensor_start "$d/sensor$RUN" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$d/spool" "$@"
+	sensor_wait_ready "$d/sensor$RUN.err" || {
+		fail "not capturing: $(tail -n 3 "$d/sensor$RUN.err" | tr '\n' ' ')"
+		return 1
+	}
+}
+
+# j FILE FIELD: a field of the one JSON line in FILE.
+j() { json_get "$2" <"$1"; }
+
+# check_summary FILE: the ledger adds up, nothing in flight at the end.
+check_summary() {
+	python3 - "$1" >"$1.check" 2>&1 <<'EOF' || fail "summary $(basename "$1"): $(cat "$1.check")"
+import json, sys
+s = json.loads(open(sys.argv[1]).read())
+inflight = s["produced"] + s["spool_out"] - s["delivered"] - s["failed"] - s["reclaimed"]
+out = s["delivered"] + s["failed"] + s["queue_full"] + s["spool_full"] + s["spool_errors"] + \
+    s["sink_errors"] + inflight + s["spooled"]
+bad = []
+if s["received"] + s["spool_recovered"] != out:
+    bad.append("ledger: received %d + recovered %d != %d" % (s["received"], s["spool_recovered"], out))
+if inflight or s["in_flight"]:
+    bad.append("in flight at the end: %d" % inflight)
+print("; ".join(bad) or "ok")
+sys.exit(1 if bad else 0)
+EOF
+}
+
+# records D TOPIC MAXDUPS: every frame in the topic once, byte-identical, in order per key.
+records() {
+	local d=$1 topic=$2 dups=$3 label=$4
+	if ! timeout 180 "$CONSUME" -b "$BROKER" -t "$topic" -e -I 20000 >"$d/records.jsonl" \
+		2>"$d/consume.err"; then
+		tap_not_ok "$label: consuming failed: $(tail -n 2 "$d/consume.err" | tr '\n' ' ')"
+		return
+	fi
+	tap_checker "$label" python3 "$E2E/check.py" records --manifest "$d/manifest.json" \
+		--classify "$d/classify.jsonl" --records "$d/records.jsonl" --partitions "$PARTS" \
+		--iface "$VA" --key 5tuple --max-dups "$dups"
+}
+
+# The broker away while traffic flows: FAULT is stop or kill.
+test_broker_outage() {
+	local fault=$1
+	local label="broker $fault" d=$W/outage-$1 topic s count=$((RATE * 14)) RUN=
+	mkdir -p "$d"
+	topic=$(new_topic "$fault") || { tap_not_ok "$label: cannot create a topic"; return; }
+	iface_settings "$VA" >"$d/settings.before"
+	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	traffic_bg "$d" "$count"
+	sleep 3
+	if [ "$fault" = stop ]; then
+		broker_stop
+	else
+		kill -KILL "$(broker_pid)"
+	fi
+	diag "broker ${fault}ped at $(date +%T); traffic goes on"
+	sleep 8
+	s=$(stats_json "$VA")
+	diag "during the outage: $(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print({k: s[k] for k in ("read","produced","spool_in","reclaimed","spooled","delivered")})' "$s")"
+	[ "$(json_get spooled <<<"$s")" -gt 0 ] 2>/dev/null || fail "nothing in the spool during the outage"
+	if [ "$fault" = stop ]; then
+		broker_cont
+	else
+		tests/kafka/broker.sh restart "$BROKER_DIR" 2>>"$W/broker.err" ||
+			fail "the broker did not restart: $(tail -n 2 "$W/broker.err")"
+	fi
+	diag "broker back at $(date +%T)"
+	traffic_wait "$d"
+	s=$(wait_stats "$VA" 120 "s['read'] >= $NCAP and s['spooled'] == 0 and s['in_flight'] == 0") ||
+		fail "not all delivered 120 s after the broker came back: $s"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_summary_line "$d/sensor.out"
+	check_summary "$d/sensor.out"
+	[ "$(j "$d/sensor.out" delivered)" -ge "$NCAP" ] 2>/dev/null ||
+		fail "delivered $(j "$d/sensor.out" delivered) of $NCAP"
+	for k in queue_full spool_full spool_errors failed; do
+		[ "$(j "$d/sensor.out" $k)" = 0 ] || fail "$k = $(j "$d/sensor.out" $k)"
+	done
+	diag "summary: $(cat "$d/sensor.out")"
+	check_clean "$VA" "$d/settings.before"
+	[ ! -e "$d/spool/$VA.q0" ] || fail "the emptied spool left $d/spool/$VA.q0"
+	report "$label: $NCAP frames at $RATE/s, 8 s outage: 0 lost, spooled" \
+		"$(j "$d/sensor.out" spool_in) + reclaimed $(j "$d/sensor.out" reclaimed), ledger adds up"
+	records "$d" "$topic" "$(j "$d/sensor.out" maybe_dup)" "$label"
+}
+
+# The sensor killed while the broker is stopped and records wait in the spool.
+test_sensor_kill() {
+	local label="sensor kill -9 in the backlog" d=$W/sensorkill topic s s1 count=$((RATE * 6)) RUN=1
+	mkdir -p "$d"
+	topic=$(new_topic sensorkill) || { tap_not_ok "$label: cannot create a topic"; return; }
+	iface_settings "$VA" >"$d/settings.before"
+	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	traffic_bg "$d" "$count"
+	sleep 2
+	broker_stop
+	traffic_wait "$d"
+	# every frame read, none left in the producer: all on disk
+	s=$(wait_stats "$VA" 30 "s['read'] >= $NCAP and s['in_flight'] == 0 and s['spooled'] > 0") ||
+		fail "backlog not all in the spool: $s"
+	s1=$s
+	diag "before kill -9: $(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print({k: s[k] for k in ("read","delivered","spool_in","reclaimed","maybe_dup","spooled","spool_bytes")})' "$s")"
+	sensor_stop KILL
+	broker_cont
+	RUN=2
+	start "$d" "$topic" || { report "$label: the sensor restarts"; sensor_stop KILL; return; }
+	grep -q "left by an earlier run" "$d/sensor2.err" || fail "the restart does not say it found records"
+	s=$(wait_stats "$VA" 120 "s['spooled'] == 0 and s['in_flight'] == 0 and s['spool_recovered'] > 0") ||
+		fail "the restart did not send the spool: $s"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_summary "$d/sensor2.out"
+	diag "restart: $(cat "$d/sensor2.out")"
+	check_clean "$VA" "$d/settings.before"
+	report "$label: the restart finds $(j "$d/sensor2.out" spool_recovered) records and sends them," \
+		"ledger adds up"
+	# copies: taken back while sent, counted by each run (the first one in its stats)
+	records "$d" "$topic" "$(($(json_get maybe_dup <<<"$s1") + $(j "$d/sensor2.out" maybe_dup)))" "$label"
+}
+
+# SIGTERM during the backlog: the summary says what is kept; the next run sends it.
+test_sigterm_replay() {
+	local label="SIGTERM in the backlog, restart" d=$W/sigterm topic count=$((RATE * 4)) RUN=1 kept
+	mkdir -p "$d"
+	topic=$(new_topic sigterm) || { tap_not_ok "$label: cannot create a topic"; return; }
+	iface_settings "$VA" >"$d/settings.before"
+	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	broker_stop
+	traffic_bg "$d" "$count"
+	traffic_wait "$d"
+	wait_stats "$VA" 30 "s['read'] >= $NCAP" >/dev/null || fail "not all read"
+	sensor_stop TERM 60
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_summary "$d/sensor1.out"
+	kept=$(j "$d/sensor1.out" spooled)
+	[ "$kept" = "$NCAP" ] || fail "kept $kept of $NCAP in the spool at exit"
+	broker_cont
+	RUN=2
+	start "$d" "$topic" --duration 30 || { report "$label"; sensor_stop KILL; return; }
+	wait_stats "$VA" 60 "s['spooled'] == 0 and s['in_flight'] == 0" >/dev/null ||
+		fail "the spool was not sent"
+	sensor_stop TERM
+	check_summary "$d/sensor2.out"
+	[ "$(j "$d/sensor2.out" spool_recovered)" = "$kept" ] ||
+		fail "recovered $(j "$d/sensor2.out" spool_recovered), kept $kept"
+	[ "$(j "$d/sensor2.out" delivered)" = "$kept" ] || fail "delivered $(j "$d/sensor2.out" delivered) of $kept"
+	check_clean "$VA" "$d/settings.before"
+	report "$label: $kept records kept at exit (summary), all sent by the next run"
+	records "$d" "$topic" "$(($(j "$d/sensor1.out" maybe_dup) + $(j "$d/sensor2.out" maybe_dup)))" "$label"
+}
+
+test_spool_full() {
+	local label="spool full" d=$W/full topic count=$((RATE * 4)) RUN= full
+	mkdir -p "$d"
+	topic=$(new_topic full) || { tap_not_ok "$label: cannot create a topic"; return; }
+	start "$d" "$topic" --spool-max 32K || { report "$label"; sensor_stop KILL; return; }
+	broker_stop
+	traffic_bg "$d" "$count"
+	traffic_wait "$d"
+	wait_stats "$VA" 30 "s['read'] >= $NCAP and s['spool_full'] > 0" >"$d/stats.json" ||
+		fail "no spool_full: $(cat "$d/stats.json")"
+	broker_cont
+	wait_stats "$VA" 60 "s['spooled'] == 0 and s['in_flight'] == 0" >/dev/null || fail "not drained"
+	sensor_stop TERM
+	check_summary "$d/sensor.out"
+	full=$(j "$d/sensor.out" spool_full)
+	[ "$(($(j "$d/sensor.out" delivered) + full))" = "$NCAP" ] ||
+		fail "delivered $(j "$d/sensor.out" delivered) + spool_full $full != $NCAP"
+	diag "summary: $(cat "$d/sensor.out")"
+	report "$label: --spool-max 32K, broker stopped: $full of $NCAP dropped as spool_full," \
+		"the rest delivered, ledger adds up"
+}
+
+test_unwritable() {
+	local label="spool directory unwritable" d=$W/ro topic RUN= n
+	mkdir -p "$d/ro"
+	topic=$(new_topic ro) || { tap_not_ok "$label: cannot create a topic"; return; }
+	if ! mount -t tmpfs -o ro,size=64k xs-spool-ro "$d/ro"; then
+		tap_skip "$label" "cannot mount a read-only tmpfs"
+		return
+	fi
+	RO_MOUNT=$d/ro
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$d/ro/spool"
+	sensor_wait_ready "$d/sensor.err" || fail "not capturing: $(tail -n 2 "$d/sensor.err")"
+	n=$(grep -c "spool $d/ro/spool" "$d/sensor.err")
+	[ "$n" -eq 1 ] || fail "$n lines about the spool directory, not one"
+	diag "$(grep "spool " "$d/sensor.err" | head -n 1)"
+	traffic_bg "$d" $((RATE * 2))
+	traffic_wait "$d"
+	wait_stats "$VA" 60 "s['delivered'] >= $NCAP" >/dev/null || fail "capture did not go on"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC"
+	check_summary "$d/sensor.out"
+	umount "$d/ro" && RO_MOUNT=
+	report "$label: one line naming it, capture goes on ($NCAP delivered), ledger adds up"
+}
+
+test_corrupt_segment() {
+	local label="corrupt segment" d=$W/corrupt topic count=$((RATE * 3)) RUN=1 seg
+	mkdir -p "$d"
+	topic=$(new_topic corrupt) || { tap_not_ok "$label: cannot create a topic"; return; }
+	start "$d" "$topic" || { report "$label"; sensor_stop KILL; return; }
+	broker_stop
+	traffic_bg "$d" "$count"
+	traffic_wait "$d"
+	wait_stats "$VA" 30 "s['read'] >= $NCAP" >/dev/null || fail "not all read"
+	sensor_stop TERM 60
+	broker_cont
+	seg=$(ls "$d/spool/$VA.q0"/*.seg 2>/dev/null | head -n 1)
+	if [ -z "$seg" ]; then
+		fail "no segment kept"
+		report "$label"
+		return
+	fi
+	# one byte in the middle of the segment flipped
+	python3 - "$seg" <<'EOF'
+import os, sys
+p = sys.argv[1]
+with open(p, "r+b") as f:
+    at = os.path.getsize(p) // 2
+    f.seek(at); b = f.read(1); f.seek(at); f.write(bytes([b[0] ^ 0xff]))
+EOF
+	RUN=2
+	start "$d" "$topic" || { report "$label"; sensor_stop KILL; return; }
+	[ "$(grep -c "fails its CRC" "$d/sensor2.err")" = 1 ] || fail "not one line about the CRC"
+	diag "$(grep "fails its CRC" "$d/sensor2.err")"
+	wait_stats "$VA" 60 "s['spooled'] == 0 and s['in_flight'] == 0" >/dev/null || fail "not drained"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC"
+	check_summary "$d/sensor2.out"
+	[ "$(j "$d/sensor2.out" spool_corrupt)" = 1 ] || fail "spool_corrupt $(j "$d/sensor2.out" spool_corrupt)"
+	[ "$(j "$d/sensor2.out" delivered)" = "$(j "$d/sensor2.out" spool_recovered)" ] ||
+		fail "delivered $(j "$d/sensor2.out" delivered) != recovered $(j "$d/sensor2.out" spool_recovered)"
+	[ "$(j "$d/sensor2.out" spool_recovered)" -gt 0 ] 2>/dev/null || fail "nothing recovered before the damage"
+	report "$label: one line, counted (spool_corrupt 1), the $(j "$d/sensor2.out" spool_recovered)" \
+		"records before the damage sent, the run goes on"
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+prepare
+test_broker_outage stop
+test_broker_outage kill
+test_sensor_kill
+test_sigterm_replay
+test_spool_full
+test_unwritable
+test_corrupt_segment
+tap_end

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spool.h"
+
+#define SPOOL_RING (1u << 16)   /* records read and not yet acknowledged, at most */
+#define WBUF_CAP (256u << 10)   /* appends are written once per RX batch, or when this fills */
+#define RBUF_CAP ((256u << 10) + SEG_REC_MAX)
+#define SEG_BYTES_MIN (4ull << 10)
+#define SEG_BYTES_MAX (64ull << 20)
+#define FIRST_SEQ (1ull << 32)  /* room below it for segments put back in front */
+
+struct seg {
+	__u64 seq;
+	int fd;
+	__u64 size;     /* bytes written to the file */
+	__u64 end;      /* readable up to here: size, or where damage starts */
+	__u64 read_off; /* next record to read */
+	__u64 consumed; /* records before it are acknowledged (also in the header) */
+	bool dirty;     /* consumed not yet written to the header */
+};
+
+enum ticket_state { T_FREE, T_READ, T_ACKED };
+
+struct ticket {
+	__u64 seq, start, end; /* where the record lies */
+	struct seg_meta meta;
+	__u8 state;
+};
+
+struct spool {
+	char dir[PATH_MAX];
+	__u64 max_bytes, seg_bytes;
+	struct seg *segs; /* by seq, oldest first; the last one is written to */
+	size_t nsegs, cap;
+	__u8 *wbuf;
+	size_t wlen;
+	__u64 wrecords;   /* records in wbuf */
+	__u8 *rbuf;       /* a window of one segment */
+	__u64 rseq, roff;
+	size_t rlen;
+	struct seg_rec peeked;
+	size_t peek_seg;  /* index of the segment peeked into */
+	bool have_peek;
+	struct ticket *ring;
+	__u64 head, tail; /* tickets [head, tail) are read, not yet committed */
+	struct spool_stats st;
+	time_t last_said;
+};
+
+static void seg_path(const struct spool *sp, __u64 seq, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%016llx.seg", sp->dir, (unsigned long long)seq);
+}
+
+static struct seg *wseg(struct spool *sp)
+{
+	return &sp->segs[sp->nsegs - 1];
+}
+
+static struct seg *find_seg(struct spool *sp, __u64 seq)
+{
+	for (size_t i = 0; i < sp->nsegs; i++)
+		if (sp->segs[i].seq == seq)
+			return &sp->segs[i];
+	return NULL;
+}
+
+/* Inserts a segment at index at (0: in front of all, nsegs: last). */
+static struct seg *insert_seg(struct spool *sp, size_t at, const struct seg *s)
+{
+	if (sp->nsegs == sp->cap) {
+		size_t cap = sp->cap ? 2 * sp->cap : 16;
+		struct seg *n = realloc(sp->segs, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		sp->segs = n;
+		sp->cap = cap;
+	}
+	memmove(&sp->segs[at + 1], &sp->segs[at], (sp->nsegs - at) * sizeof(*s));
+	sp->segs[at] = *s;
+	sp->nsegs++;
+	sp->have_peek = false;
+	return &sp->segs[at];
+}
+
+static void remove_seg(struct spool *sp, size_t i)
+{
+	char path[PATH_MAX + 32];
+
+	seg_path(sp, sp->segs[i].seq, path, sizeof(path));
+	close(sp->segs[i].fd);
+	unlink(path);
+	sp->st.bytes -= sp->segs[i].size;
+	if (sp->rseq == sp->segs[i].seq)
+		sp->rlen = 0;
+	memmove(&sp->segs[i], &sp->segs[i + 1], (sp->nsegs - i - 1) * sizeof(*sp->segs));
+	sp->nsegs--;
+	sp->have_peek = false;
+}
+
+/* Rate-limited: a full disk is said once every 10 s, not per batch. */
+static bool say_now(struct spool *sp)
+{
+	time_t now = time(NULL);
+
+	if (now - sp->last_said < 10)
+		return false;
+	sp->last_said = now;
+	return true;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0750) && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, 0750) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A new segment file of sequence seq, holding only its header. */
+static int create_seg(struct spool *sp, __u64 seq, struct seg *s)
+{
+	char path[PATH_MAX + 32];
+	__u8 hdr[SEG_HDR_LEN];
+	int fd, err;
+
+	seg_path(sp, seq, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	seg_header(hdr, SEG_HDR_LEN);
+	if (pwrite(fd, hdr, SEG_HDR_LEN, 0) != SEG_HDR_LEN) {
+		err = errno ? -errno : -ENOSPC;
+		close(fd);
+		unlink(path);
+		return err;
+	}
+	*s = (struct seg){ .seq = seq, .fd = fd, .size = SEG_HDR_LEN, .end = SEG_HDR_LEN,
+			   .read_off = SEG_HDR_LEN, .consumed = SEG_HDR_LEN };
+	sp->st.bytes += SEG_HDR_LEN;
+	return 0;
+}
+
+/* Counts the intact records of a segment left by an earlier run; a torn
+ * last record or a damaged one ends it there (said and counted). */
+static void scan_seg(struct spool *sp, struct seg *s, const char *name, struct spool_found *f)
+{
+	__u64 off = s->consumed;
+	enum seg_decode d = SEG_OK;
+
+	while (off < s->size && d != SEG_BAD) {
+		size_t want = s->size - off < RBUF_CAP ? s->size - off : RBUF_CAP, p = 0;
+		ssize_t n = pread(s->fd, sp->rbuf, want, (off_t)off);
+		struct seg_rec r;
+
+		if (n <= 0) {
+			d = SEG_BAD;
+			break;
+		}
+		while (p < (size_t)n && (d = seg_decode(sp->rbuf + p, (size_t)n - p, &r)) == SEG_OK) {
+			p += r.size;
+			f->records++;
+		}
+		off += p;
+		if (d == SEG_SHORT && !p)
+			break; /* not even one record fits before the end of the file */
+	}
+	if (off < s->size && d == SEG_SHORT) {
+		pr_warn("spool %s/%s: the last record is torn at offset %llu (a run died while"
+			" writing it): skipped (spool_torn)\n", sp->dir, name, (unsigned long long)off);
+		f->torn++;
+	} else if (off < s->size) {
+		pr_warn("spool %s/%s: the record at offset %llu fails its CRC: the segment's"
+			" last %llu bytes are skipped (spool_corrupt)\n", sp->dir, name,
+			(unsigned long long)off, (unsigned long long)(s->size - off));
+		f->corrupt++;
+	}
+	s->end = off;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The segments an earlier run left, oldest first. */
+static int recover(struct spool *sp, struct spool_found *f)
+{
+	DIR *d = opendir(sp->dir);
+	struct dirent *e;
+	__u64 *seqs = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		unsigned long long seq;
+		char tail[8];
+
+		if (sscanf(e->d_name, "%16llx%7s", &seq, tail) != 2 || strcmp(tail, ".seg") ||
+		    strlen(e->d_name) != 20)
+			continue;
+		if (n == cap) {
+			__u64 *m = realloc(seqs, (cap = cap ? 2 * cap : 64) * sizeof(*seqs));
+
+			if (!m) {
+				closedir(d);
+				free(seqs);
+				return -ENOMEM;
+			}
+			seqs = m;
+		}
+		seqs[n++] = seq;
+	}
+	closedir(d);
+	qsort(seqs, n, sizeof(*seqs), seq_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX + 32], *name;
+		__u8 hdr[SEG_HDR_LEN];
+		struct seg s = { .seq = seqs[i] };
+		struct stat stb;
+
+		seg_path(sp, s.seq, path, sizeof(path));
+		name = strrchr(path, '/') + 1;
+		s.fd = open(path, O_RDWR | O_CLOEXEC);
+		if (s.fd < 0 || fstat(s.fd, &stb) ||
+		    pread(s.fd, hdr, SEG_HDR_LEN, 0) != SEG_HDR_LEN ||
+		    seg_header_check(hdr, &s.consumed) || s.consumed > (__u64)stb.st_size) {
+			pr_warn("spool %s/%s: not a readable spool segment (header): left alone"
+				" (spool_corrupt)\n", sp->dir, name);
+			f->corrupt++;
+			if (s.fd >= 0)
+				close(s.fd);
+			continue;
+		}
+		s.size = (__u64)stb.st_size;
+		s.read_off = s.consumed;
+		scan_seg(sp, &s, name, f);
+		sp->st.bytes += s.size;
+		if (!insert_seg(sp, sp->nsegs, &s)) {
+			free(seqs);
+			return -ENOMEM;
+		}
+		if (s.consumed >= s.end)
+			remove_seg(sp, sp->nsegs - 1); /* delivered; the last run died before removing it */
+	}
+	free(seqs);
+	sp->st.unread = f->records;
+	return 0;
+}
+
+struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *found)
+{
+	struct spool *sp = calloc(1, sizeof(*sp));
+	struct seg s;
+	int err;
+
+	*found = (struct spool_found){ 0 };
+	if (!sp)
+		return NULL;
+	snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
+	sp->max_bytes = max_bytes;
+	sp->seg_bytes = max_bytes / 8;
+	if (sp->seg_bytes < SEG_BYTES_MIN)
+		sp->seg_bytes = SEG_BYTES_MIN;
+	if (sp->seg_bytes > SEG_BYTES_MAX)
+		sp->seg_bytes = SEG_BYTES_MAX;
+	sp->wbuf = malloc(WBUF_CAP);
+	sp->rbuf = malloc(RBUF_CAP);
+	sp->ring = calloc(SPOOL_RING, sizeof(*sp->ring));
+	err = !sp->wbuf || !sp->rbuf || !sp->ring ? -ENOMEM : mkdir_p(dir);
+	if (!err)
+		err = recover(sp, found);
+	if (!err)
+		err = create_seg(sp, sp->nsegs ? sp->segs[sp->nsegs - 1].seq + 1 : FIRST_SEQ, &s);
+	if (!err && !insert_seg(sp, sp->nsegs, &s))
+		err = -ENOMEM;
+	if (err) {
+		pr_warn("spool %s: cannot use it: %s; records Kafka cannot take are dropped and"
+			" counted (spool_errors)\n", dir, strerror(-err));
+		spool_close(sp);
+		errno = -err;
+		return NULL;
+	}
+	if (found->records)
+		pr_info("spool %s: %llu records left by an earlier run: sent before new ones\n", dir,
+			(unsigned long long)found->records);
+	return sp;
+}
+
+void spool_flush(struct spool *sp)
+{
+	struct seg *w = wseg(sp);
+	ssize_t n;
+
+	if (!sp->wlen)
+		return;
+	n = pwrite(w->fd, sp->wbuf, sp->wlen, (off_t)w->size);
+	if (n == (ssize_t)sp->wlen) {
+		w->size += sp->wlen;
+		w->end = w->size;
+		sp->st.bytes += sp->wlen;
+	} else {
+		int err = n < 0 ? errno : ENOSPC; /* a short write: the disk filled */
+
+		if (ftruncate(w->fd, (off_t)w->size)) /* no half record left behind */
+			err = errno;
+		if (err == ENOSPC || err == EDQUOT)
+			sp->st.lost_full += sp->wrecords;
+		else
+			sp->st.lost_err += sp->wrecords;
+		sp->st.unread -= sp->wrecords;
+		if (say_now(sp))
+			pr_warn("spool %s: cannot write: %s; records Kafka cannot take are dropped and"
+				" counted (%s)\n", sp->dir, strerror(err),
+				err == ENOSPC || err == EDQUOT ? "spool_full" : "spool_errors");
+	}
+	sp->wlen = 0;
+	sp->wrecords = 0;
+}
+
+/* The write segment is full: the next records go to a new one. */
+static int rotate(struct spool *sp)
+{
+	struct seg s;
+	int err;
+
+	spool_flush(sp);
+	err = create_seg(sp, wseg(sp)->seq + 1, &s);
+	if (err)
+		return err;
+	return insert_seg(sp, sp->nsegs, &s) ? 0 : -ENOMEM;
+}
+
+int spool_append(struct spool *sp, const struct seg_meta *m, const void *key, __u32 key_len,
+		 const void *value, __u32 value_len)
+{
+	size_t size = seg_rec_size(m, key_len, value_len);
+	struct seg *w = wseg(sp);
+	int err;
+
+	if (key_len > SEG_KEY_MAX || value_len > SEG_VALUE_MAX)
+		return -EINVAL;
+	if (sp->st.bytes + sp->wlen + size > sp->max_bytes)
+		return -ENOSPC;
+	if (w->size + sp->wlen + size > sp->seg_bytes && w->size + sp->wlen > SEG_HDR_LEN) {
+		err = rotate(sp);
+		if (err) {
+			if (say_now(sp))
+				pr_warn("spool %s: cannot start a segment: %s\n", sp->dir,
+					strerror(-err));
+			return err == -EDQUOT ? -ENOSPC : err;
+		}
+	}
+	if (sp->wlen + size > WBUF_CAP)
+		spool_flush(sp);
+	sp->wlen += seg_encode(sp->wbuf + sp->wlen, m, key, key_len, value, value_len);
+	sp->wrecords++;
+	sp->st.unread++;
+	return 0;
+}
+
+/* Decodes the record at s->read_off from the window, reading it if needed. */
+static enum seg_decode read_rec(struct spool *sp, struct seg *s, struct seg_rec *r)
+{
+	enum seg_decode d = SEG_SHORT;
+	ssize_t n;
+
+	if (sp->rlen && sp->rseq == s->seq && s->read_off >= sp->roff &&
+	    s->read_off < sp->roff + sp->rlen) {
+		d = seg_decode(sp->rbuf + (s->read_off - sp->roff),
+			       sp->roff + sp->rlen - s->read_off, r);
+		if (d != SEG_SHORT || sp->roff + sp->rlen >= s->end)
+			return d;
+	}
+	n = pread(s->fd, sp->rbuf,
+		  s->end - s->read_off < RBUF_CAP ? s->end - s->read_off : RBUF_CAP,
+		  (off_t)s->read_off);
+	if (n <= 0) {
+		sp->rlen = 0;
+		return SEG_BAD;
+	}
+	sp->rseq = s->seq;
+	sp->roff = s->read_off;
+	sp->rlen = (size_t)n;
+	return seg_decode(sp->rbuf, sp->rlen, r);
+}
+
+const struct seg_rec *spool_peek(struct spool *sp)
+{
+	if (sp->have_peek)
+		return &sp->peeked;
+	for (int flushed = 0; flushed < 2; flushed++) {
+		for (size_t i = 0; i < sp->nsegs; i++) {
+			struct seg *s = &sp->segs[i];
+
+			while (s->read_off < s->end) {
+				if (read_rec(sp, s, &sp->peeked) == SEG_OK) {
+					sp->peek_seg = i;
+					sp->have_peek = true;
+					sp->st.oldest_ns = sp->peeked.meta.ts_ns;
+					return &sp->peeked;
+				}
+				/* our own file, damaged under us (disk, or a hand) */
+				pr_warn("spool %s: segment %016llx unreadable at offset %llu: its rest"
+					" is skipped\n", sp->dir, (unsigned long long)s->seq,
+					(unsigned long long)s->read_off);
+				s->end = s->read_off;
+			}
+		}
+		if (!sp->wlen)
+			break;
+		spool_flush(sp); /* the unread records are still in the write buffer */
+	}
+	sp->st.oldest_ns = 0;
+	return NULL;
+}
+
+bool spool_can_take(const struct spool *sp)
+{
+	return sp->tail - sp->head < SPOOL_RING;
+}
+
+__u32 spool_next_ticket(const struct spool *sp)
+{
+	return (__u32)sp->tail;
+}
+
+__u32 spool_take(struct spool *sp)
+{
+	struct seg *s = &sp->segs[sp->peek_seg];
+	struct ticket *t = &sp->ring[sp->tail % SPOOL_RING];
+
+	*t = (struct ticket){ .seq = s->seq, .start = s->read_off,
+			      .end = s->read_off + sp->peeked.size, .meta = sp->peeked.meta,
+			      .state = T_READ };
+	s->read_off = t->end;
+	sp->have_peek = false;
+	sp->st.unread--;
+	return (__u32)sp->tail++;
+}
+
+/* The ring slot of a ticket still in [head, tail), or NULL. */
+static struct ticket *ticket_of(const struct spool *sp, __u32 ticket)
+{
+	__u32 age = (__u32)sp->tail - ticket;
+
+	if (age == 0 || age > sp->tail - sp->head)
+		return NULL;
+	return &sp->ring[ticket % SPOOL_RING];
+}
+
+void spool_ack(struct spool *sp, __u32 ticket)
+{
+	struct ticket *t = ticket_of(sp, ticket);
+
+	if (t && t->state == T_READ)
+		t->state = T_ACKED;
+}
+
+const struct seg_meta *spool_ticket_meta(const struct spool *sp, __u32 ticket)
+{
+	struct ticket *t = ticket_of(sp, ticket);
+
+	return t ? &t->meta : NULL;
+}
+
+/* Every record read after the first one handed back is handed back too (none
+ * was acknowledged since): reading again from there keeps the order. */
+static bool can_rewind(struct spool *sp, const struct spool_back *recs, size_t n)
+{
+	__u64 i = sp->head, back = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (!recs[k].from_spool || !ticket_of(sp, recs[k].ticket))
+			return false;
+	while (i < sp->tail && sp->ring[i % SPOOL_RING].state == T_ACKED)
+		i++;
+	for (__u64 j = i; j < sp->tail; j++) {
+		if (sp->ring[j % SPOOL_RING].state != T_READ)
+			return false;
+		back++;
+	}
+	return back == n;
+}
+
+static void rewind_to(struct spool *sp, __u64 from)
+{
+	for (__u64 j = from; j < sp->tail; j++) {
+		struct ticket *t = &sp->ring[j % SPOOL_RING];
+		struct seg *s = find_seg(sp, t->seq);
+
+		if (s && t->start < s->read_off)
+			s->read_off = t->start;
+		t->state = T_FREE;
+		sp->st.unread++;
+	}
+	sp->tail = from;
+	sp->have_peek = false;
+}
+
+int spool_put_back(struct spool *sp, const struct spool_back *recs, size_t n)
+{
+	size_t size = SEG_HDR_LEN, off = SEG_HDR_LEN;
+	struct seg s;
+	__u8 *buf;
+	int err;
+
+	if (!n)
+		return 0;
+	if (can_rewind(sp, recs, n)) {
+		__u64 from = sp->head;
+
+		while (sp->ring[from % SPOOL_RING].state == T_ACKED)
+			from++;
+		rewind_to(sp, from);
+		return 0;
+	}
+	/* a segment in front of all the others, written at once */
+	for (size_t k = 0; k < n; k++)
+		size += seg_rec_size(&recs[k].meta, recs[k].key_len, recs[k].value_len);
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	seg_header(buf, SEG_HDR_LEN);
+	for (size_t k = 0; k < n; k++)
+		off += seg_encode(buf + off, &recs[k].meta, recs[k].key, recs[k].key_len,
+				  recs[k].value, recs[k].value_len);
+	err = create_seg(sp, sp->segs[0].seq - 1, &s);
+	if (!err && pwrite(s.fd, buf, size, 0) != (ssize_t)size) {
+		char path[PATH_MAX + 32];
+
+		err = errno ? -errno : -ENOSPC;
+		seg_path(sp, s.seq, path, sizeof(path));
+		close(s.fd);
+		unlink(path);
+		sp->st.bytes -= SEG_HDR_LEN;
+	}
+	free(buf);
+	if (!err) {
+		s.size = s.end = size;
+		sp->st.bytes += size - SEG_HDR_LEN;
+		if (!insert_seg(sp, 0, &s))
+			err = -ENOMEM;
+	}
+	if (err) {
+		pr_warn("spool %s: cannot put %zu records back: %s; counted as lost (%s)\n", sp->dir,
+			n, strerror(-err), err == -ENOSPC ? "spool_full" : "spool_errors");
+		if (err == -ENOSPC)
+			sp->st.lost_full += n;
+		else
+			sp->st.lost_err += n;
+	} else {
+		sp->st.unread += n;
+	}
+	/* either way they are no longer the producer's: their old copies may go */
+	for (size_t k = 0; k < n; k++)
+		if (recs[k].from_spool)
+			spool_ack(sp, recs[k].ticket);
+	return err;
+}
+
+static void write_consumed(struct seg *s)
+{
+	__u8 hdr[SEG_HDR_LEN];
+
+	seg_header(hdr, s->consumed);
+	/* page cache: survives the process; a crash of the machine may repeat records */
+	if (pwrite(s->fd, hdr + SEG_CONSUMED_OFF, 8, SEG_CONSUMED_OFF) == 8)
+		s->dirty = false;
+}
+
+void spool_commit(struct spool *sp)
+{
+	while (sp->head < sp->tail && sp->ring[sp->head % SPOOL_RING].state == T_ACKED) {
+		struct ticket *t = &sp->ring[sp->head % SPOOL_RING];
+		struct seg *s = find_seg(sp, t->seq);
+
+		if (s && t->end > s->consumed) {
+			s->consumed = t->end;
+			s->dirty = true;
+		}
+		t->state = T_FREE;
+		sp->head++;
+	}
+	for (size_t i = 0; i < sp->nsegs;) {
+		struct seg *s = &sp->segs[i];
+
+		if (i + 1 < sp->nsegs && s->consumed >= s->end && s->read_off >= s->end) {
+			remove_seg(sp, i);
+			continue;
+		}
+		if (s->dirty)
+			write_consumed(s);
+		i++;
+	}
+}
+
+void spool_get_stats(const struct spool *sp, struct spool_stats *st)
+{
+	*st = sp->st;
+	st->bytes += sp->wlen;
+	if (!st->unread)
+		st->oldest_ns = 0;
+}
+
+void spool_close(struct spool *sp)
+{
+	if (!sp)
+		return;
+	if (sp->nsegs) {
+		spool_flush(sp);
+		spool_commit(sp);
+		/* the write segment, if it holds nothing left to send */
+		if (wseg(sp)->consumed >= wseg(sp)->end && wseg(sp)->read_off >= wseg(sp)->end)
+			remove_seg(sp, sp->nsegs - 1);
+	}
+	for (size_t i = 0; i < sp->nsegs; i++)
+		close(sp->segs[i].fd);
+	rmdir(sp->dir); /* only if empty */
+	free(sp->segs);
+	free(sp->wbuf);
+	free(sp->rbuf);
+	free(sp->ring);
+	free(sp);
+}
