@@ -18,9 +18,10 @@ packages=(
 	# the local Kafka broker (tests/kafka/broker.sh fetches Kafka itself) and
 	# the Kafka Streams example (examples/kafka-streams: javac, Maven)
 	default-jre-headless default-jdk-headless maven
-	# the man page; the service tests: promtool and a Prometheus server, openssl
-	# for the test broker's CA, setpriv and unshare (util-linux)
-	scdoc prometheus openssl util-linux
+	# the man page (scdoc builds it, man-db's man renders it in the tests); the
+	# service tests: promtool and a Prometheus server, openssl for the test
+	# broker's CA, setpriv and unshare (util-linux)
+	scdoc man-db prometheus openssl util-linux
 )
 
 missing=()
