@@ -7,25 +7,29 @@
 # key, produce, delivery reports, spool), rdk:main and rdk:brokerN
 # (librdkafka: batching, protocol, socket), the main thread (counters).
 #
-# usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [-- RUN ARGS...]
+# XS=PATH measures another build of the sensor (an A/B of one change).
+# usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe] [-- RUN ARGS...]
 #   e.g. bench/cpu_split.sh --rate 50000 -- --headers all
+# --probe measures the classic probe (build/bench/pcap-probe) instead, the
+# peer of issue #11's CPU target: its threads side by side with the sensor's.
 # Root; starts a broker of its own. One JSON line: ns per delivered record
 # per thread name, and the total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=50000 secs=10
+rate=50000 secs=10 probe=
 while (($#)); do
 	case $1 in
 	--rate) rate=$2; shift 2 ;;
 	--seconds) secs=$2; shift 2 ;;
+	--probe) probe=1; shift ;;
 	--) shift; break ;;
-	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [-- RUN ARGS...]" >&2; exit 2 ;;
+	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe] [-- RUN ARGS...]" >&2; exit 2 ;;
 	esac
 done
 ns=xscpu-$$ va=xc$$a vb=xc$$b w=$(mktemp -d /tmp/xs-cpu.XXXXXX) spid=
 cleanup() {
 	[[ -z $spid ]] || kill -KILL "$spid" 2>/dev/null || true
-	build/xdpsensor detach -i "$va" --force >/dev/null 2>&1 || true
+	"${XS:-build/xdpsensor}" detach -i "$va" --force >/dev/null 2>&1 || true
 	ip netns del "$ns" 2>/dev/null || true
 	ip link del "$va" 2>/dev/null || true
 	tests/kafka/broker.sh stop "$w/kafka" >/dev/null 2>&1 || true
@@ -38,12 +42,20 @@ ip netns add "$ns"
 ip link add "$va" type veth peer name "$vb" netns "$ns"
 ip link set "$va" up
 ip -n "$ns" link set "$vb" up
-build/xdpsensor run -i "$va" -b "$broker" -t cpu --spool-dir "$w/spool" "$@" >"$w/out" 2>"$w/err" &
-spid=$!
-until grep -q "capturing;" "$w/err"; do sleep 0.1; done
+# as bench/run.sh: the generator on CPU 0, the receiver on CPU 1
+XS=${XS:-build/xdpsensor} pin=(taskset -c 1) gpin=(taskset -c 0)
+(($(nproc) >= 2)) || pin=() gpin=()
+if [[ $probe ]]; then
+	"${pin[@]}" build/bench/pcap-probe -i "$va" -o kafka -b "$broker" -t cpu "$@" >"$w/out" 2>"$w/err" &
+	spid=$! ready=ready
+else
+	"${pin[@]}" "$XS" run -i "$va" -b "$broker" -t cpu --spool-dir "$w/spool" "$@" >"$w/out" 2>"$w/err" &
+	spid=$! ready="capturing;"
+fi
+until grep -q "$ready" "$w/err"; do sleep 0.1; done
 snap() { for t in /proc/"$spid"/task/*; do echo "$(<"$t/comm") $(cut -d' ' -f1 "$t/schedstat")"; done; }
 snap >"$w/before"
-ip netns exec "$ns" build/bench/xs-gen -i "$vb" -m "$(<"/sys/class/net/$va/address")" \
+ip netns exec "$ns" "${gpin[@]}" build/bench/xs-gen -i "$vb" -m "$(<"/sys/class/net/$va/address")" \
 	-r "$rate" -n $((rate * secs)) -s 64 -f 1024 >/dev/null 2>&1
 sleep 2
 snap >"$w/after"
@@ -64,6 +76,6 @@ s = json.loads(open(w + "/out").read())
 n = max(s["delivered"], 1)
 per = {k: round((a[k] - b.get(k, 0)) / n) for k in a}
 print(json.dumps({"rate": rate, "args": args, "delivered": s["delivered"],
-                  "spool_in": s["spool_in"], "ns_per_record": per,
+                  "spool_in": s.get("spool_in", 0), "ns_per_record": per,
                   "total_ns_per_record": sum(per.values())}))
 PY

@@ -10,6 +10,8 @@
 # Then the sensor drains its spool and stops. Prints one JSON line: frames
 # sent, delivered, records in the topic, copies (maybe_dup), lost (sent -
 # distinct records: 0 is the target), records out of capture order per key,
+# xsk_rx_ring_full by phase (before, during, after the outage; the stats of
+# every second are kept in build/bench/fault-FAULT.timeline.jsonl),
 # and for sensor-kill the packets that met no socket during the restart
 # (XDP counts them: capture_no_socket).
 #
@@ -40,17 +42,18 @@ for f in "$XS" "$GEN" "$CONSUME"; do
 done
 ns=xsflt-$$ va=xf$$a vb=xf$$b topic=xsfault-$fault-$$
 w=$(mktemp -d /tmp/xs-fault.XXXXXX)
-bdir=$w/kafka spid=
+bdir=$w/kafka spid= sampid=
 log() { printf 'fault: %s\n' "$*" >&2; }
 
 cleanup() {
 	[[ -z $spid ]] || kill -KILL "$spid" 2>/dev/null || true
+	[[ -z $sampid ]] || kill "$sampid" 2>/dev/null || true
 	[[ ! -f $bdir/pid ]] || kill -CONT "$(<"$bdir/pid")" 2>/dev/null || true
 	"$XS" detach -i "$va" --force >/dev/null 2>&1 || true
 	ip netns del "$ns" 2>/dev/null || true
 	ip link del "$va" 2>/dev/null || true
 	tests/kafka/broker.sh stop "$bdir" >/dev/null 2>&1 || true
-	rm -rf "$w"
+	[[ -z ${FAULT_KEEP:-} ]] && rm -rf "$w" || echo "kept $w" >&2
 }
 trap cleanup EXIT
 
@@ -74,14 +77,25 @@ sensor() { # sensor N: a run writing its output to $w/sensorN.*
 stats() { "$XS" stats -i "$va" --json; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
 
+# one stats line a second: where in the run (before, in, after the outage)
+# any loss happened
+sampler() {
+	while :; do
+		"$XS" stats -i "$va" --json 2>/dev/null | sed "s/^{/{\"t\":$(date +%s.%N),/" || true
+		sleep 1
+	done >>"$w/timeline.jsonl"
+}
 sensor 1
-total=$((outage + 30))
+sampler &
+sampid=$!
+total=$((outage + ${FAULT_TAIL:-30}))
 ip netns exec "$ns" "$GEN" -i "$vb" -m "$mac" -r "$rate" -n $((rate * total)) -s 64 \
 	-f "$flows" >"$w/gen.json" 2>"$w/gen.err" &
 gpid=$!
 sleep 5
 bpid=$(<"$bdir/pid")
 log "fault $fault at $(date +%T), for $outage s at $rate pps"
+t_fault=$(date +%s.%N)
 case $fault in
 stop | sensor-kill) kill -STOP "$bpid" ;;
 kill) kill -KILL "$bpid" ;;
@@ -101,15 +115,20 @@ stop | sensor-kill) kill -CONT "$bpid" ;;
 kill) tests/kafka/broker.sh restart "$bdir" 2>>"$w/broker.err" ;;
 esac
 log "broker back at $(date +%T)"
+t_back=$(date +%s.%N)
 wait "$gpid"
 for _ in $(seq 600); do
 	s=$(stats)
 	[[ $(field spooled <<<"$s") == 0 && $(field in_flight <<<"$s") == 0 ]] && break
 	sleep 1
 done
+kill "$sampid" 2>/dev/null || true
 kill -TERM "$spid"
 wait "$spid" || true
 spid=
+echo "$t_fault $t_back" >"$w/phases"
+mkdir -p build/bench
+cp "$w/timeline.jsonl" "build/bench/fault-$fault.timeline.jsonl"
 n=$([[ $fault == sensor-kill ]] && echo 2 || echo 1)
 timeout 600 "$CONSUME" -b "$broker" -t "$topic" -e -I 30000 >"$w/records.jsonl" 2>/dev/null
 python3 - "$w" "$n" "$fault" "$rate" "$outage" <<'EOF'
@@ -136,6 +155,16 @@ for line in open(w + "/records.jsonl"):
     if ts < last.get(k, 0):
         disorder += 1
     last[k] = ts
+# xsk_rx_ring_full by phase, from the timeline (a restarted sensor starts at 0)
+t_fault, t_back = map(float, open(w + "/phases").read().split())
+ring = {"before": 0, "outage": 0, "after": 0}
+prev = 0
+for line in open(w + "/timeline.jsonl"):
+    s = json.loads(line)
+    v = s["xsk_rx_ring_full"]
+    d = v - prev if v >= prev else v
+    prev = v
+    ring["before" if s["t"] < t_fault else "outage" if s["t"] < t_back + 1 else "after"] += d
 maybe_dup = sum(s["maybe_dup"] for s in runs) + (before["maybe_dup"] if before else 0)
 print(json.dumps({
     "fault": fault, "rate": rate, "outage_s": outage, "sent": gen.get("sent"),
@@ -146,5 +175,6 @@ print(json.dumps({
     "lost": gen.get("sent", 0) - len(seen), "out_of_order": disorder,
     "spool_in": sum(s["spool_in"] for s in runs), "reclaimed": sum(s["reclaimed"] for s in runs),
     "spool_full": sum(s["spool_full"] for s in runs), "queue_full": sum(s["queue_full"] for s in runs),
+    "ring_full_by_phase": ring,
 }))
 EOF

@@ -175,6 +175,8 @@ test_bad_options() {
 		-i "$VA" -b 127.0.0.1:9 -X no.such.property=1
 	run_expect_fail "--rx-sleep-us out of range: exit 2, names it" 2 "--rx-sleep-us" \
 		-i "$VA" -b 127.0.0.1:9 --rx-sleep-us 20000
+	run_expect_fail "--umem-mb below 8: exit 2, names it" 2 "--umem-mb" \
+		-i "$VA" -b 127.0.0.1:9 --umem-mb 4
 	run_expect_fail "--spool-max not a size: exit 2, names it" 2 "--spool-max" \
 		-i "$VA" -b 127.0.0.1:9 --spool-max 12Q
 	run_expect_fail "unknown --headers: exit 2, names it" 2 "--headers" \

@@ -124,10 +124,10 @@ static void *worker_main(void *arg)
 
 		rx_nap_got(&nap, n);
 		if (!n) {
-			sink_service(w->sink, w->index);
+			sink_service(w->sink, w->index, true);
 			if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 				recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			nap_us = rx_nap_next(&nap, XSK_RX_RING);
+			nap_us = rx_nap_next(&nap, w->xsk.rx_size);
 			/* records waiting for Kafka: look again within a ms */
 			if (!nap_us && sink_busy(w->sink, w->index))
 				nap_us = BUSY_NAP_US;
@@ -149,8 +149,10 @@ static void *worker_main(void *arg)
 		xsk_queue_refill(&w->xsk, addrs, n);
 		if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 			recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-		/* delivery reports, the batch's spooled records to disk, the spool read back */
-		sink_service(w->sink, w->index);
+		/* delivery reports, the batch's spooled records to disk; the spool
+		 * read back only once the ring is served (a short batch): a backlog
+		 * must not starve the frames arriving now */
+		sink_service(w->sink, w->index, n < RX_BATCH);
 	}
 	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	return NULL;

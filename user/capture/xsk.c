@@ -10,11 +10,26 @@
 #include "log.h"
 #include "xsk.h"
 
+static __u32 umem_frames(unsigned int umem_mb)
+{
+	__u64 frames = ((__u64)umem_mb << 20) / XSK_FRAME_SIZE;
+	__u32 pow2 = 1;
+
+	while ((__u64)pow2 * 2 <= frames)
+		pow2 *= 2;
+	return pow2;
+}
+
+__u64 xsk_umem_bytes(unsigned int umem_mb)
+{
+	return (__u64)umem_frames(umem_mb) * XSK_FRAME_SIZE;
+}
+
 static int create_socket_once(struct xsk_queue *q, const char *ifname, __u32 xdp_flags,
 			      __u16 bind_flags)
 {
 	struct xsk_socket_config cfg = {
-		.rx_size = XSK_RX_RING,
+		.rx_size = q->rx_size,
 		.tx_size = 0,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* our program */
 		.xdp_flags = xdp_flags,
@@ -63,26 +78,30 @@ static int create_best_socket(struct xsk_queue *q, const char *ifname, __u32 xdp
 }
 
 int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		   __u32 xdp_flags, int xsks_map_fd, int max_frame_fd, bool force_copy)
+		   unsigned int umem_mb, __u32 xdp_flags, int xsks_map_fd, int max_frame_fd,
+		   bool force_copy)
 {
 	struct xsk_umem_config ucfg = {
-		.fill_size = XSK_FILL_RING,
 		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
 		.frame_size = XSK_FRAME_SIZE,
 		.frame_headroom = 0,
 	};
-	size_t size = (size_t)XSK_NUM_FRAMES * XSK_FRAME_SIZE;
 	__u32 idx, max_frame;
 	int err, fd;
 
 	memset(q, 0, sizeof(*q));
 	q->queue_id = queue_id;
-	q->area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	q->nframes = umem_frames(umem_mb);
+	q->rx_size = q->nframes / 2;
+	q->area_len = (__u64)q->nframes * XSK_FRAME_SIZE;
+	ucfg.fill_size = q->nframes;
+	q->area = mmap(NULL, q->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
 	if (q->area == MAP_FAILED) {
 		q->area = NULL;
 		return -errno;
 	}
-	err = xsk_umem__create(&q->umem, q->area, size, &q->fill, &q->comp, &ucfg);
+	err = xsk_umem__create(&q->umem, q->area, q->area_len, &q->fill, &q->comp, &ucfg);
 	if (err) {
 		pr_warn("%s queue %u: cannot register AF_XDP UMEM: %s\n", ifname, queue_id,
 			strerror(-err));
@@ -96,13 +115,13 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 		goto fail;
 	}
 
-	if (xsk_ring_prod__reserve(&q->fill, XSK_NUM_FRAMES, &idx) != XSK_NUM_FRAMES) {
+	if (xsk_ring_prod__reserve(&q->fill, q->nframes, &idx) != q->nframes) {
 		err = -ENOSPC;
 		goto fail;
 	}
-	for (__u32 i = 0; i < XSK_NUM_FRAMES; i++)
+	for (__u32 i = 0; i < q->nframes; i++)
 		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = (__u64)i * XSK_FRAME_SIZE;
-	xsk_ring_prod__submit(&q->fill, XSK_NUM_FRAMES);
+	xsk_ring_prod__submit(&q->fill, q->nframes);
 
 	max_frame = q->multibuf ? 0 : XSK_SINGLE_MAX;
 	if (bpf_map_update_elem(max_frame_fd, &queue_id, &max_frame, BPF_ANY)) {
@@ -140,7 +159,7 @@ void xsk_queue_close(struct xsk_queue *q)
 	if (q->umem)
 		xsk_umem__delete(q->umem);
 	if (q->area)
-		munmap(q->area, (size_t)XSK_NUM_FRAMES * XSK_FRAME_SIZE);
+		munmap(q->area, q->area_len);
 	memset(q, 0, sizeof(*q));
 }
 

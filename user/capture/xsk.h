@@ -7,12 +7,17 @@
 #include <linux/if_xdp.h>
 #include <xdp/xsk.h>
 
-#define XSK_NUM_FRAMES 8192
+/*
+ * Sizes from a memory budget per socket (--umem-mb): as many 4 KiB frames
+ * as fit, rounded down to a power of two; the fill ring holds every frame
+ * (receive-only sockets), the RX ring half of them. The RX ring is what
+ * absorbs a worker's pauses: 8192 frames at the default hold 37 ms of
+ * 220 kpps.
+ */
 #define XSK_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
-#define XSK_RX_RING 4096
-/* locked memory of one socket's UMEM (RLIMIT_MEMLOCK without CAP_IPC_LOCK) */
-#define XSK_UMEM_BYTES ((__u64)XSK_NUM_FRAMES * XSK_FRAME_SIZE)
-#define XSK_FILL_RING 8192 /* holds every frame: receive-only sockets */
+#define XSK_UMEM_MB_DEFAULT 64
+#define XSK_UMEM_MB_MIN 8
+#define XSK_UMEM_MB_MAX 4096
 
 /* AF_XDP multi-buffer (Linux 6.6), newer than Debian 12's kernel headers */
 #ifndef XDP_USE_SG
@@ -32,13 +37,21 @@ struct xsk_queue {
 	struct xsk_ring_cons rx;
 	struct xsk_socket *xsk;
 	void *area;
+	__u64 area_len;
+	__u32 nframes;  /* frames in the UMEM, all in the fill ring at start */
+	__u32 rx_size;  /* RX ring entries */
 	__u32 queue_id;
 	bool zerocopy;
 	bool multibuf; /* XDP_USE_SG: a frame may span several descriptors */
 };
 
+/* The UMEM's bytes (locked memory: RLIMIT_MEMLOCK without CAP_IPC_LOCK)
+ * for a budget of umem_mb MiB. */
+__u64 xsk_umem_bytes(unsigned int umem_mb);
+
 /*
- * Creates the socket on ifname/queue_id, fills the fill ring and puts the
+ * Creates the socket on ifname/queue_id with a UMEM of umem_mb MiB (its
+ * frames rounded down to a power of two), fills the fill ring and puts the
  * socket into xsks_map_fd at index queue_id. Zero-copy if the driver
  * supports it, copy mode otherwise (or always, with force_copy); with
  * multi-buffer where the kernel has it. Writes into max_frame_fd at
@@ -46,7 +59,8 @@ struct xsk_queue {
  * datapath cuts longer ones instead of the kernel dropping them.
  */
 int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		   __u32 xdp_flags, int xsks_map_fd, int max_frame_fd, bool force_copy);
+		   unsigned int umem_mb, __u32 xdp_flags, int xsks_map_fd, int max_frame_fd,
+		   bool force_copy);
 void xsk_queue_close(struct xsk_queue *q);
 int xsk_queue_statistics(struct xsk_queue *q, struct xdp_statistics *st);
 

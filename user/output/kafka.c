@@ -32,6 +32,11 @@ struct kafka_producer {
 	const char *topic;
 	kafka_report_fn *report;
 	void *ctx;
+	/* delivery reports come as events on the main queue (not a callback
+	 * inside rd_kafka_poll()), so that a worker can serve some and go
+	 * back to its RX ring: one poll may hold tens of thousands */
+	rd_kafka_queue_t *reports;
+	rd_kafka_event_t *dr; /* a batch of reports partly served */
 	int fatal; /* set by on_error, read by kafka_fatal() */
 	/* librdkafka's last statistics JSON (statistics.interval.ms), as it
 	 * gave it: /metrics reads it on another thread */
@@ -117,16 +122,14 @@ static void read_meta(const rd_kafka_message_t *m, struct kafka_report *r)
 	}
 }
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+static void on_delivery(struct kafka_producer *k, const rd_kafka_message_t *m)
 {
-	struct kafka_producer *k = opaque;
 	struct kafka_report r = {
 		.opaque = m->_private,
 		.key = m->key, .key_len = (__u32)m->key_len,
 		.value = m->payload, .len = (__u32)m->len,
 	};
 
-	(void)rk;
 	switch (m->err) {
 	case RD_KAFKA_RESP_ERR_NO_ERROR:
 		r.outcome = KAFKA_DELIVERED;
@@ -310,7 +313,7 @@ static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_prod
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR); /* the rest stay callbacks */
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_log_cb(conf, on_log);
 	rd_kafka_conf_set_stats_cb(conf, on_stats);
@@ -324,7 +327,7 @@ static void check_reachable(struct kafka_producer *k)
 	rd_kafka_resp_err_t err;
 
 	err = rd_kafka_metadata(k->rk, 0, k->rkt, &md, 5000);
-	rd_kafka_poll(k->rk, 0); /* an authentication or TLS error says more */
+	kafka_poll(k, 0, 0); /* an authentication or TLS error says more */
 	if (err && kafka_refused())
 		return;
 	if (err) {
@@ -375,6 +378,7 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
 		rd_kafka_conf_destroy(conf);
 		goto fail;
 	}
+	k->reports = rd_kafka_queue_get_main(k->rk);
 	k->rkt = rd_kafka_topic_new(k->rk, topic, NULL);
 	if (!k->rkt) {
 		pr_warn("cannot use topic %s: %s\n", topic, rd_kafka_err2str(rd_kafka_last_error()));
@@ -384,6 +388,8 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
 		check_reachable(k);
 	return k;
 fail:
+	if (k->reports)
+		rd_kafka_queue_destroy(k->reports);
 	if (k->rk)
 		rd_kafka_destroy(k->rk);
 	pthread_mutex_destroy(&k->stats_lock);
@@ -456,7 +462,7 @@ int kafka_produce(struct kafka_producer *k, const struct kafka_record *r)
 			break;
 		/* --block: wait for room; meanwhile the RX ring fills and the
 		 * kernel counts what it cannot place (XDP_STATISTICS) */
-		rd_kafka_poll(k->rk, 10);
+		kafka_poll(k, 10, 0);
 	}
 	if (!err)
 		return 0;
@@ -470,9 +476,28 @@ bool kafka_fatal(struct kafka_producer *k)
 	return __atomic_load_n(&k->fatal, __ATOMIC_ACQUIRE);
 }
 
-void kafka_poll(struct kafka_producer *k, int timeout_ms)
+unsigned int kafka_poll(struct kafka_producer *k, int timeout_ms, unsigned int max)
 {
-	rd_kafka_poll(k->rk, timeout_ms);
+	const rd_kafka_message_t *m;
+	unsigned int n = 0;
+
+	while (!max || n < max) {
+		if (!k->dr) {
+			/* also serves the error, log and statistics callbacks */
+			k->dr = rd_kafka_queue_poll(k->reports, n ? 0 : timeout_ms);
+			if (!k->dr)
+				break;
+		}
+		while ((!max || n < max) && (m = rd_kafka_event_message_next(k->dr))) {
+			on_delivery(k, m);
+			n++;
+		}
+		if (max && n == max)
+			break; /* the rest of this batch next time */
+		rd_kafka_event_destroy(k->dr);
+		k->dr = NULL;
+	}
+	return n;
 }
 
 int kafka_outq(struct kafka_producer *k)
@@ -489,6 +514,9 @@ void kafka_close(struct kafka_producer *k)
 {
 	if (!k)
 		return;
+	if (k->dr)
+		rd_kafka_event_destroy(k->dr);
+	rd_kafka_queue_destroy(k->reports);
 	rd_kafka_topic_destroy(k->rkt);
 	rd_kafka_destroy(k->rk);
 	rd_kafka_mem_free(NULL, k->stats_json); /* kept by on_stats */

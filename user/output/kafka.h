@@ -3,7 +3,7 @@
  * One librdkafka producer on one topic. Each worker has its own (a shared
  * producer's locks become the bottleneck: KFlow's lesson), the flow records
  * another; its delivery reports go to its owner's callback, in the thread
- * that calls kafka_poll().
+ * that calls kafka_poll(), as many at a time as it asks for.
  */
 #ifndef XS_KAFKA_H
 #define XS_KAFKA_H
@@ -81,7 +81,9 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
 int kafka_produce(struct kafka_producer *k, const struct kafka_record *r);
 /* A fatal error ended the producer (said once, with rd_kafka_fatal_error()). */
 bool kafka_fatal(struct kafka_producer *k);
-void kafka_poll(struct kafka_producer *k, int timeout_ms);
+/* Serves at most max delivery reports (0: all there are), waiting up to
+ * timeout_ms for the first; returns how many. */
+unsigned int kafka_poll(struct kafka_producer *k, int timeout_ms, unsigned int max);
 /* Records not yet reported. */
 int kafka_outq(struct kafka_producer *k);
 /* Takes back every record not yet reported (also those sent, with inflight). */

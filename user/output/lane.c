@@ -12,7 +12,13 @@
 #define PROBE_RECORDS 64        /* after a stall: this many, until one is delivered */
 #define BACKOFF_MIN_NS 1000000000ull
 #define BACKOFF_MAX_NS 8000000000ull
-#define DRAIN_PER_SERVICE 4096  /* records read back per loop, so RX is served too */
+/* records read back per drain: about a ms of the worker's time, which its
+ * RX ring holds many times over at any rate the spool can keep up with */
+#define DRAIN_PER_SERVICE 1024
+#define TAKE_BACK_WAIT_NS 2000000000ull
+/* delivery reports served per loop: a ms or two of the worker's time (a
+ * poll may hold a purge's tens of thousands) */
+#define REPORTS_PER_SERVICE 2048
 
 _Static_assert(SEG_OUTER_KEY_LEN == RECORD_OUTER_KEY_LEN &&
 		       RECORD_OUTER_KEY_LEN == sizeof(struct flow_key),
@@ -43,6 +49,8 @@ struct lane {
 	__u64 backoff_ns;
 	bool probing;            /* after a stall: a few records, until one is delivered */
 	struct taken_back *back; /* set while a purge's reports are served */
+	bool taking_back;        /* a purge's reports are awaited (back NULL: no room) */
+	__u64 back_deadline_ns;
 	struct lane_counts c;
 };
 
@@ -155,40 +163,66 @@ static int by_capture_time(const void *a, const void *b, void *arg)
 }
 
 /*
- * Takes back every record the producer holds (inflight: also those sent,
- * which the broker may have) and puts them in front of the spool, in
- * capture order: a worker's capture order is each key's order.
+ * Takes back every record the producer holds, also those sent (the broker
+ * may have them): a purge, whose reports come in the next polls. The worker
+ * goes on receiving meanwhile (its new records go to the spool, behind);
+ * take_back_end() puts them in front of the spool once all are reported.
  */
-static void take_back(struct lane *l, bool inflight)
+static void take_back_start(struct lane *l)
 {
-	struct taken_back b = { 0 };
-	struct spool_back *sorted;
-	__u64 deadline = now_ns() + 2000000000ull;
+	if (l->spool && !l->back)
+		l->back = calloc(1, sizeof(*l->back)); /* NULL: counted as failed */
+	l->back_deadline_ns = now_ns() + TAKE_BACK_WAIT_NS;
+	l->taking_back = true;
+	kafka_purge(l->k, true);
+}
 
-	l->back = l->spool ? &b : NULL; /* without a spool: counted as failed */
-	kafka_purge(l->k, inflight);
-	while (l->in_producer && (inflight || kafka_outq(l->k)) && now_ns() < deadline)
-		kafka_poll(l->k, inflight ? 10 : 0);
+static bool take_back_done(struct lane *l)
+{
+	return !l->in_producer || now_ns() >= l->back_deadline_ns;
+}
+
+/* The records taken back, in capture order (a worker's capture order is
+ * each key's order), in front of every other record of the spool. */
+static void take_back_end(struct lane *l)
+{
+	struct taken_back *b = l->back;
+	struct spool_back *sorted;
+
 	l->back = NULL;
-	if (b.n) {
-		sorted = malloc(b.n * sizeof(*sorted));
+	l->taking_back = false;
+	if (!b)
+		return;
+	if (b->n) {
+		sorted = malloc(b->n * sizeof(*sorted));
 		if (sorted) {
-			qsort_r(b.order, b.n, sizeof(*b.order), by_capture_time, &b);
-			for (size_t i = 0; i < b.n; i++) {
-				sorted[i] = b.recs[b.order[i]];
-				sorted[i].key = b.data + (uintptr_t)sorted[i].key;
-				sorted[i].value = b.data + (uintptr_t)sorted[i].value;
+			qsort_r(b->order, b->n, sizeof(*b->order), by_capture_time, b);
+			for (size_t i = 0; i < b->n; i++) {
+				sorted[i] = b->recs[b->order[i]];
+				sorted[i].key = b->data + (uintptr_t)sorted[i].key;
+				sorted[i].value = b->data + (uintptr_t)sorted[i].value;
 			}
-			spool_put_back(l->spool, sorted, b.n);
+			spool_put_back(l->spool, sorted, b->n);
 			free(sorted);
 		} else {
-			pr_warn("spool: out of memory: %zu records taken back are lost\n", b.n);
+			pr_warn("spool: out of memory: %zu records taken back are lost\n", b->n);
 		}
 		l->spooling = true;
 	}
-	free(b.recs);
-	free(b.order);
-	free(b.data);
+	free(b->recs);
+	free(b->order);
+	free(b->data);
+	free(b);
+}
+
+/* The same, waiting for the reports: the run ends. */
+static void take_back(struct lane *l)
+{
+	if (!l->taking_back)
+		take_back_start(l);
+	while (!take_back_done(l))
+		kafka_poll(l->k, 10, 0);
+	take_back_end(l);
 }
 
 struct lane *lane_open(const struct lane_opts *o)
@@ -246,7 +280,8 @@ enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec)
 		m.has_outer_key = true;
 		memcpy(m.outer_key, rec->outer_key, sizeof(m.outer_key));
 	}
-	if (l->spool && (l->spooling || l->in_producer >= LANE_HIGH_WATER || l->resume_ns))
+	if (l->spool && (l->spooling || l->in_producer >= LANE_HIGH_WATER || l->resume_ns ||
+			 l->taking_back))
 		return to_spool(l, &m, key, key_len, rec);
 	kr = (struct kafka_record){
 		.key = key, .key_len = (__u32)key_len, .value = rec->data, .len = rec->len,
@@ -291,22 +326,25 @@ static void read_back(struct lane *l)
 
 static struct spool_stats update_gauges(struct lane *l);
 
-void lane_service(struct lane *l)
+void lane_service(struct lane *l, bool drain)
 {
 	__u64 now;
 	struct spool_stats st;
 
-	kafka_poll(l->k, 0);
+	kafka_poll(l->k, 0, REPORTS_PER_SERVICE);
 	if (!l->spool)
 		return;
 	now = now_ns();
+	if (l->taking_back && take_back_done(l))
+		take_back_end(l);
 	if (l->reports != l->reports_seen || !l->in_producer) {
 		l->reports_seen = l->reports;
 		l->quiet_since_ns = now;
 	}
-	if (l->in_producer && now - l->quiet_since_ns > LANE_STALL_MS * 1000000ull) {
+	if (l->in_producer && !l->taking_back &&
+	    now - l->quiet_since_ns > LANE_STALL_MS * 1000000ull) {
 		/* the broker is away: keep on disk what the producer holds */
-		take_back(l, true);
+		take_back_start(l);
 		l->backoff_ns = l->backoff_ns ? l->backoff_ns * 2 : BACKOFF_MIN_NS;
 		if (l->backoff_ns > BACKOFF_MAX_NS)
 			l->backoff_ns = BACKOFF_MAX_NS;
@@ -317,11 +355,11 @@ void lane_service(struct lane *l)
 	if (l->resume_ns && now >= l->resume_ns)
 		l->resume_ns = 0;
 	spool_flush(l->spool);
-	if (l->spooling && !l->resume_ns)
+	if (drain && l->spooling && !l->resume_ns && !l->taking_back)
 		read_back(l);
 	spool_commit(l->spool);
 	st = update_gauges(l);
-	if (!st.unread && l->spooling && !l->resume_ns)
+	if (!st.unread && l->spooling && !l->resume_ns && !l->taking_back)
 		l->spooling = false; /* all read back: new records go straight to the producer */
 }
 
@@ -340,7 +378,7 @@ static struct spool_stats update_gauges(struct lane *l)
 
 bool lane_busy(const struct lane *l)
 {
-	return l->in_producer || l->spooling;
+	return l->in_producer || l->spooling || l->taking_back;
 }
 
 bool lane_fatal(struct lane *l)
@@ -350,7 +388,7 @@ bool lane_fatal(struct lane *l)
 
 int lane_outstanding(struct lane *l)
 {
-	kafka_poll(l->k, 0);
+	kafka_poll(l->k, 0, 0);
 	return l->in_producer ? (int)l->in_producer : 0;
 }
 
@@ -363,8 +401,8 @@ void lane_end(struct lane *l)
 			kafka_fatal(l->k) ? "fatal producer error" :
 			kafka_refused() ? "the broker refused the sensor, said above" :
 					  "broker unreachable?");
-	if (left)
-		take_back(l, true);
+	if (left || l->taking_back)
+		take_back(l);
 	if (l->spool) {
 		spool_flush(l->spool);
 		spool_commit(l->spool);

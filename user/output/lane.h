@@ -21,7 +21,7 @@
 #include "latency.h"
 #include "sink.h"
 
-#define LANE_HIGH_WATER 100000 /* records in the producer, per worker */
+#define LANE_HIGH_WATER 50000 /* records in the producer, per worker */
 #define LANE_STALL_MS 1000
 
 struct lane_opts {
@@ -57,8 +57,10 @@ struct lane;
  * used is said, and the lane goes on without it. */
 struct lane *lane_open(const struct lane_opts *o);
 enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec);
-/* Delivery reports, stall detection, reading the spool back. */
-void lane_service(struct lane *l);
+/* Delivery reports, stall detection and, with drain, reading the spool
+ * back (the worker asks for it only once its RX ring is served: new
+ * frames go first, the backlog gets the time left). */
+void lane_service(struct lane *l, bool drain);
 /* Records waiting in the spool or the producer: the worker should not sleep long. */
 bool lane_busy(const struct lane *l);
 bool lane_fatal(struct lane *l);

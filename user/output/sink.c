@@ -163,10 +163,10 @@ enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec)
 	return SINK_PRODUCED;
 }
 
-void sink_service(struct sink *s, unsigned int worker)
+void sink_service(struct sink *s, unsigned int worker, bool drain)
 {
 	if (s->kind == SINK_KAFKA)
-		lane_service(s->lanes[worker]);
+		lane_service(s->lanes[worker], drain);
 }
 
 bool sink_busy(struct sink *s, unsigned int worker)
@@ -209,7 +209,7 @@ bool sink_failed(struct sink *s)
 void sink_poll(struct sink *s, int timeout_ms)
 {
 	if (s->flows)
-		kafka_poll(s->flows, timeout_ms);
+		kafka_poll(s->flows, timeout_ms, 0);
 	else /* the workers serve their own lanes: the main loop must not spin */
 		usleep((useconds_t)timeout_ms * 1000);
 }
@@ -230,7 +230,7 @@ void sink_flush(struct sink *s, int timeout_ms)
 		for (unsigned int i = 0; i < s->nworkers; i++)
 			left += lane_outstanding(s->lanes[i]);
 		if (s->flows)
-			kafka_poll(s->flows, 0);
+			kafka_poll(s->flows, 0, 0);
 		if (left && !dead)
 			usleep(10000);
 	} while (left && !dead && clock_ns(CLOCK_MONOTONIC) < deadline);
@@ -240,7 +240,7 @@ void sink_flush(struct sink *s, int timeout_ms)
 		lane_end(s->lanes[i]);
 	if (s->flows && kafka_outq(s->flows)) {
 		kafka_purge(s->flows, true); /* reported as failed */
-		kafka_poll(s->flows, 100);
+		kafka_poll(s->flows, 100, 0);
 	}
 }
 

@@ -54,8 +54,9 @@ struct sink *sink_open(const struct sink_opts *o, const struct sink_worker *work
 /* Hands over one record; called by its worker's thread only. */
 enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec);
 /* The worker's share of the sink's work (Kafka: its delivery reports and
- * spool), once per loop of the worker's thread. */
-void sink_service(struct sink *s, unsigned int worker);
+ * spool), once per loop of the worker's thread; drain: also read the spool
+ * back (once the RX ring is served). */
+void sink_service(struct sink *s, unsigned int worker, bool drain);
 /* Records of this worker wait in the sink: it should look again soon. */
 bool sink_busy(struct sink *s, unsigned int worker);
 void sink_counts(struct sink *s, unsigned int worker, struct sink_counts *out);
