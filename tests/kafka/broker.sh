@@ -7,6 +7,8 @@
 #   broker.sh start [DIR]                      start a broker; prints 127.0.0.1:PORT
 #   broker.sh create-topic DIR TOPIC PARTS     create a topic, wait until it is ready
 #   broker.sh restart DIR                      start DIR's broker again, same port and data
+#   broker.sh allow-read DIR USER TOPIC        let USER read TOPIC (a KAFKA_SASL or KAFKA_TLS
+#                                              broker's ACLs: Read and Describe, AclCommand)
 #                                              (after a kill -9: fault tests)
 #   broker.sh stop DIR                         stop the broker and remove DIR
 #
@@ -58,6 +60,7 @@ usage() {
 usage: broker.sh fetch
        broker.sh start [DIR]
        broker.sh create-topic DIR TOPIC PARTITIONS
+       broker.sh allow-read DIR USER TOPIC
        broker.sh stop DIR
 EOF
     exit 2
@@ -546,6 +549,24 @@ cmd_create_topic() {
     log "topic $topic ready with $parts partitions on $addr"
 }
 
+# --- allow-read ------------------------------------------------------------
+
+# What a consumer without a group (query, inspect) needs: Read and Describe
+# on the topic, granted through the all-powerful PLAINTEXT listener.
+cmd_allow_read() {
+    (( $# == 3 )) || usage
+    local dir user=$2 topic=$3 out
+    broker_dir "$1"
+    dir=$(cd "$1" && pwd)
+    if ! out=$(run_tool "$dir" tools.log kafka.admin.AclCommand \
+            --bootstrap-server "$(<"$dir/bootstrap")" --add --allow-principal "User:$user" \
+            --operation Read --operation Describe --topic "$topic" 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "letting $user read $topic failed (output above)"
+    fi
+    log "$user may read $topic"
+}
+
 # --- stop ----------------------------------------------------------------
 
 cmd_stop() {
@@ -566,6 +587,7 @@ case ${1:-} in
     start) shift; cmd_start "$@" ;;
     create-topic) shift; cmd_create_topic "$@" ;;
     restart) shift; cmd_restart "$@" ;;
+    allow-read) shift; cmd_allow_read "$@" ;;
     stop) shift; cmd_stop "$@" ;;
     *) usage ;;
 esac

@@ -18,6 +18,9 @@
 # Python's re for the byte regex, the records' times (read by the suite's
 # own consumer, xs-consume) for time windows — and the pcap written must
 # hold exactly those frames, byte-identical, with their capture times.
+# -c FILE: a good file changes no result; the broker's SASL listener
+# (broker.sh KAFKA_SASL=1: PLAIN, user sensor) answers a query only with the
+# credentials in -c, and then only once its ACLs let it read the topic.
 # Then bad input: one line on stderr, non-zero exit, no file.
 #
 # Environment: XDPSENSOR, PCAPS_DIR (as tests/e2e), QUERY_KEEP=1 (keep the
@@ -39,6 +42,7 @@ ORACLE=tests/query/oracle.py
 W=
 BROKER_DIR=
 BROKER=
+SASL_BROKER=
 REPLAY_ARGS=()
 # the generated TCP conversation (tests/e2e/traffic.py "tcp4")
 FLOW_ARGS=(--src-addr 192.0.2.10 --dst-addr 198.51.100.20 --src-port 40000 --dst-port 80
@@ -85,10 +89,11 @@ prepare() {
 	tests/kafka/broker.sh fetch >/dev/null 2>"$W/fetch.err" ||
 		skip_all "cannot fetch Kafka: $(tail -n 2 "$W/fetch.err" | tr '\n' ' ')"
 	BROKER_DIR=$W/kafka
-	BROKER=$(tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err") ||
+	BROKER=$(KAFKA_SASL=1 tests/kafka/broker.sh start "$BROKER_DIR" 2>"$W/broker.err") ||
 		bail "the broker did not start: $(tail -n 3 "$W/broker.err" | tr '\n' ' ')"
+	SASL_BROKER=$(<"$BROKER_DIR/sasl_bootstrap")
 	setup_veth "$NS" "$VA" "$VB" || bail "cannot create the veth pair $VA/$VB in netns $NS"
-	diag "broker $BROKER; veth $VA <-> $VB (netns $NS); work dir $W"
+	diag "broker $BROKER (SASL listener $SASL_BROKER); veth $VA <-> $VB (netns $NS); work dir $W"
 	for f in "${REPLAY[@]}"; do
 		if [ -f "$PCAPS_DIR/$f" ]; then
 			REPLAY_ARGS+=(--pcap "$PCAPS_DIR/$f")
@@ -352,6 +357,51 @@ EOF
 	report "inspect --json $t: every key decoded as $2 (IP and L2), times from the $3"
 }
 
+# -c FILE over PLAINTEXT, then through the SASL listener (see the top).
+test_config() {
+	local t=q5 d=$W/conf start want n rc
+	mkdir -p "$d"
+	start=$(($(python3 "$ORACLE" times --records "$W/$t/records.jsonl" | cut -d' ' -f1) / 1000000))
+	want=$("$XS" query -b "$BROKER" -t $t --start "$start" --proto udp --count -q 2>"$d/plain.err")
+	printf '# the consumer'"'"'s own\n\n  client.id = xs-query-test\nfetch.wait.max.ms=50\n' \
+		>"$d/good.conf"
+	n=$("$XS" query -c "$d/good.conf" -b "$BROKER" -t $t --start "$start" --proto udp --count -q \
+		2>"$d/good.err")
+	rc=$?
+	[ $rc -eq 0 ] || fail "exit $rc: $(head -n 2 "$d/good.err")"
+	[ -n "$want" ] && [ "$n" = "$want" ] || fail "counted '$n', '$want' without -c"
+	report "query -c FILE (a comment, blanks, client.id, fetch.wait.max.ms): $n, as without it"
+	"$XS" inspect -b "$BROKER" -t $t -n 5 >"$d/inspect.txt" 2>"$d/inspect.err"
+	"$XS" inspect -c "$d/good.conf" -b "$BROKER" -t $t -n 5 >"$d/inspect-c.txt" \
+		2>"$d/inspect-c.err" || fail "exit $?: $(head -n 2 "$d/inspect-c.err")"
+	[ -s "$d/inspect.txt" ] && cmp -s "$d/inspect.txt" "$d/inspect-c.txt" ||
+		fail "inspect -c printed other lines: $(diff "$d/inspect.txt" "$d/inspect-c.txt" | head -n 3)"
+	report "inspect -c FILE: the same five lines as without it"
+
+	printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=sensor\n%s\n' \
+		'sasl.password=sensor-secret' >"$d/sasl.conf"
+	bad "SASL listener without -c: exit 1, not reached" 1 "cannot reach Kafka" \
+		query -b "$SASL_BROKER" -t $t --start "$start" --count --timeout 2
+	bad "SASL, -X overrides -c's password: exit 1, says it" 1 "Authentication failed" \
+		query -c "$d/sasl.conf" -X sasl.password=not-the-secret -b "$SASL_BROKER" -t $t \
+		--start "$start" --count --timeout 2
+	bad "SASL through -c, no ACL yet: exit 1, says it" 1 "Topic authorization failed" \
+		query -c "$d/sasl.conf" -b "$SASL_BROKER" -t $t --start "$start" --count
+	tests/kafka/broker.sh allow-read "$BROKER_DIR" sensor $t 2>"$d/acl.err" ||
+		{ tap_not_ok "broker.sh allow-read: $(tail -n 2 "$d/acl.err")"; return; }
+	n=$("$XS" query -c "$d/sasl.conf" -b "$SASL_BROKER" -t $t --start "$start" --proto udp \
+		--count -q 2>"$d/sasl.err")
+	rc=$?
+	[ $rc -eq 0 ] || fail "exit $rc: $(head -n 2 "$d/sasl.err")"
+	[ -n "$want" ] && [ "$n" = "$want" ] || fail "counted '$n', '$want' over PLAINTEXT"
+	report "query -c FILE through SASL (PLAIN), allowed to read: $n, as over PLAINTEXT"
+	"$XS" inspect -c "$d/sasl.conf" -b "$SASL_BROKER" -t $t -n 5 >"$d/inspect-sasl.txt" \
+		2>"$d/inspect-sasl.err" || fail "exit $?: $(head -n 2 "$d/inspect-sasl.err")"
+	cmp -s "$d/inspect.txt" "$d/inspect-sasl.txt" ||
+		fail "other lines: $(diff "$d/inspect.txt" "$d/inspect-sasl.txt" | head -n 3)"
+	report "inspect -c FILE through SASL: the same five lines"
+}
+
 # bad NAME RC WHAT QUERY_ARGS...: exits RC, one line on stderr naming WHAT,
 # nothing on stdout, and no file at -w (nor a temporary one beside it).
 bad() {
@@ -398,6 +448,19 @@ test_bad_input() {
 	report "unreachable broker: gave up within the timeout ($BAD_MS ms for --timeout 3)"
 	bad "inspect, unreachable broker: exit 1" 1 "cannot reach Kafka" \
 		inspect -b "127.0.0.1:$(free_port)" -t q5 --timeout 2
+	printf 'client.id=xs-query-test\n# the next one is not a property\nno.such.property=1\n' \
+		>"$W/bad/bad.conf"
+	bad "-c FILE with a bad property: exit 2, names FILE:LINE, no file" 2 \
+		"$W/bad/bad.conf:3: No such configuration property: \"no.such.property\"" \
+		query -c "$W/bad/bad.conf" -b "$BROKER" -t q5 --start "1h ago" -w "$out"
+	printf '\tfetch.wait.max.ms  \n' >"$W/bad/noeq.conf"
+	bad "-c FILE with a line not NAME=VALUE: exit 2, names FILE:LINE" 2 \
+		"$W/bad/noeq.conf:1: 'fetch.wait.max.ms' is not NAME=VALUE" \
+		inspect -c "$W/bad/noeq.conf" -b "$BROKER" -t q5
+	bad "-c FILE missing: exit 2, names it" 2 "cannot read Kafka config file $W/bad/none.conf" \
+		inspect -c "$W/bad/none.conf" -b "$BROKER" -t q5
+	bad "-X with a bad property: exit 2, names it, no file" 2 "-X: No such configuration property" \
+		query -X no.such.property=1 -b "$BROKER" -t q5 --start "1h ago" -w "$out"
 }
 
 # ------------------------------------------------------------------ main
@@ -414,5 +477,6 @@ feed qnoh --generate -- --key 5tuple --headers none
 test_queries_5tuple
 test_inspect
 test_other_schemes
+test_config
 test_bad_input
 tap_end

@@ -2,7 +2,8 @@
 /*
  * Userspace-only tests: Community ID against published vectors (computed
  * from packets through the userspace build of xs_parse_frame()), the ICMP
- * port equivalents, and the command-line rule parser.
+ * port equivalents, the command-line rule parser, and the librdkafka
+ * configuration from defaults, -b, -c FILE and -X (kafka_conf.h).
  *
  * The Community ID vectors are those of the reference implementation's
  * test suite (corelight/pycommunityid tests/communityid_test.py), each
@@ -23,11 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "community_id.h"
 #include "flow_format.h"
 #include "flow_parse.h"
+#include "kafka_conf.h"
 #include "num.h"
 #include "reasm.h"
 #include "record_key.h"
@@ -750,9 +753,140 @@ static void test_rx_nap(void **state)
 	assert_int_not_equal(rx_nap_next(&n, ring), 0);
 }
 
+/* ------------------------------------------------------------------ */
+
+/* kafka_conf_build(src) with stderr caught into err[]: the configuration or NULL. */
+static rd_kafka_conf_t *conf_build_caught(const struct kafka_conf_src *src, char *err,
+					  size_t size)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	rd_kafka_conf_t *conf;
+	size_t n;
+
+	assert_non_null(tmp);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	conf = kafka_conf_build(src);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(err, 1, size - 1, tmp);
+	err[n] = '\0';
+	fclose(tmp);
+	return conf;
+}
+
+static void expect_conf(rd_kafka_conf_t *conf, const char *name, const char *want)
+{
+	char got[4096];
+	size_t size = sizeof(got);
+
+	if (rd_kafka_conf_get(conf, name, got, &size) != RD_KAFKA_CONF_OK)
+		snprintf(got, sizeof(got), "(unknown)");
+	if (strcmp(got, want)) {
+		fprintf(stderr, "#   %s: actual \"%.60s\", expected \"%.60s\"\n", name, got, want);
+		g_fails++;
+	}
+}
+
+/* kafka_conf.h: defaults < -b < --metrics < -c FILE < -X; the file's
+ * comments, blanks and long lines; each bad property one line naming where
+ * it came from. */
+static void test_kafka_conf(void **state)
+{
+	static const char *const defaults[][2] = { { "client.id", "dflt" }, { "linger.ms", "1" } };
+	char path[] = "/tmp/xs-kconf.XXXXXX", err[1024], want[256], *longval;
+	const char *props[] = { "linger.ms=9", "  socket.timeout.ms = 23456" };
+	struct kafka_conf_src src = {
+		.defaults = defaults, .ndefaults = ARRAY_SIZE(defaults), .brokers = "h:1",
+		.stats_interval_ms = "1000", .file = path, .props = props, .nprops = 2,
+	};
+	/* where (the line's start), and what it names (librdkafka's words after it) */
+	const struct { const char *prop, *file, *where, *names; } bad[] = {
+		{ "no.such=1", NULL, "-X: ", "\"no.such\"" },
+		{ "noequals", NULL, "-X: ", "'noequals' is not NAME=VALUE" },
+		{ " =v", NULL, "-X: ", "' =v' is not NAME=VALUE" },
+		{ "socket.timeout.ms=soon", NULL, "-X: ", "\"socket.timeout.ms\"" },
+		{ NULL, "# ok\nclient.id=x\n\n  no.such = 1\n", "%s:4: ", "\"no.such\"" },
+		{ NULL, "client.id=x\nlinger.ms\n", "%s:2: ", "'linger.ms' is not NAME=VALUE" },
+	};
+	rd_kafka_conf_t *conf;
+	FILE *f;
+	int fd, before;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	longval = malloc(3001);
+	assert_non_null(longval);
+	memset(longval, 'g', 3000);
+	longval[3000] = '\0';
+	fprintf(f, "# a comment\n\n  client.id = from-file  \r\nlinger.ms=7\n"
+		   "\t# indented comment\nsocket.timeout.ms=12345\ngroup.id=%s\n"
+		   "fetch.wait.max.ms=77", longval);
+	fclose(f);
+
+	conf = conf_build_caught(&src, err, sizeof(err));
+	if (!conf) {
+		unlink(path);
+		fail_msg("refused: %s", err);
+	}
+	EXPECT_STR("nothing said", err, "");
+	expect_conf(conf, "client.id", "from-file");      /* -c over the default */
+	expect_conf(conf, "linger.ms", "9");              /* -X over -c */
+	expect_conf(conf, "bootstrap.servers", "h:1");
+	expect_conf(conf, "statistics.interval.ms", "1000");
+	expect_conf(conf, "socket.timeout.ms", "23456");  /* -X, blanks around */
+	expect_conf(conf, "group.id", longval);           /* a 3000-byte line is one line */
+	expect_conf(conf, "fetch.wait.max.ms", "77");     /* no newline at the end */
+	rd_kafka_conf_destroy(conf);
+	free(longval);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct kafka_conf_src b = { .brokers = "h:1", .props = &bad[i].prop };
+
+		b.nprops = bad[i].prop ? 1 : 0;
+		if (bad[i].file) {
+			f = fopen(path, "w");
+			assert_non_null(f);
+			fputs(bad[i].file, f);
+			fclose(f);
+			b.file = path;
+		}
+		snprintf(want, sizeof(want), "xdpsensor: ");
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), bad[i].where, path);
+		before = g_fails;
+		conf = conf_build_caught(&b, err, sizeof(err));
+		EXPECT_TRUE("refused", !conf);
+		EXPECT_TRUE(want, !strncmp(err, want, strlen(want)));
+		EXPECT_TRUE(bad[i].names, strstr(err, bad[i].names));
+		EXPECT_TRUE("one line", strchr(err, '\n') == err + strlen(err) - 1);
+		if (g_fails != before)
+			fprintf(stderr, "#   said: %s", err);
+		if (conf)
+			rd_kafka_conf_destroy(conf);
+	}
+	unlink(path);
+	src = (struct kafka_conf_src){ .file = path };
+	EXPECT_TRUE("missing file refused", !conf_build_caught(&src, err, sizeof(err)));
+	snprintf(want, sizeof(want), "xdpsensor: cannot read Kafka config file %s: No such file or"
+		 " directory\n", path);
+	EXPECT_STR("missing file said", err, want);
+	src.file = "/tmp";
+	EXPECT_TRUE("directory refused", !conf_build_caught(&src, err, sizeof(err)));
+	EXPECT_STR("directory said", err,
+		   "xdpsensor: cannot read Kafka config file /tmp: Is a directory\n");
+	end_checks("kafka conf");
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 14];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 15];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -798,5 +932,7 @@ int main(void)
 					  test_rx_nap, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "reasm: a 9014-byte frame from 3 buffers, metadata kept",
 					  test_reasm, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "kafka conf: defaults < -b < -c FILE < -X, bad ones said",
+					  test_kafka_conf, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("userspace", tests, n, NULL, NULL);
 }

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kafka.h"
+#include "kafka_conf.h"
 #include "log.h"
 #include "record_meta.h"
 
@@ -242,77 +242,21 @@ char *kafka_stats_json(struct kafka_producer *k)
 	return copy;
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
-		    const char *origin)
-{
-	char errstr[512];
-
-	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		pr_warn("%s: %s\n", origin, errstr);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int conf_set_pair(rd_kafka_conf_t *conf, const char *pair, const char *origin)
-{
-	char name[256];
-	const char *eq = strchr(pair, '=');
-
-	if (!eq || eq == pair || (size_t)(eq - pair) >= sizeof(name)) {
-		pr_warn("%s: '%s' is not name=value\n", origin, pair);
-		return -EINVAL;
-	}
-	snprintf(name, sizeof(name), "%.*s", (int)(eq - pair), pair);
-	return conf_set(conf, name, eq + 1, origin);
-}
-
-static int conf_read_file(rd_kafka_conf_t *conf, const char *path)
-{
-	char line[1024], origin[PATH_MAX + 16];
-	int lineno = 0, err = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f) {
-		pr_warn("cannot read Kafka config file %s: %s\n", path, strerror(errno));
-		return -errno;
-	}
-	while (!err && fgets(line, sizeof(line), f)) {
-		char *s = line, *end;
-
-		lineno++;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		end = s + strcspn(s, "\r\n");
-		*end = '\0';
-		if (!*s || *s == '#')
-			continue;
-		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
-		err = conf_set_pair(conf, s, origin);
-	}
-	fclose(f);
-	return err;
-}
-
 static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_producer *k)
 {
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	int err = 0;
+	const struct kafka_conf_src src = {
+		.defaults = defaults,
+		.ndefaults = sizeof(defaults) / sizeof(defaults[0]),
+		.brokers = o->brokers,
+		.stats_interval_ms = o->stats_interval_ms,
+		.file = o->config_file,
+		.props = o->props,
+		.nprops = o->nprops,
+	};
+	rd_kafka_conf_t *conf = kafka_conf_build(&src);
 
-	for (size_t i = 0; !err && i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		err = conf_set(conf, defaults[i][0], defaults[i][1], "default");
-	if (!err && o->brokers)
-		err = conf_set(conf, "bootstrap.servers", o->brokers, "-b");
-	if (!err && o->stats_interval_ms)
-		err = conf_set(conf, "statistics.interval.ms", o->stats_interval_ms, "--metrics");
-	if (!err && o->config_file)
-		err = conf_read_file(conf, o->config_file);
-	for (int i = 0; !err && i < o->nprops; i++)
-		err = conf_set_pair(conf, o->props[i], "-X");
-	if (err) {
-		rd_kafka_conf_destroy(conf);
+	if (!conf)
 		return NULL;
-	}
 	rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR); /* the rest stay callbacks */
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_log_cb(conf, on_log);

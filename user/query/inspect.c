@@ -278,6 +278,8 @@ int cmd_inspect(int argc, char **argv)
 		pr_warn("inspect needs -b BROKERS and -t TOPIC (--help)\n");
 		return 2;
 	}
+	if (scan_check_conf(&o.scan))
+		return 2;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	s = scan_open(&o.scan);

@@ -190,6 +190,8 @@ static int parse_args(int argc, char **argv, struct query_opts *o)
 		pr_warn("query needs -b BROKERS, -t TOPIC and --start TIME (--help)\n");
 		return -EINVAL;
 	}
+	if (scan_check_conf(&o->scan))
+		return -EINVAL;
 	if (!o->out_path == !o->count) {
 		pr_warn("query needs either -w FILE|- or --count\n");
 		return -EINVAL;

@@ -11,7 +11,8 @@
 int cmd_query(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 
-/* -b, -t, -X, --timeout (default 10 s), -v: filling o. */
+/* -b, -t, -X, -c, --timeout (default 10 s), -v: filling o; then
+ * scan_check_conf() says whether -b, -c and -X make a configuration. */
 struct opt_table topic_options(struct scan_opts *o);
 /* The TIME of option name (RFC 3339, epoch ms, "15m ago": time_spec.h)
  * into *out_ns, or -EINVAL after one line saying why. */

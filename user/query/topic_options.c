@@ -25,6 +25,8 @@ static const struct opt_def topic_defs[] = {
 	{ "topic", 't', OPT_STRING, SCAN(topic), .arg = "TOPIC", .help = "the sensor's topic" },
 	{ "property", 'X', OPT_CALL, .call = opt_prop, .arg = "NAME=VALUE",
 	  .help = "any librdkafka consumer property (repeatable)" },
+	{ "config", 'c', OPT_STRING, SCAN(config_file), .arg = "FILE",
+	  .help = "librdkafka properties, one NAME=VALUE a line\n(SASL, TLS: as for run)" },
 	{ "timeout", 0, OPT_UINT, SCAN(timeout_s), 1, 3600, .arg = "SECS",
 	  .help = "wait at most SECS for the broker, and for a stalled\nread (default 10)" },
 	{ "verbose", 'v', OPT_CALL, .call = opt_verbose, .help = "more messages" },

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "kafka_conf.h"
 #include "log.h"
 #include "topic_scan.h"
 
@@ -58,47 +59,41 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 	xs_log(level <= 6 ? XS_LOG_DEBUG : XS_LOG_TRACE, "Kafka %s: %s\n", fac, buf);
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
-		    const char *origin)
+/* The consumer's defaults; -c and -X override any of them. */
+static const char *const defaults[][2] = {
+	{ "client.id", "xdpsensor-query" },
+	/* tells a partition read to its end from one waiting for records */
+	{ "enable.partition.eof", "true" },
+};
+
+static rd_kafka_conf_t *build_conf(const struct scan_opts *o, struct scan *s)
 {
-	char errstr[512];
+	const struct kafka_conf_src src = {
+		.defaults = defaults,
+		.ndefaults = sizeof(defaults) / sizeof(defaults[0]),
+		.brokers = o->brokers,
+		.file = o->config_file,
+		.props = o->props,
+		.nprops = o->nprops,
+	};
+	rd_kafka_conf_t *conf = kafka_conf_build(&src);
 
-	if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		pr_warn("%s: %s\n", origin, errstr);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static rd_kafka_conf_t *build_conf(struct scan *s)
-{
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char name[256];
-	int err;
-
-	err = conf_set(conf, "client.id", "xdpsensor-query", "default") ||
-	      conf_set(conf, "bootstrap.servers", s->o.brokers, "-b") ||
-	      /* tells a partition read to its end from one waiting for records */
-	      conf_set(conf, "enable.partition.eof", "true", "default");
-	for (int i = 0; !err && i < s->o.nprops; i++) {
-		const char *p = s->o.props[i], *eq = strchr(p, '=');
-
-		if (!eq || eq == p || (size_t)(eq - p) >= sizeof(name)) {
-			pr_warn("-X '%s' is not NAME=VALUE\n", p);
-			err = -EINVAL;
-			break;
-		}
-		snprintf(name, sizeof(name), "%.*s", (int)(eq - p), p);
-		err = conf_set(conf, name, eq + 1, "-X");
-	}
-	if (err) {
-		rd_kafka_conf_destroy(conf);
+	if (!conf)
 		return NULL;
-	}
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_log_cb(conf, on_log);
 	rd_kafka_conf_set_opaque(conf, s);
 	return conf;
+}
+
+int scan_check_conf(const struct scan_opts *o)
+{
+	rd_kafka_conf_t *conf = build_conf(o, NULL);
+
+	if (!conf)
+		return -EINVAL;
+	rd_kafka_conf_destroy(conf);
+	return 0;
 }
 
 /* Why a request to the broker failed, in words a user can act on. */
@@ -125,7 +120,7 @@ struct scan *scan_open(const struct scan_opts *o)
 		return NULL;
 	s->o = *o;
 	s->timeout_ms = (int)o->timeout_s * 1000;
-	conf = build_conf(s);
+	conf = build_conf(o, s);
 	if (!conf)
 		goto fail;
 	s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));

@@ -29,7 +29,8 @@
 
 struct scan_opts {
 	const char *brokers, *topic;
-	const char *props[SCAN_MAX_PROPS]; /* -X NAME=VALUE */
+	const char *config_file;           /* -c: NAME=VALUE lines */
+	const char *props[SCAN_MAX_PROPS]; /* -X NAME=VALUE, applied last */
 	int nprops;
 	__u64 start_ns;         /* 0: from the beginning */
 	__u64 end_ns;           /* SCAN_NO_END: to the end */
@@ -57,6 +58,9 @@ struct scan_stats {
 
 struct scan;
 
+/* Checks -b, -c and -X without connecting: a bad property is a usage error
+ * (-EINVAL after one line naming it). */
+int scan_check_conf(const struct scan_opts *o);
 /* Connects, finds the partitions and their offsets. NULL after one line on
  * stderr saying why (broker unreachable within timeout_s, unknown topic, ...). */
 struct scan *scan_open(const struct scan_opts *o);
