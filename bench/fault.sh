@@ -16,21 +16,25 @@
 # (XDP counts them: capture_no_socket).
 #
 # usage: bench/fault.sh --fault stop|kill|sensor-kill [--rate PPS] [--outage S]
-#        [--flows N]     (root; default rate 100k, outage 30 s, 1024 flows)
+#        [--flows N] [--spool-max BYTES]
+# (root; default rate 100k, outage 30 s, 1024 flows, a 4 GiB spool: the
+# outage's records must fit, about 150 bytes each for 64-byte frames, and a
+# killed broker takes another ~10 s to come back)
 # Run it at half the sensor's zero-loss rate (`make bench` prints it). It
 # needs a quiet machine as make bench does; tests/e2e/spool.sh checks the
 # same faults frame by frame at a modest rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fault=stop rate=100000 outage=30 flows=1024
+fault=stop rate=100000 outage=30 flows=1024 spool_max=4G
 while (($#)); do
 	case $1 in
 	--fault) fault=$2; shift 2 ;;
 	--rate) rate=$2; shift 2 ;;
 	--outage) outage=$2; shift 2 ;;
 	--flows) flows=$2; shift 2 ;;
-	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill [--rate PPS] [--outage S] [--flows N]" >&2; exit 2 ;;
+	--spool-max) spool_max=$2; shift 2 ;;
+	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill [--rate PPS] [--outage S] [--flows N] [--spool-max BYTES]" >&2; exit 2 ;;
 	esac
 done
 case $fault in stop | kill | sensor-kill) ;; *) echo "unknown --fault $fault" >&2; exit 2 ;; esac
@@ -66,7 +70,7 @@ ip -n "$ns" link set "$vb" up
 mac=$(cat "/sys/class/net/$va/address")
 
 sensor() { # sensor N: a run writing its output to $w/sensorN.*
-	"$XS" run -i "$va" -b "$broker" -t "$topic" --spool-dir "$w/spool" \
+	"$XS" run -i "$va" -b "$broker" -t "$topic" --spool-dir "$w/spool" --spool-max "$spool_max" \
 		>"$w/sensor$1.out" 2>"$w/sensor$1.err" &
 	spid=$!
 	until grep -q "capturing;" "$w/sensor$1.err"; do
@@ -103,9 +107,11 @@ esac
 if [[ $fault == sensor-kill ]]; then
 	sleep $((outage / 2))
 	stats >"$w/before-kill.json"
+	t_kill=$(date +%s.%N)
 	kill -KILL "$spid"
 	wait "$spid" 2>/dev/null || true
 	sensor 2
+	t_up=$(date +%s.%N)
 	sleep $((outage - outage / 2))
 else
 	sleep "$outage"
@@ -126,7 +132,7 @@ kill "$sampid" 2>/dev/null || true
 kill -TERM "$spid"
 wait "$spid" || true
 spid=
-echo "$t_fault $t_back" >"$w/phases"
+echo "$t_fault $t_back ${t_kill:-0} ${t_up:-0}" >"$w/phases"
 mkdir -p build/bench
 cp "$w/timeline.jsonl" "build/bench/fault-$fault.timeline.jsonl"
 n=$([[ $fault == sensor-kill ]] && echo 2 || echo 1)
@@ -156,7 +162,7 @@ for line in open(w + "/records.jsonl"):
         disorder += 1
     last[k] = ts
 # xsk_rx_ring_full by phase, from the timeline (a restarted sensor starts at 0)
-t_fault, t_back = map(float, open(w + "/phases").read().split())
+t_fault, t_back, t_kill, t_up = map(float, open(w + "/phases").read().split())
 ring = {"before": 0, "outage": 0, "after": 0}
 prev = 0
 for line in open(w + "/timeline.jsonl"):
@@ -176,5 +182,8 @@ print(json.dumps({
     "spool_in": sum(s["spool_in"] for s in runs), "reclaimed": sum(s["reclaimed"] for s in runs),
     "spool_full": sum(s["spool_full"] for s in runs), "queue_full": sum(s["queue_full"] for s in runs),
     "ring_full_by_phase": ring,
+    # sensor-kill: no sensor from the kill to the new run's "capturing"
+    # (0.1 s resolution): the frames of that gap met no socket
+    "restart_s": round(t_up - t_kill, 2), "restart_gap_est": round(rate * (t_up - t_kill)),
 }))
 EOF

@@ -23,6 +23,7 @@
 
 #define RX_BATCH 64
 #define BUSY_NAP_US 1000
+#define RX_LOSS_WINDOW_NS 100000000ull /* how often the ring's losses are looked at */
 
 /* The XDP program's timestamp sits just before the frame (xs_meta). */
 static __u64 frame_timestamp(struct worker *w, const struct xs_meta *meta, __s64 mono_to_real)
@@ -100,6 +101,20 @@ static int handle_desc(struct worker *w, const struct xdp_desc *d, __s64 mono_to
 	return 1;
 }
 
+/* Tells the sink, every RX_LOSS_WINDOW_NS, what the RX ring lost meanwhile
+ * (the kernel's count), so that its background work yields to the ring. */
+static void watch_ring(struct worker *w, __u64 *last_ns, __u64 *last_full)
+{
+	__u64 now = clock_ns(CLOCK_MONOTONIC);
+	struct xdp_statistics st;
+
+	if (now - *last_ns < RX_LOSS_WINDOW_NS || xsk_queue_statistics(&w->xsk, &st))
+		return;
+	sink_rx_lost(w->sink, w->index, st.rx_ring_full - *last_full, now - *last_ns);
+	*last_ns = now;
+	*last_full = st.rx_ring_full;
+}
+
 /* the timeout lets the thread notice a stop request */
 static void wait_in_poll(struct worker *w)
 {
@@ -111,7 +126,7 @@ static void wait_in_poll(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	__u64 addrs[RX_BATCH];
+	__u64 addrs[RX_BATCH], watched_ns = clock_ns(CLOCK_MONOTONIC), ring_full = 0;
 	struct rx_nap nap;
 
 	rx_nap_init(&nap, w->rx_sleep_us);
@@ -123,6 +138,7 @@ static void *worker_main(void *arg)
 		__s64 mono_to_real;
 
 		rx_nap_got(&nap, n);
+		watch_ring(w, &watched_ns, &ring_full);
 		if (!n) {
 			sink_service(w->sink, w->index, true);
 			if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))

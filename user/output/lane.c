@@ -16,6 +16,12 @@
  * RX ring holds many times over at any rate the spool can keep up with */
 #define DRAIN_PER_SERVICE 1024
 #define TAKE_BACK_WAIT_NS 2000000000ull
+/* The backlog's pace (records read back per second) after the worker's RX
+ * ring overflowed: half of what it was, at least PACE_MIN; a quarter more
+ * for every window without loss, unlimited again past PACE_MAX. */
+#define PACE_MIN 10000ull
+#define PACE_MAX 4000000ull
+#define PACE_UNLIMITED 0
 /* delivery reports served per loop: a ms or two of the worker's time (a
  * poll may hold a purge's tens of thousands) */
 #define REPORTS_PER_SERVICE 2048
@@ -48,6 +54,11 @@ struct lane {
 	__u64 resume_ns;         /* after a stall: no reading back before this */
 	__u64 backoff_ns;
 	bool probing;            /* after a stall: a few records, until one is delivered */
+	/* the backlog's pace: read back no faster than the machine has time for */
+	__u64 pace;              /* records/s; PACE_UNLIMITED: as fast as it goes */
+	__u64 pace_tokens;       /* records that may be read back now */
+	__u64 pace_last_ns;
+	__u64 pace_out;          /* spool_out when the window began */
 	struct taken_back *back; /* set while a purge's reports are served */
 	bool taking_back;        /* a purge's reports are awaited (back NULL: no room) */
 	__u64 back_deadline_ns;
@@ -228,7 +239,7 @@ static void take_back(struct lane *l)
 struct lane *lane_open(const struct lane_opts *o)
 {
 	struct lane *l = calloc(1, sizeof(*l));
-	struct spool_found found;
+	struct spool_found found = { 0 };
 
 	if (!l)
 		return NULL;
@@ -236,11 +247,6 @@ struct lane *lane_open(const struct lane_opts *o)
 	l->latency = o->latency;
 	l->ifname = o->ifname;
 	l->queue = o->queue;
-	l->k = kafka_open(o->kafka, o->kafka->topic, on_report, l, o->check_broker);
-	if (!l->k) {
-		free(l);
-		return NULL;
-	}
 	if (o->spool_dir) {
 		l->spool_wanted = true;
 		l->spool = spool_open(o->spool_dir, o->spool_max, &found);
@@ -250,6 +256,16 @@ struct lane *lane_open(const struct lane_opts *o)
 			l->c.spool_corrupt = found.corrupt;
 			l->spooling = found.records > 0; /* the earlier run's records first */
 		}
+	}
+	/* A run that restarts on a backlog captures at once: asking the broker
+	 * first waits up to 5 s for one that is stopped, and the frames of
+	 * those seconds would be lost; the backlog soon tells. */
+	l->k = kafka_open(o->kafka, o->kafka->topic, on_report, l,
+			  o->check_broker && !found.records);
+	if (!l->k) {
+		spool_close(l->spool);
+		free(l);
+		return NULL;
 	}
 	return l;
 }
@@ -300,12 +316,12 @@ enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec)
 }
 
 /* Reads the spool back into the producer while it has room. */
-static void read_back(struct lane *l)
+static void read_back(struct lane *l, __u64 budget)
 {
 	__u64 limit = l->probing ? PROBE_RECORDS : LANE_HIGH_WATER;
 	const struct seg_rec *r;
 
-	for (int n = 0; n < DRAIN_PER_SERVICE && l->in_producer < limit &&
+	for (__u64 n = 0; n < budget && l->in_producer < limit &&
 			spool_can_take(l->spool) && (r = spool_peek(l->spool));
 	     n++) {
 		struct kafka_record kr = {
@@ -321,6 +337,41 @@ static void read_back(struct lane *l)
 		spool_take(l->spool);
 		l->in_producer++;
 		l->c.spool_out++;
+	}
+}
+
+/* Records the pace allows now (at most DRAIN_PER_SERVICE). */
+static __u64 pace_budget(struct lane *l, __u64 now)
+{
+	__u64 cap = DRAIN_PER_SERVICE;
+
+	if (l->pace == PACE_UNLIMITED)
+		return cap;
+	l->pace_tokens += l->pace * (now - l->pace_last_ns) / 1000000000ull;
+	l->pace_last_ns = now;
+	if (l->pace_tokens > cap)
+		l->pace_tokens = cap;
+	return l->pace_tokens;
+}
+
+void lane_rx_lost(struct lane *l, __u64 lost, __u64 window_ns)
+{
+	__u64 out = l->c.spool_out - l->pace_out, rate;
+
+	l->pace_out = l->c.spool_out;
+	if (!window_ns)
+		return;
+	rate = out * 1000000000ull / window_ns;
+	if (lost && out) {
+		/* frames lost while reading the backlog back: it took the time
+		 * the ring needed (the CPU is shared with Kafka's threads) */
+		l->pace = rate / 2 > PACE_MIN ? rate / 2 : PACE_MIN;
+		l->pace_tokens = 0;
+		l->pace_last_ns = now_ns();
+	} else if (l->pace != PACE_UNLIMITED && !lost) {
+		l->pace += l->pace / 4;
+		if (l->pace > PACE_MAX)
+			l->pace = PACE_UNLIMITED;
 	}
 }
 
@@ -355,8 +406,13 @@ void lane_service(struct lane *l, bool drain)
 	if (l->resume_ns && now >= l->resume_ns)
 		l->resume_ns = 0;
 	spool_flush(l->spool);
-	if (drain && l->spooling && !l->resume_ns && !l->taking_back)
-		read_back(l);
+	if (drain && l->spooling && !l->resume_ns && !l->taking_back) {
+		__u64 before = l->c.spool_out;
+
+		read_back(l, pace_budget(l, now));
+		if (l->pace != PACE_UNLIMITED)
+			l->pace_tokens -= l->c.spool_out - before;
+	}
 	spool_commit(l->spool);
 	st = update_gauges(l);
 	if (!st.unread && l->spooling && !l->resume_ns && !l->taking_back)

@@ -61,6 +61,10 @@ enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec);
  * back (the worker asks for it only once its RX ring is served: new
  * frames go first, the backlog gets the time left). */
 void lane_service(struct lane *l, bool drain);
+/* The worker's RX ring lost frames in the last window_ns (0: none): the
+ * backlog is read back at half the pace it had, then faster again while
+ * nothing is lost. */
+void lane_rx_lost(struct lane *l, __u64 lost, __u64 window_ns);
 /* Records waiting in the spool or the producer: the worker should not sleep long. */
 bool lane_busy(const struct lane *l);
 bool lane_fatal(struct lane *l);

@@ -169,6 +169,12 @@ void sink_service(struct sink *s, unsigned int worker, bool drain)
 		lane_service(s->lanes[worker], drain);
 }
 
+void sink_rx_lost(struct sink *s, unsigned int worker, __u64 lost, __u64 window_ns)
+{
+	if (s->kind == SINK_KAFKA)
+		lane_rx_lost(s->lanes[worker], lost, window_ns);
+}
+
 bool sink_busy(struct sink *s, unsigned int worker)
 {
 	return s->kind == SINK_KAFKA && lane_busy(s->lanes[worker]);

@@ -57,6 +57,9 @@ enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec);
  * spool), once per loop of the worker's thread; drain: also read the spool
  * back (once the RX ring is served). */
 void sink_service(struct sink *s, unsigned int worker, bool drain);
+/* Frames the worker's RX ring lost in the last window_ns: the sink's own
+ * background work (reading the spool back) yields to the ring. */
+void sink_rx_lost(struct sink *s, unsigned int worker, __u64 lost, __u64 window_ns);
 /* Records of this worker wait in the sink: it should look again soon. */
 bool sink_busy(struct sink *s, unsigned int worker);
 void sink_counts(struct sink *s, unsigned int worker, struct sink_counts *out);
