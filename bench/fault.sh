@@ -148,8 +148,14 @@ if n == 1:
 before = json.loads(open(w + "/before-kill.json").read()) if n == 2 else None
 seen, copies, disorder = set(), 0, 0
 last = {}
+others = 0
 for line in open(w + "/records.jsonl"):
     r = json.loads(line)
+    # xs-gen's frames come from 198.18.0.0/16 (IPv4 source at byte 26); the
+    # host's own (neighbour discovery, ...) are captured too, and not counted
+    if (r["value"] or "")[52:56] != "c612":
+        others += 1
+        continue
     meta = bytes.fromhex(r["headers"].get("xs.meta") or "")
     ts = struct.unpack("!Q", meta[8:16])[0] if len(meta) >= 16 else 0
     ident = (r["key"], ts, r["value"])
@@ -175,6 +181,7 @@ maybe_dup = sum(s["maybe_dup"] for s in runs) + (before["maybe_dup"] if before e
 print(json.dumps({
     "fault": fault, "rate": rate, "outage_s": outage, "sent": gen.get("sent"),
     "records": len(seen) + copies, "distinct": len(seen), "copies": copies,
+    "host_frames": others,
     "maybe_dup": maybe_dup,
     # sent and not in the topic; with sensor-kill this includes the frames
     # that arrived while no sensor ran (the restart: about a second)

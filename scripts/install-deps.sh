@@ -39,3 +39,12 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+
+# The tests start a Prometheus server of their own; Debian's package also
+# starts one as a service on :9090 where systemd runs. One we installed
+# ourselves is stopped and disabled again (one that was there is left alone).
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now prometheus >/dev/null 2>&1 &&
+		echo "install-deps: stopped and disabled the prometheus service Debian started (the tests run their own)" >&2
+fi
+exit 0

@@ -162,7 +162,7 @@ test_one_removed() {
 	for c in "${CAPS[@]}"; do [ "$c" = "$gone" ] || keep+=("$c"); done
 	up=CAP_$(tr '[:lower:]' '[:upper:]' <<<"$gone")
 	iface_settings "$VA" >"$d/settings.before"
-	# CAP_IPC_LOCK matters under a memlock limit below the UMEM's 64 MiB:
+	# CAP_IPC_LOCK matters under a memlock limit below the UMEM's 128 MiB:
 	# Debian's default, 8 MiB (a VM's may be unlimited)
 	MEMLOCK=$((8 << 20)) as_user "$(capset "${keep[@]}")" "$d/sensor" -i "$VA" \
 		--output "pcap:$W/out/no.pcap"
@@ -184,24 +184,24 @@ test_memlock_instead() {
 	local d=$W/memlock keep=() c
 	mkdir -p "$d"
 	for c in "${CAPS[@]}"; do [ "$c" = ipc_lock ] || keep+=("$c"); done
-	if ! prlimit --memlock=$((64 << 20)):$((64 << 20)) true 2>/dev/null; then
-		tap_skip "without CAP_IPC_LOCK, with RLIMIT_MEMLOCK 64 MiB: runs" \
+	if ! prlimit --memlock=$((128 << 20)):$((128 << 20)) true 2>/dev/null; then
+		tap_skip "without CAP_IPC_LOCK, with RLIMIT_MEMLOCK 128 MiB: runs" \
 			"cannot raise RLIMIT_MEMLOCK here (no CAP_SYS_RESOURCE)"
 		return
 	fi
 	iface_settings "$VA" >"$d/settings.before"
-	MEMLOCK=$((64 << 20)) as_user "$(capset "${keep[@]}")" "$d/sensor" -i "$VA" \
+	MEMLOCK=$((128 << 20)) as_user "$(capset "${keep[@]}")" "$d/sensor" -i "$VA" \
 		--output null --duration 2
 	sensor_wait_exit 60 || fail "still running 60 s later"
 	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC: $(head -n 2 "$d/sensor.err" | tr '\n' ' ')"
 	check_clean "$VA" "$d/settings.before"
 	check_nothing_left
 	[ ${#problems[@]} -eq 0 ] || scrub_iface "$VA"
-	report "without CAP_IPC_LOCK, with RLIMIT_MEMLOCK 64 MiB: runs, nothing left"
+	report "without CAP_IPC_LOCK, with RLIMIT_MEMLOCK 128 MiB: runs, nothing left"
 }
 
 # --umem-mb is the locked memory the kernel charges: under Debian's 8 MiB
-# memlock limit and without CAP_IPC_LOCK, the default 64 MiB is refused
+# memlock limit and without CAP_IPC_LOCK, the default 128 MiB is refused
 # (test_one_removed) and --umem-mb 8 runs.
 test_umem_budget() {
 	local d=$W/umem keep=() c

@@ -16,6 +16,7 @@
  * RX ring holds many times over at any rate the spool can keep up with */
 #define DRAIN_PER_SERVICE 1024
 #define TAKE_BACK_WAIT_NS 2000000000ull
+#define COMMIT_EVERY_NS 100000000ull
 /* The backlog's pace (records read back per second) after the worker's RX
  * ring overflowed: half of what it was, at least PACE_MIN; a quarter more
  * for every window without loss, unlimited again past PACE_MAX. */
@@ -59,6 +60,7 @@ struct lane {
 	__u64 pace_tokens;       /* records that may be read back now */
 	__u64 pace_last_ns;
 	__u64 pace_out;          /* spool_out when the window began */
+	__u64 committed_ns;      /* the spool's delivered offsets last written */
 	struct taken_back *back; /* set while a purge's reports are served */
 	bool taking_back;        /* a purge's reports are awaited (back NULL: no room) */
 	__u64 back_deadline_ns;
@@ -413,7 +415,14 @@ void lane_service(struct lane *l, bool drain)
 		if (l->pace != PACE_UNLIMITED)
 			l->pace_tokens -= l->c.spool_out - before;
 	}
-	spool_commit(l->spool);
+	/* how far each segment is delivered, ten times a second: a header
+	 * write and a deleted segment each time is file system work that can
+	 * stall the worker behind the journal for tens of ms; a crash repeats
+	 * at most these 100 ms of deliveries (at-least-once) */
+	if (now - l->committed_ns >= COMMIT_EVERY_NS) {
+		spool_commit(l->spool);
+		l->committed_ns = now;
+	}
 	st = update_gauges(l);
 	if (!st.unread && l->spooling && !l->resume_ns && !l->taking_back)
 		l->spooling = false; /* all read back: new records go straight to the producer */
