@@ -215,20 +215,27 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 		xs_log(level <= 6 ? XS_LOG_DEBUG : XS_LOG_TRACE, "Kafka %s: %s\n", fac, buf);
 }
 
-/* Keeps the JSON (librdkafka frees it no more: return 1). */
-static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+/* Keeps a copy of librdkafka's last statistics for /metrics. */
+static void keep_stats(struct kafka_producer *k, const char *json)
 {
-	struct kafka_producer *k = opaque;
-	char *old;
+	char *copy = strdup(json), *old;
 
-	(void)rk;
-	(void)len;
+	if (!copy)
+		return;
 	pthread_mutex_lock(&k->stats_lock);
 	old = k->stats_json;
-	k->stats_json = json;
+	k->stats_json = copy;
 	pthread_mutex_unlock(&k->stats_lock);
-	rd_kafka_mem_free(NULL, old);
-	return 1;
+	free(old);
+}
+
+/* Set so that librdkafka emits statistics; they come as events (kafka_poll). */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	(void)rk;
+	(void)len;
+	keep_stats(opaque, json);
+	return 0;
 }
 
 char *kafka_stats_json(struct kafka_producer *k)
@@ -257,7 +264,9 @@ static rd_kafka_conf_t *build_conf(const struct kafka_opts *o, struct kafka_prod
 
 	if (!conf)
 		return NULL;
-	rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR); /* the rest stay callbacks */
+	/* reports as events (kafka_poll); errors, logs and statistics come
+	 * as events there too, once their callbacks are set */
+	rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR);
 	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_log_cb(conf, on_log);
 	rd_kafka_conf_set_stats_cb(conf, on_stats);
@@ -420,6 +429,36 @@ bool kafka_fatal(struct kafka_producer *k)
 	return __atomic_load_n(&k->fatal, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * Polling the main queue for events returns librdkafka's errors, logs and
+ * statistics as events too (its callbacks are served only by
+ * rd_kafka_poll()): each goes to the handler its callback would reach.
+ */
+static void serve_other(struct kafka_producer *k, rd_kafka_event_t *ev)
+{
+	const char *fac, *str;
+	int level;
+
+	switch (rd_kafka_event_type(ev)) {
+	case RD_KAFKA_EVENT_ERROR:
+		/* a fatal error's event holds the underlying code; on_error
+		 * asks librdkafka for it again */
+		on_error(k->rk, rd_kafka_event_error_is_fatal(ev) ? RD_KAFKA_RESP_ERR__FATAL
+								  : rd_kafka_event_error(ev),
+			 rd_kafka_event_error_string(ev), k);
+		break;
+	case RD_KAFKA_EVENT_STATS:
+		keep_stats(k, rd_kafka_event_stats(ev));
+		break;
+	case RD_KAFKA_EVENT_LOG:
+		if (!rd_kafka_event_log(ev, &fac, &str, &level))
+			on_log(k->rk, level, fac, str);
+		break;
+	default:
+		break;
+	}
+}
+
 unsigned int kafka_poll(struct kafka_producer *k, int timeout_ms, unsigned int max)
 {
 	const rd_kafka_message_t *m;
@@ -427,10 +466,16 @@ unsigned int kafka_poll(struct kafka_producer *k, int timeout_ms, unsigned int m
 
 	while (!max || n < max) {
 		if (!k->dr) {
-			/* also serves the error, log and statistics callbacks */
 			k->dr = rd_kafka_queue_poll(k->reports, n ? 0 : timeout_ms);
 			if (!k->dr)
 				break;
+			if (rd_kafka_event_type(k->dr) != RD_KAFKA_EVENT_DR) {
+				serve_other(k, k->dr);
+				rd_kafka_event_destroy(k->dr);
+				k->dr = NULL;
+				timeout_ms = 0;
+				continue;
+			}
 		}
 		while ((!max || n < max) && (m = rd_kafka_event_message_next(k->dr))) {
 			on_delivery(k, m);
@@ -463,7 +508,7 @@ void kafka_close(struct kafka_producer *k)
 	rd_kafka_queue_destroy(k->reports);
 	rd_kafka_topic_destroy(k->rkt);
 	rd_kafka_destroy(k->rk);
-	rd_kafka_mem_free(NULL, k->stats_json); /* kept by on_stats */
+	free(k->stats_json);
 	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
 }
