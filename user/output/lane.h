@@ -8,9 +8,11 @@
  * LANE_HIGH_WATER records in flight, or no delivery report for
  * LANE_STALL_MS: the broker is away or stopped), and then every new record
  * goes behind it until the spool is empty again, so per-key order holds.
- * The spool is read back, oldest first, as soon as the producer has room.
- * On a stall the producer's records are taken back into the spool
- * (purged), so a run killed during an outage loses none of them.
+ * The spool is read back, oldest first, as soon as the producer has room,
+ * in the time the worker has once its RX ring is served, and slower for a
+ * while after the ring lost frames (lane_rx_lost()). On a stall the
+ * producer's records are taken back into the spool (purged, without
+ * stopping the worker), so a run killed during an outage loses none of them.
  */
 #ifndef XS_LANE_H
 #define XS_LANE_H
