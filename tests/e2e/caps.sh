@@ -179,43 +179,27 @@ test_one_removed() {
 	report "without $up: exit 1, one line naming it, nothing left"
 }
 
-# Without CAP_IPC_LOCK, a memlock limit that holds the UMEM will do.
-test_memlock_instead() {
-	local d=$W/memlock keep=() c
+# runs_within_memlock MIB LABEL ARGS...: without CAP_IPC_LOCK, under an
+# RLIMIT_MEMLOCK of MIB MiB, `run ARGS` captures for 2 s, exits 0 and leaves
+# nothing: the UMEM is the locked memory the kernel charges.
+runs_within_memlock() {
+	local mib=$1 label=$2 d=$W/memlock-$1 keep=() c
+	shift 2
 	mkdir -p "$d"
 	for c in "${CAPS[@]}"; do [ "$c" = ipc_lock ] || keep+=("$c"); done
-	if ! prlimit --memlock=$((128 << 20)):$((128 << 20)) true 2>/dev/null; then
-		tap_skip "without CAP_IPC_LOCK, with RLIMIT_MEMLOCK 128 MiB: runs" \
-			"cannot raise RLIMIT_MEMLOCK here (no CAP_SYS_RESOURCE)"
+	if ! prlimit --memlock=$((mib << 20)):$((mib << 20)) true 2>/dev/null; then
+		tap_skip "$label" "cannot raise RLIMIT_MEMLOCK here (no CAP_SYS_RESOURCE)"
 		return
 	fi
 	iface_settings "$VA" >"$d/settings.before"
-	MEMLOCK=$((128 << 20)) as_user "$(capset "${keep[@]}")" "$d/sensor" -i "$VA" \
-		--output null --duration 2
+	MEMLOCK=$((mib << 20)) as_user "$(capset "${keep[@]}")" "$d/sensor" -i "$VA" \
+		--output null --duration 2 "$@"
 	sensor_wait_exit 60 || fail "still running 60 s later"
 	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC: $(head -n 2 "$d/sensor.err" | tr '\n' ' ')"
 	check_clean "$VA" "$d/settings.before"
 	check_nothing_left
 	[ ${#problems[@]} -eq 0 ] || scrub_iface "$VA"
-	report "without CAP_IPC_LOCK, with RLIMIT_MEMLOCK 128 MiB: runs, nothing left"
-}
-
-# --umem-mb is the locked memory the kernel charges: under Debian's 8 MiB
-# memlock limit and without CAP_IPC_LOCK, the default 128 MiB is refused
-# (test_one_removed) and --umem-mb 8 runs.
-test_umem_budget() {
-	local d=$W/umem keep=() c
-	mkdir -p "$d"
-	for c in "${CAPS[@]}"; do [ "$c" = ipc_lock ] || keep+=("$c"); done
-	iface_settings "$VA" >"$d/settings.before"
-	MEMLOCK=$((8 << 20)) as_user "$(capset "${keep[@]}")" "$d/sensor" -i "$VA" \
-		--output null --duration 2 --umem-mb 8
-	sensor_wait_exit 60 || fail "still running 60 s later"
-	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC: $(head -n 2 "$d/sensor.err" | tr '\n' ' ')"
-	check_clean "$VA" "$d/settings.before"
-	check_nothing_left
-	[ ${#problems[@]} -eq 0 ] || scrub_iface "$VA"
-	report "without CAP_IPC_LOCK, RLIMIT_MEMLOCK 8 MiB: --umem-mb 8 runs, nothing left"
+	report "$label"
 }
 
 # kill -9 as the unit's user, then a new run as that user (Restart=):
@@ -249,6 +233,10 @@ test_crash_recovery
 for cap in "${CAPS[@]}"; do
 	test_one_removed "$cap"
 done
-test_memlock_instead
-test_umem_budget
+# a memlock limit that holds the default UMEM does instead of CAP_IPC_LOCK
+runs_within_memlock 128 "without CAP_IPC_LOCK, with RLIMIT_MEMLOCK 128 MiB: runs, nothing left"
+# under Debian's default 8 MiB the default 128 MiB is refused (test_one_removed)
+# and --umem-mb 8 fits
+runs_within_memlock 8 "without CAP_IPC_LOCK, RLIMIT_MEMLOCK 8 MiB: --umem-mb 8 runs, nothing left" \
+	--umem-mb 8
 tap_end
