@@ -142,7 +142,7 @@ static void fill(struct spool *sp, __u32 first, __u32 n, __u32 len)
 		make_value(value, len, i);
 		EXPECT_EQ("append", spool_append(sp, &m, key, sizeof(key), value, len), 0);
 	}
-	spool_flush(sp);
+	spool_sync(sp); /* written by the spool's I/O thread: readable now */
 }
 
 /* Reads every unread record without acknowledging any; checks their order. */

@@ -469,7 +469,7 @@ void lane_end(struct lane *l)
 	if (left || l->taking_back)
 		take_back(l);
 	if (l->spool) {
-		spool_flush(l->spool);
+		spool_sync(l->spool); /* what its I/O thread cannot write is counted now */
 		spool_commit(l->spool);
 		update_gauges(l); /* as left for the next run */
 		if (l->c.spooled)

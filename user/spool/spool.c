@@ -3,28 +3,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "spool.h"
+#include "spool_io.h"
 
 #define SPOOL_RING (1u << 16)   /* records read and not yet acknowledged, at most */
-#define WBUF_CAP (256u << 10)   /* appends are written once per RX batch, or when this fills */
 #define RBUF_CAP ((256u << 10) + SEG_REC_MAX)
 #define SEG_BYTES_MIN (4ull << 10)
 #define SEG_BYTES_MAX (64ull << 20)
 #define FIRST_SEQ (1ull << 32)  /* room below it for segments put back in front */
+#define NO_DAMAGE UINT64_MAX
 
 struct seg {
 	__u64 seq;
-	int fd;
-	__u64 size;     /* bytes written to the file */
-	__u64 end;      /* readable up to here: size, or where damage starts */
+	struct seg_file *f; /* the file, as far as the I/O thread has written it */
+	__u64 size;     /* bytes handed to the I/O thread (written, to be written, or lost) */
+	__u64 end;      /* where damage starts (NO_DAMAGE: none found) */
 	__u64 read_off; /* next record to read */
 	__u64 consumed; /* records before it are acknowledged (also in the header) */
 	bool dirty;     /* consumed not yet written to the header */
@@ -43,7 +45,9 @@ struct spool {
 	__u64 max_bytes, seg_bytes;
 	struct seg *segs; /* by seq, oldest first; the last one is written to */
 	size_t nsegs, cap;
-	__u8 *wbuf;
+	__u64 low_seq, high_seq; /* of any file this spool has had: new ones go below or above */
+	struct spool_io *io;
+	__u8 *wbuf;       /* appends, handed to the I/O thread once per RX batch at most */
 	size_t wlen;
 	__u64 wrecords;   /* records in wbuf */
 	__u8 *rbuf;       /* a window of one segment */
@@ -54,18 +58,52 @@ struct spool {
 	bool have_peek;
 	struct ticket *ring;
 	__u64 head, tail; /* tickets [head, tail) are read, not yet committed */
-	struct spool_stats st;
-	time_t last_said;
+	struct spool_stats st; /* the worker's; spool_get_stats() adds the I/O thread's losses */
 };
-
-static void seg_path(const struct spool *sp, __u64 seq, char *out, size_t len)
-{
-	snprintf(out, len, "%s/%016llx.seg", sp->dir, (unsigned long long)seq);
-}
 
 static struct seg *wseg(struct spool *sp)
 {
 	return &sp->segs[sp->nsegs - 1];
+}
+
+/* Readable up to here: what the I/O thread has written, short of damage. */
+static __u64 seg_end(const struct seg *s)
+{
+	__u64 written = atomic_load_explicit(&s->f->written, memory_order_acquire);
+
+	return written < s->end ? written : s->end;
+}
+
+/* Every byte handed over is written or lost: nothing more will be readable. */
+static bool seg_settled(const struct seg *s)
+{
+	return atomic_load_explicit(&s->f->handled, memory_order_acquire) == s->size;
+}
+
+/* Nothing in it is left to read nor to deliver. */
+static bool seg_done(const struct seg *s)
+{
+	return seg_settled(s) && s->consumed >= seg_end(s) && s->read_off >= seg_end(s);
+}
+
+static struct seg_file *seg_file_new(const struct spool *sp, __u64 seq)
+{
+	struct seg_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->fd = -1;
+	snprintf(f->path, sizeof(f->path), "%s/%016llx.seg", sp->dir, (unsigned long long)seq);
+	return f;
+}
+
+/* Bytes kept: on disk, handed over, or in the write buffer. */
+static __u64 bytes_kept(const struct spool *sp)
+{
+	struct spool_io_lost lost;
+
+	spool_io_lost(sp->io, &lost);
+	return sp->st.bytes + sp->wlen - lost.bytes;
 }
 
 static struct seg *find_seg(struct spool *sp, __u64 seq)
@@ -95,30 +133,19 @@ static struct seg *insert_seg(struct spool *sp, size_t at, const struct seg *s)
 	return &sp->segs[at];
 }
 
+/* Only once settled: its written bytes are final (what was lost is
+ * subtracted from the bytes by spool_get_stats). */
 static void remove_seg(struct spool *sp, size_t i)
 {
-	char path[PATH_MAX + 32];
+	struct seg_file *f = sp->segs[i].f;
 
-	seg_path(sp, sp->segs[i].seq, path, sizeof(path));
-	close(sp->segs[i].fd);
-	unlink(path);
-	sp->st.bytes -= sp->segs[i].size;
+	sp->st.bytes -= atomic_load_explicit(&f->written, memory_order_acquire);
+	spool_io_submit(sp->io, &(struct spool_io_op){ .kind = IO_REMOVE, .f = f });
 	if (sp->rseq == sp->segs[i].seq)
 		sp->rlen = 0;
 	memmove(&sp->segs[i], &sp->segs[i + 1], (sp->nsegs - i - 1) * sizeof(*sp->segs));
 	sp->nsegs--;
 	sp->have_peek = false;
-}
-
-/* Rate-limited: a full disk is said once every 10 s, not per batch. */
-static bool say_now(struct spool *sp)
-{
-	time_t now = time(NULL);
-
-	if (now - sp->last_said < 10)
-		return false;
-	sp->last_said = now;
-	return true;
 }
 
 static int mkdir_p(const char *dir)
@@ -139,25 +166,20 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* A new segment file of sequence seq, holding only its header. */
-static int create_seg(struct spool *sp, __u64 seq, struct seg *s)
+/* A new segment of sequence seq, holding only its header; its file is
+ * created now (sync), or by the I/O thread, in order with the writes. */
+static int create_seg(struct spool *sp, __u64 seq, bool sync, struct seg *s)
 {
-	char path[PATH_MAX + 32];
-	__u8 hdr[SEG_HDR_LEN];
-	int fd, err;
+	struct seg_file *f = seg_file_new(sp, seq);
+	int err;
 
-	seg_path(sp, seq, path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	seg_header(hdr, SEG_HDR_LEN);
-	if (pwrite(fd, hdr, SEG_HDR_LEN, 0) != SEG_HDR_LEN) {
-		err = errno ? -errno : -ENOSPC;
-		close(fd);
-		unlink(path);
+	if (!f)
+		return -ENOMEM;
+	if (sync && (err = seg_file_create(f))) {
+		free(f);
 		return err;
 	}
-	*s = (struct seg){ .seq = seq, .fd = fd, .size = SEG_HDR_LEN, .end = SEG_HDR_LEN,
+	*s = (struct seg){ .seq = seq, .f = f, .size = SEG_HDR_LEN, .end = NO_DAMAGE,
 			   .read_off = SEG_HDR_LEN, .consumed = SEG_HDR_LEN };
 	sp->st.bytes += SEG_HDR_LEN;
 	return 0;
@@ -172,7 +194,7 @@ static void scan_seg(struct spool *sp, struct seg *s, const char *name, struct s
 
 	while (off < s->size && d != SEG_BAD) {
 		size_t want = s->size - off < RBUF_CAP ? s->size - off : RBUF_CAP, p = 0;
-		ssize_t n = pread(s->fd, sp->rbuf, want, (off_t)off);
+		ssize_t n = pread(s->f->fd, sp->rbuf, want, (off_t)off);
 		struct seg_rec r;
 
 		if (n <= 0) {
@@ -238,30 +260,42 @@ static int recover(struct spool *sp, struct spool_found *f)
 	}
 	closedir(d);
 	qsort(seqs, n, sizeof(*seqs), seq_cmp);
+	if (n) { /* corrupt ones left alone and delivered ones being removed too */
+		sp->low_seq = seqs[0];
+		sp->high_seq = seqs[n - 1];
+	}
 	for (size_t i = 0; i < n; i++) {
-		char path[PATH_MAX + 32], *name;
+		struct seg s = { .seq = seqs[i], .f = seg_file_new(sp, seqs[i]) };
 		__u8 hdr[SEG_HDR_LEN];
-		struct seg s = { .seq = seqs[i] };
 		struct stat stb;
+		int fd;
 
-		seg_path(sp, s.seq, path, sizeof(path));
-		name = strrchr(path, '/') + 1;
-		s.fd = open(path, O_RDWR | O_CLOEXEC);
-		if (s.fd < 0 || fstat(s.fd, &stb) ||
-		    pread(s.fd, hdr, SEG_HDR_LEN, 0) != SEG_HDR_LEN ||
+		if (!s.f) {
+			free(seqs);
+			return -ENOMEM;
+		}
+		fd = open(s.f->path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &stb) || pread(fd, hdr, SEG_HDR_LEN, 0) != SEG_HDR_LEN ||
 		    seg_header_check(hdr, &s.consumed) || s.consumed > (__u64)stb.st_size) {
 			pr_warn("spool %s/%s: not a readable spool segment (header): left alone"
-				" (spool_corrupt)\n", sp->dir, name);
+				" (spool_corrupt)\n", sp->dir, strrchr(s.f->path, '/') + 1);
 			f->corrupt++;
-			if (s.fd >= 0)
-				close(s.fd);
+			if (fd >= 0)
+				close(fd);
+			free(s.f);
 			continue;
 		}
+		s.f->fd = fd;
 		s.size = (__u64)stb.st_size;
+		atomic_store_explicit(&s.f->written, s.size, memory_order_relaxed);
+		atomic_store_explicit(&s.f->handled, s.size, memory_order_relaxed);
+		s.end = s.size;
 		s.read_off = s.consumed;
-		scan_seg(sp, &s, name, f);
+		scan_seg(sp, &s, strrchr(s.f->path, '/') + 1, f);
 		sp->st.bytes += s.size;
 		if (!insert_seg(sp, sp->nsegs, &s)) {
+			close(fd);
+			free(s.f);
 			free(seqs);
 			return -ENOMEM;
 		}
@@ -284,21 +318,31 @@ struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *f
 		return NULL;
 	snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
 	sp->max_bytes = max_bytes;
+	sp->low_seq = FIRST_SEQ;
+	sp->high_seq = FIRST_SEQ - 1;
 	sp->seg_bytes = max_bytes / 8;
 	if (sp->seg_bytes < SEG_BYTES_MIN)
 		sp->seg_bytes = SEG_BYTES_MIN;
 	if (sp->seg_bytes > SEG_BYTES_MAX)
 		sp->seg_bytes = SEG_BYTES_MAX;
-	sp->wbuf = malloc(WBUF_CAP);
 	sp->rbuf = malloc(RBUF_CAP);
 	sp->ring = calloc(SPOOL_RING, sizeof(*sp->ring));
-	err = !sp->wbuf || !sp->rbuf || !sp->ring ? -ENOMEM : mkdir_p(dir);
-	if (!err)
+	err = !sp->rbuf || !sp->ring ? -ENOMEM : mkdir_p(dir);
+	if (!err && !(sp->io = spool_io_start(dir)))
+		err = -errno;
+	if (!err) {
+		sp->wbuf = spool_io_buffer(sp->io);
 		err = recover(sp, found);
+	}
+	/* the first segment at once: a directory we cannot write is said here */
 	if (!err)
-		err = create_seg(sp, sp->nsegs ? sp->segs[sp->nsegs - 1].seq + 1 : FIRST_SEQ, &s);
-	if (!err && !insert_seg(sp, sp->nsegs, &s))
+		err = create_seg(sp, ++sp->high_seq, true, &s);
+	if (!err && !insert_seg(sp, sp->nsegs, &s)) {
+		close(s.f->fd);
+		unlink(s.f->path);
+		free(s.f);
 		err = -ENOMEM;
+	}
 	if (err) {
 		pr_warn("spool %s: cannot use it: %s; records Kafka cannot take are dropped and"
 			" counted (spool_errors)\n", dir, strerror(-err));
@@ -312,48 +356,55 @@ struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *f
 	return sp;
 }
 
-void spool_flush(struct spool *sp)
+/* Hands the write buffer to the I/O thread: at once if `now` (full, a new
+ * segment, the end), else only while no other write waits there, so a slow
+ * disk gets fewer and fuller writes and the handed-over bytes stay bounded. */
+static void hand_over(struct spool *sp, bool now)
 {
 	struct seg *w = wseg(sp);
-	ssize_t n;
 
-	if (!sp->wlen)
+	if (!sp->wlen || (!now && spool_io_write_waiting(sp->io)))
 		return;
-	n = pwrite(w->fd, sp->wbuf, sp->wlen, (off_t)w->size);
-	if (n == (ssize_t)sp->wlen) {
-		w->size += sp->wlen;
-		w->end = w->size;
-		sp->st.bytes += sp->wlen;
-	} else {
-		int err = n < 0 ? errno : ENOSPC; /* a short write: the disk filled */
-
-		if (ftruncate(w->fd, (off_t)w->size)) /* no half record left behind */
-			err = errno;
-		if (err == ENOSPC || err == EDQUOT)
-			sp->st.lost_full += sp->wrecords;
-		else
-			sp->st.lost_err += sp->wrecords;
-		sp->st.unread -= sp->wrecords;
-		if (say_now(sp))
-			pr_warn("spool %s: cannot write: %s; records Kafka cannot take are dropped and"
-				" counted (%s)\n", sp->dir, strerror(err),
-				err == ENOSPC || err == EDQUOT ? "spool_full" : "spool_errors");
-	}
+	spool_io_submit(sp->io, &(struct spool_io_op){ .kind = IO_WRITE, .f = w->f,
+						       .buf = sp->wbuf, .len = sp->wlen,
+						       .records = sp->wrecords });
+	w->size += sp->wlen;
+	sp->st.bytes += sp->wlen;
+	sp->wbuf = spool_io_buffer(sp->io);
 	sp->wlen = 0;
 	sp->wrecords = 0;
 }
 
-/* The write segment is full: the next records go to a new one. */
+void spool_flush(struct spool *sp)
+{
+	hand_over(sp, false);
+}
+
+void spool_sync(struct spool *sp)
+{
+	hand_over(sp, true);
+	spool_io_sync(sp->io);
+}
+
+/* The write segment is full: the next records go to a new one, which the
+ * I/O thread creates after writing the last records of this one. */
 static int rotate(struct spool *sp)
 {
 	struct seg s;
 	int err;
 
-	spool_flush(sp);
-	err = create_seg(sp, wseg(sp)->seq + 1, &s);
+	hand_over(sp, true);
+	err = create_seg(sp, ++sp->high_seq, false, &s);
 	if (err)
 		return err;
-	return insert_seg(sp, sp->nsegs, &s) ? 0 : -ENOMEM;
+	if (!insert_seg(sp, sp->nsegs, &s)) {
+		sp->st.bytes -= SEG_HDR_LEN;
+		free(s.f);
+		return -ENOMEM;
+	}
+	spool_io_submit(sp->io, &(struct spool_io_op){ .kind = IO_CREATE, .f = s.f,
+						       .len = SEG_HDR_LEN });
+	return 0;
 }
 
 int spool_append(struct spool *sp, const struct seg_meta *m, const void *key, __u32 key_len,
@@ -365,27 +416,24 @@ int spool_append(struct spool *sp, const struct seg_meta *m, const void *key, __
 
 	if (key_len > SEG_KEY_MAX || value_len > SEG_VALUE_MAX)
 		return -EINVAL;
-	if (sp->st.bytes + sp->wlen + size > sp->max_bytes)
+	if (bytes_kept(sp) + size > sp->max_bytes)
 		return -ENOSPC;
 	if (w->size + sp->wlen + size > sp->seg_bytes && w->size + sp->wlen > SEG_HDR_LEN) {
 		err = rotate(sp);
-		if (err) {
-			if (say_now(sp))
-				pr_warn("spool %s: cannot start a segment: %s\n", sp->dir,
-					strerror(-err));
-			return err == -EDQUOT ? -ENOSPC : err;
-		}
+		if (err)
+			return err;
 	}
-	if (sp->wlen + size > WBUF_CAP)
-		spool_flush(sp);
+	if (sp->wlen + size > SPOOL_IO_BUF)
+		hand_over(sp, true);
 	sp->wlen += seg_encode(sp->wbuf + sp->wlen, m, key, key_len, value, value_len);
 	sp->wrecords++;
 	sp->st.unread++;
 	return 0;
 }
 
-/* Decodes the record at s->read_off from the window, reading it if needed. */
-static enum seg_decode read_rec(struct spool *sp, struct seg *s, struct seg_rec *r)
+/* Decodes the record at s->read_off from the window, reading it if needed;
+ * end: the segment is readable up to there. */
+static enum seg_decode read_rec(struct spool *sp, struct seg *s, __u64 end, struct seg_rec *r)
 {
 	enum seg_decode d = SEG_SHORT;
 	ssize_t n;
@@ -394,11 +442,10 @@ static enum seg_decode read_rec(struct spool *sp, struct seg *s, struct seg_rec 
 	    s->read_off < sp->roff + sp->rlen) {
 		d = seg_decode(sp->rbuf + (s->read_off - sp->roff),
 			       sp->roff + sp->rlen - s->read_off, r);
-		if (d != SEG_SHORT || sp->roff + sp->rlen >= s->end)
+		if (d != SEG_SHORT || sp->roff + sp->rlen >= end)
 			return d;
 	}
-	n = pread(s->fd, sp->rbuf,
-		  s->end - s->read_off < RBUF_CAP ? s->end - s->read_off : RBUF_CAP,
+	n = pread(s->f->fd, sp->rbuf, end - s->read_off < RBUF_CAP ? end - s->read_off : RBUF_CAP,
 		  (off_t)s->read_off);
 	if (n <= 0) {
 		sp->rlen = 0;
@@ -414,32 +461,31 @@ const struct seg_rec *spool_peek(struct spool *sp)
 {
 	if (sp->have_peek)
 		return &sp->peeked;
-	for (int flushed = 0; flushed < 2; flushed++) {
-		for (size_t i = 0; i < sp->nsegs; i++) {
-			struct seg *s = &sp->segs[i];
+	/* in segment order: the I/O thread writes in the order handed, so
+	 * records not yet written are behind every record already written */
+	for (size_t i = 0; i < sp->nsegs; i++) {
+		struct seg *s = &sp->segs[i];
+		__u64 end = seg_end(s);
 
-			while (s->read_off < s->end) {
-				if (read_rec(sp, s, &sp->peeked) == SEG_OK) {
-					sp->peek_seg = i;
-					sp->have_peek = true;
-					sp->st.oldest_ns = sp->peeked.meta.ts_ns;
-					return &sp->peeked;
-				}
-				/* our own file, damaged under us (disk, or a hand) */
-				pr_warn("spool %s: segment %016llx unreadable at offset %llu: its rest"
-					" is skipped\n", sp->dir, (unsigned long long)s->seq,
-					(unsigned long long)s->read_off);
-				s->end = s->read_off;
+		while (s->read_off < end) {
+			if (read_rec(sp, s, end, &sp->peeked) == SEG_OK) {
+				sp->peek_seg = i;
+				sp->have_peek = true;
+				sp->st.oldest_ns = sp->peeked.meta.ts_ns;
+				return &sp->peeked;
 			}
+			/* our own file, damaged under us (disk, or a hand) */
+			pr_warn("spool %s: segment %016llx unreadable at offset %llu: its rest"
+				" is skipped\n", sp->dir, (unsigned long long)s->seq,
+				(unsigned long long)s->read_off);
+			s->end = end = s->read_off;
 		}
-		if (!sp->wlen)
-			break;
-		spool_flush(sp); /* the unread records are still in the write buffer */
 	}
+	/* the unread records may still be in the write buffer: readable once written */
+	hand_over(sp, false);
 	sp->st.oldest_ns = 0;
 	return NULL;
 }
-
 bool spool_can_take(const struct spool *sp)
 {
 	return sp->tail - sp->head < SPOOL_RING;
@@ -550,23 +596,29 @@ int spool_put_back(struct spool *sp, const struct spool_back *recs, size_t n)
 	for (size_t k = 0; k < n; k++)
 		off += seg_encode(buf + off, &recs[k].meta, recs[k].key, recs[k].key_len,
 				  recs[k].value, recs[k].value_len);
-	err = create_seg(sp, sp->segs[0].seq - 1, &s);
-	if (!err && pwrite(s.fd, buf, size, 0) != (ssize_t)size) {
-		char path[PATH_MAX + 32];
+	/* by the worker itself (rare: the broker stalled); a seq below any
+	 * file's, even one the I/O thread has not removed yet */
+	err = create_seg(sp, --sp->low_seq, true, &s);
+	if (!err) {
+		ssize_t w = pwrite(s.f->fd, buf, size, 0);
 
-		err = errno ? -errno : -ENOSPC;
-		seg_path(sp, s.seq, path, sizeof(path));
-		close(s.fd);
-		unlink(path);
-		sp->st.bytes -= SEG_HDR_LEN;
+		s.size = size;
+		atomic_store_explicit(&s.f->written, size, memory_order_relaxed);
+		atomic_store_explicit(&s.f->handled, size, memory_order_relaxed);
+		if (w != (ssize_t)size)
+			err = w < 0 ? -errno : -ENOSPC;
+		else if (!insert_seg(sp, 0, &s))
+			err = -ENOMEM;
+		if (err) {
+			close(s.f->fd);
+			unlink(s.f->path);
+			free(s.f);
+			sp->st.bytes -= SEG_HDR_LEN;
+		} else {
+			sp->st.bytes += size - SEG_HDR_LEN;
+		}
 	}
 	free(buf);
-	if (!err) {
-		s.size = s.end = size;
-		sp->st.bytes += size - SEG_HDR_LEN;
-		if (!insert_seg(sp, 0, &s))
-			err = -ENOMEM;
-	}
 	if (err) {
 		pr_warn("spool %s: cannot put %zu records back: %s; counted as lost (%s)\n", sp->dir,
 			n, strerror(-err), err == -ENOSPC ? "spool_full" : "spool_errors");
@@ -584,16 +636,6 @@ int spool_put_back(struct spool *sp, const struct spool_back *recs, size_t n)
 	return err;
 }
 
-static void write_consumed(struct seg *s)
-{
-	__u8 hdr[SEG_HDR_LEN];
-
-	seg_header(hdr, s->consumed);
-	/* page cache: survives the process; a crash of the machine may repeat records */
-	if (pwrite(s->fd, hdr + SEG_CONSUMED_OFF, 8, SEG_CONSUMED_OFF) == 8)
-		s->dirty = false;
-}
-
 void spool_commit(struct spool *sp)
 {
 	while (sp->head < sp->tail && sp->ring[sp->head % SPOOL_RING].state == T_ACKED) {
@@ -607,23 +649,34 @@ void spool_commit(struct spool *sp)
 		t->state = T_FREE;
 		sp->head++;
 	}
+	/* both by the I/O thread: a header write or an unlink can wait tens
+	 * of ms behind the file system's journal */
 	for (size_t i = 0; i < sp->nsegs;) {
 		struct seg *s = &sp->segs[i];
 
-		if (i + 1 < sp->nsegs && s->consumed >= s->end && s->read_off >= s->end) {
+		if (i + 1 < sp->nsegs && seg_done(s)) {
 			remove_seg(sp, i);
 			continue;
 		}
-		if (s->dirty)
-			write_consumed(s);
+		if (s->dirty) {
+			spool_io_submit(sp->io, &(struct spool_io_op){ .kind = IO_CONSUMED, .f = s->f,
+								       .consumed = s->consumed });
+			s->dirty = false;
+		}
 		i++;
 	}
 }
 
 void spool_get_stats(const struct spool *sp, struct spool_stats *st)
 {
+	struct spool_io_lost lost;
+
+	spool_io_lost(sp->io, &lost);
 	*st = sp->st;
-	st->bytes += sp->wlen;
+	st->bytes += sp->wlen - lost.bytes;
+	st->unread -= lost.full + lost.err; /* appended, never to be read */
+	st->lost_full += lost.full;
+	st->lost_err += lost.err;
 	if (!st->unread)
 		st->oldest_ns = 0;
 }
@@ -632,18 +685,21 @@ void spool_close(struct spool *sp)
 {
 	if (!sp)
 		return;
-	if (sp->nsegs) {
-		spool_flush(sp);
+	if (sp->io && sp->nsegs) {
+		spool_sync(sp);
 		spool_commit(sp);
 		/* the write segment, if it holds nothing left to send */
-		if (wseg(sp)->consumed >= wseg(sp)->end && wseg(sp)->read_off >= wseg(sp)->end)
+		if (seg_done(wseg(sp)))
 			remove_seg(sp, sp->nsegs - 1);
 	}
-	for (size_t i = 0; i < sp->nsegs; i++)
-		close(sp->segs[i].fd);
+	spool_io_stop(sp->io); /* what is left handed over is done first */
+	for (size_t i = 0; i < sp->nsegs; i++) {
+		if (sp->segs[i].f->fd >= 0)
+			close(sp->segs[i].f->fd);
+		free(sp->segs[i].f);
+	}
 	rmdir(sp->dir); /* only if empty */
 	free(sp->segs);
-	free(sp->wbuf);
 	free(sp->rbuf);
 	free(sp->ring);
 	free(sp);

@@ -10,7 +10,11 @@
  * (at-least-once). Records the producer hands back (purged: the broker
  * stalled, or the run ends) are put back in front of every unread record.
  *
- * Owned by one thread (the worker's); the gauges may be read by others.
+ * Owned by one thread (the worker's), which keeps all its bookkeeping; the
+ * file system calls of the steady state (writes, new segments, the
+ * delivered offsets, removals) are done by the spool's own I/O thread
+ * (spool_io.h), in the order the worker hands them over, so the worker
+ * does not wait behind the disk. Records are readable once written.
  */
 #ifndef XS_SPOOL_H
 #define XS_SPOOL_H
@@ -44,10 +48,13 @@ struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *f
 /* 0, -ENOSPC (spool or disk full) or another -errno; the record is then not kept. */
 int spool_append(struct spool *sp, const struct seg_meta *m, const void *key, __u32 key_len,
 		 const void *value, __u32 value_len);
-/* Writes buffered appends (once per RX batch); records that cannot be
- * written are counted as lost (struct spool_stats). */
+/* Hands buffered appends to the spool's I/O thread (once per RX batch);
+ * records it cannot write are counted as lost (struct spool_stats). */
 void spool_flush(struct spool *sp);
-/* The oldest unread record, or NULL; valid until the next call. */
+/* Hands them over and waits until all handed over is written (or lost). */
+void spool_sync(struct spool *sp);
+/* The oldest unread record, or NULL; valid until the next call. Records
+ * the I/O thread has not written yet are not readable yet. */
 const struct seg_rec *spool_peek(struct spool *sp);
 /* Room for another ticket (records read and not yet acknowledged are bounded). */
 bool spool_can_take(const struct spool *sp);
