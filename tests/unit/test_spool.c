@@ -5,7 +5,10 @@
  * a torn last record is skipped and counted, a corrupt one ends its
  * segment, and a spool reopened after a "crash" (closed without any
  * record acknowledged) gives its records back in order; acknowledged ones
- * are not given back; records put back go in front.
+ * are not given back; records put back go in front. The spool's I/O
+ * thread: records come back whole and in order while written and read at
+ * once, none before it is written (a frozen file system), the worker does
+ * not wait for a stalled disk, write errors are counted, close drains.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <linux/fs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "segment.h"
@@ -336,6 +347,360 @@ static void test_spool_put_back(void **state)
 	end_checks("spool put back");
 }
 
+/* ------------------------------------------------------------------ */
+/* the spool's I/O thread                                               */
+
+static __u32 test_len(__u32 i)
+{
+	return 50 + (i * 37) % 1400;
+}
+
+static void test_meta(struct seg_meta *m, __u32 i)
+{
+	*m = (struct seg_meta){ .ts_ns = 1000 + i, .orig_len = test_len(i) + 7, .dir = (__u8)(i & 1) };
+	m->has_outer_key = i % 5 == 0;
+	memset(m->outer_key, (int)(i & 0xff), sizeof(m->outer_key));
+}
+
+/* Appends records first..first+n-1 of varying length, handing them over
+ * every `batch` (as a worker does per RX batch), without waiting. */
+static int append_batches(struct spool *sp, __u32 first, __u32 n, __u32 batch)
+{
+	__u8 value[2048];
+
+	for (__u32 i = first; i < first + n; i++) {
+		struct seg_meta m;
+		int err;
+
+		test_meta(&m, i);
+		make_value(value, test_len(i), i);
+		err = spool_append(sp, &m, key, (__u32)(i % sizeof(key)), value, test_len(i));
+		if (err)
+			return err;
+		if ((i - first + 1) % batch == 0)
+			spool_flush(sp);
+	}
+	spool_flush(sp);
+	return 0;
+}
+
+/* The record peeked is record i, byte for byte. */
+static bool is_record(const struct seg_rec *r, __u32 i)
+{
+	__u8 value[2048];
+	struct seg_meta m;
+
+	test_meta(&m, i);
+	make_value(value, test_len(i), i);
+	return r->meta.ts_ns == m.ts_ns && r->meta.orig_len == m.orig_len &&
+	       r->meta.dir == m.dir && r->meta.has_outer_key == m.has_outer_key &&
+	       (!m.has_outer_key || !memcmp(r->meta.outer_key, m.outer_key, SEG_OUTER_KEY_LEN)) &&
+	       r->key_len == i % sizeof(key) && !memcmp(r->key, key, r->key_len) &&
+	       r->value_len == test_len(i) && !memcmp(r->value, value, r->value_len);
+}
+
+/* Takes (and acknowledges, if ack) records from `first` while they are
+ * readable; returns how many came back in order and intact. */
+static __u32 take_in_order(struct spool *sp, __u32 first, __u32 max, bool ack)
+{
+	const struct seg_rec *r;
+	__u32 n = 0;
+
+	while (n < max && (r = spool_peek(sp))) {
+		if (!is_record(r, first + n)) {
+			EXPECT_EQ("record in order, intact: ts", r->meta.ts_ns, 1000 + first + n);
+			break;
+		}
+		if (ack)
+			spool_ack(sp, spool_take(sp));
+		else
+			spool_take(sp);
+		n++;
+	}
+	return n;
+}
+
+static __u64 mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+/* Written and read back at once, as during a backlog: every record comes
+ * back once, intact and in order, across many write buffers handed over
+ * and ~15 segments; delivered segments go; an emptied spool leaves nothing. */
+static void test_spool_io_order(void **state)
+{
+	const __u32 total = 20000; /* ~16 MB: ~60 write buffers, 1 MiB segments */
+	char d[128];
+	struct spool_found f;
+	struct spool_stats st;
+	struct spool *sp;
+	__u32 in = 0, out = 0, batches = 0, full = 0;
+	__u64 deadline = mono_ms() + 30000;
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/order", dir);
+	sp = spool_open(d, 8 << 20, &f);
+	EXPECT_TRUE("open", sp);
+	if (!sp)
+		return end_checks("spool I/O order");
+	while (out < total && mono_ms() < deadline) {
+		__u32 n = total - in < 64 ? total - in : 64, got;
+
+		if (n && append_batches(sp, in, n, 64) == -ENOSPC) {
+			full++; /* the I/O thread fell far behind (a loaded machine): let it write */
+			spool_sync(sp);
+			n = 0;
+		}
+		in += n;
+		got = take_in_order(sp, out, 128, true);
+		if (got == 0 && in == total)
+			usleep(1000); /* the last ones are still being written */
+		out += got;
+		if (++batches % 8 == 0)
+			spool_commit(sp);
+		if (g_fails)
+			break;
+	}
+	EXPECT_EQ("all back, in order, intact", out, total);
+	spool_commit(sp);
+	spool_get_stats(sp, &st);
+	EXPECT_EQ("none unread", st.unread, 0);
+	EXPECT_EQ("none lost (full)", st.lost_full, 0);
+	EXPECT_EQ("none lost (error)", st.lost_err, 0);
+	spool_close(sp);
+	EXPECT_TRUE("an emptied spool leaves no directory", access(d, F_OK) && errno == ENOENT);
+	end_checks("spool I/O order");
+}
+
+/* Closing without waiting: what was handed over (and what was still in the
+ * write buffer) is on disk for the next run. */
+static void test_spool_io_close_drains(void **state)
+{
+	char d[128];
+	struct spool_found f;
+	struct spool *sp;
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/drain", dir);
+	sp = spool_open(d, 32 << 20, &f);
+	EXPECT_TRUE("open", sp);
+	if (!sp)
+		return end_checks("spool I/O close drains");
+	EXPECT_EQ("appended", append_batches(sp, 0, 10000, 64), 0);
+	spool_close(sp);
+	sp = spool_open(d, 32 << 20, &f);
+	EXPECT_EQ("all found again", f.records, 10000);
+	EXPECT_EQ("all back, in order", take_in_order(sp, 0, 20000, false), 10000);
+	spool_close(sp);
+	end_checks("spool I/O close drains");
+}
+
+/* The tests below mount file systems: in a mount namespace of their own,
+ * gone with the test process. */
+static bool private_mounts(void)
+{
+	static int done;
+
+	if (!done)
+		done = !unshare(CLONE_NEWNS) && !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ?
+			       1 : -1;
+	return done > 0;
+}
+
+static void skip_because(const char *why)
+{
+	fprintf(stderr, "# skipped: %s\n", why);
+	skip();
+}
+
+/*
+ * The file system stalls (frozen, as a journal can hold writers for tens
+ * of ms): appending and handing over do not wait for it, and no record is
+ * read back before it is written; once thawed, all come back in order.
+ */
+static void test_spool_io_stalled(void **state)
+{
+	const __u32 total = 3000; /* ~2.4 MB: ~10 write buffers, 2 new segments */
+	char mnt[128], d[160], cmd[1024];
+	struct spool_stats st;
+	struct spool_found f;
+	struct spool *sp = NULL;
+	int fd = -1;
+	pid_t guard = -1;
+	__u64 t0, took = 0;
+
+	(void)state;
+	if (!private_mounts())
+		skip_because("no mount namespace (not root?)");
+	snprintf(mnt, sizeof(mnt), "%s/frozen", dir);
+	snprintf(d, sizeof(d), "%s/spool", mnt);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && truncate -s 32M '%s.img' &&"
+		 " mkfs.ext4 -q -F '%s.img' >/dev/null 2>&1 && mount -o loop '%s.img' '%s'",
+		 mnt, mnt, mnt, mnt, mnt);
+	if (system(cmd))
+		skip_because("cannot mount an ext4 image on a loop device (mkfs.ext4, losetup?)");
+	sp = spool_open(d, 8 << 20, &f);
+	fd = open(mnt, O_RDONLY | O_DIRECTORY);
+	EXPECT_TRUE("open", sp && fd >= 0);
+	if (!sp || fd < 0 || ioctl(fd, FIFREEZE, 0)) {
+		fprintf(stderr, "# cannot freeze %s: %s\n", mnt, strerror(errno));
+		goto out;
+	}
+	/* should this process die frozen, a child thaws it, and the mount goes
+	 * with the namespace (and the loop device with the mount) */
+	guard = fork();
+	if (guard == 0) {
+		sleep(10);
+		ioctl(fd, FITHAW, 0);
+		_exit(0);
+	}
+	t0 = mono_ms();
+	EXPECT_EQ("appended while frozen", append_batches(sp, 0, total, 64), 0);
+	spool_commit(sp);
+	EXPECT_TRUE("nothing read back before it is written", !spool_peek(sp));
+	spool_get_stats(sp, &st);
+	took = mono_ms() - t0;
+	EXPECT_EQ("all kept, unread", st.unread, total);
+	EXPECT_EQ("none lost", st.lost_full + st.lost_err, 0);
+	/* the freeze lasts until the guard's 10 s: the worker did not wait */
+	EXPECT_TRUE("appends do not wait for a stalled disk (< 5 s)", took < 5000);
+	fprintf(stderr, "# %u records appended in %llu ms on a frozen file system\n", total,
+		(unsigned long long)took);
+	EXPECT_EQ("thaw", ioctl(fd, FITHAW, 0), 0);
+	spool_sync(sp);
+	EXPECT_EQ("all back once written, in order", take_in_order(sp, 0, total, false), total);
+out:
+	spool_close(sp);
+	if (guard > 0) {
+		kill(guard, SIGKILL);
+		waitpid(guard, NULL, 0);
+	}
+	if (fd >= 0)
+		close(fd);
+	umount2(mnt, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "%s.img", mnt);
+	unlink(cmd);
+	end_checks("spool I/O stalled");
+}
+
+/* Sum of the sizes of the segment files in d. */
+static __u64 files_bytes(const char *d, int *nfiles)
+{
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	__u64 sum = 0;
+
+	*nfiles = 0;
+	while (dd && (e = readdir(dd))) {
+		char p[512];
+		struct stat stb;
+
+		snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+		if (strstr(e->d_name, ".seg") && !stat(p, &stb)) {
+			sum += (__u64)stb.st_size;
+			(*nfiles)++;
+		}
+	}
+	if (dd)
+		closedir(dd);
+	return sum;
+}
+
+/* After write errors: what was lost is counted, the rest comes back whole
+ * and in order (records may be missing in between), the files hold whole
+ * records only, the gauges add up. */
+static void check_after_errors(struct spool *sp, const char *d, __u32 total, const char *what)
+{
+	const struct seg_rec *r;
+	struct spool_stats st;
+	__u64 rec_bytes = 0;
+	__u32 back = 0, next = 0;
+	int nfiles;
+
+	spool_sync(sp);
+	spool_get_stats(sp, &st);
+	EXPECT_EQ("unread + lost = appended", st.unread + st.lost_full + st.lost_err, total);
+	EXPECT_EQ("the bytes gauge is the files' size", st.bytes, files_bytes(d, &nfiles));
+	while ((r = spool_peek(sp))) {
+		__u32 i = (__u32)(r->meta.ts_ns - 1000);
+
+		if (r->meta.ts_ns < 1000 + next || i >= total || !is_record(r, i)) {
+			EXPECT_EQ("record in order, intact: ts", r->meta.ts_ns, 1000 + next);
+			break;
+		}
+		rec_bytes += r->size;
+		next = i + 1;
+		back++;
+		spool_take(sp);
+	}
+	EXPECT_EQ("the unread ones come back", back, st.unread);
+	EXPECT_EQ("no half record left in a file", files_bytes(d, &nfiles),
+		  (__u64)nfiles * SEG_HDR_LEN + rec_bytes);
+	fprintf(stderr, "# %s: %u of %u written, lost_full %llu, lost_err %llu\n", what, back,
+		total, (unsigned long long)st.lost_full, (unsigned long long)st.lost_err);
+}
+
+/* A disk that fills (a 64 KiB tmpfs): counted as lost_full. */
+static void test_spool_io_disk_full(void **state)
+{
+	char mnt[128], d[160];
+	struct spool_stats st;
+	struct spool_found f;
+	struct spool *sp;
+
+	(void)state;
+	if (!private_mounts())
+		skip_because("no mount namespace (not root?)");
+	snprintf(mnt, sizeof(mnt), "%s/tiny", dir);
+	snprintf(d, sizeof(d), "%s/spool", mnt);
+	if (mkdir(mnt, 0750) || mount("xs-spool-tiny", mnt, "tmpfs", 0, "size=64k"))
+		skip_because("cannot mount a tmpfs");
+	sp = spool_open(d, 1 << 20, &f);
+	EXPECT_TRUE("open", sp);
+	if (sp) {
+		EXPECT_EQ("appended (~300 KB)", append_batches(sp, 0, 400, 8), 0);
+		check_after_errors(sp, d, 400, "64 KiB tmpfs");
+		spool_get_stats(sp, &st);
+		EXPECT_TRUE("lost as full", st.lost_full > 0);
+		EXPECT_EQ("no other error", st.lost_err, 0);
+		spool_close(sp);
+	}
+	umount2(mnt, MNT_DETACH);
+	end_checks("spool I/O disk full");
+}
+
+/* Another write error: the directory moved away under the running spool,
+ * its next segment cannot be made (ENOENT): counted as lost_err. */
+static void test_spool_io_write_error(void **state)
+{
+	struct spool_stats st;
+	struct spool_found f;
+	struct spool *sp;
+	char d[128], moved[160];
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/gone", dir);
+	snprintf(moved, sizeof(moved), "%s/gone.moved", dir);
+	sp = spool_open(d, 1 << 20, &f); /* 128 KiB segments */
+	EXPECT_TRUE("open", sp);
+	if (!sp)
+		return end_checks("spool I/O write error");
+	EXPECT_EQ("appended (~75 KB)", append_batches(sp, 0, 100, 8), 0);
+	spool_sync(sp);
+	EXPECT_EQ("move the directory", rename(d, moved), 0);
+	EXPECT_EQ("appended (~225 KB more)", append_batches(sp, 100, 300, 8), 0);
+	check_after_errors(sp, moved, 400, "directory moved away");
+	spool_get_stats(sp, &st);
+	EXPECT_TRUE("lost as an error (ENOENT)", st.lost_err > 0);
+	EXPECT_EQ("none as full", st.lost_full, 0);
+	spool_close(sp);
+	end_checks("spool I/O write error");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +711,11 @@ int main(void)
 		cmocka_unit_test(test_spool_corrupt),
 		cmocka_unit_test(test_spool_full),
 		cmocka_unit_test(test_spool_put_back),
+		cmocka_unit_test(test_spool_io_order),
+		cmocka_unit_test(test_spool_io_close_drains),
+		cmocka_unit_test(test_spool_io_write_error),
+		cmocka_unit_test(test_spool_io_stalled),
+		cmocka_unit_test(test_spool_io_disk_full),
 	};
 
 	return cmocka_run_group_tests_name("spool", tests, make_dir, remove_dir);
