@@ -415,10 +415,10 @@ void lane_service(struct lane *l, bool drain)
 		if (l->pace != PACE_UNLIMITED)
 			l->pace_tokens -= l->c.spool_out - before;
 	}
-	/* how far each segment is delivered, ten times a second: a header
-	 * write and a deleted segment each time is file system work that can
-	 * stall the worker behind the journal for tens of ms; a crash repeats
-	 * at most these 100 ms of deliveries (at-least-once) */
+	/* how far each segment is delivered, ten times a second (the header
+	 * writes and removals it hands to the spool's I/O thread are file
+	 * system work); a crash repeats at most these 100 ms of deliveries
+	 * (at-least-once) */
 	if (now - l->committed_ns >= COMMIT_EVERY_NS) {
 		spool_commit(l->spool);
 		l->committed_ns = now;
