@@ -9,6 +9,7 @@
  * thread: records come back whole and in order while written and read at
  * once, none before it is written (a frozen file system), the worker does
  * not wait for a stalled disk, write errors are counted, close drains.
+ * What an earlier run left is checked in the background, in order.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,24 +192,41 @@ static void last_segment(const char *sub, char *out, size_t len)
 		pclose(p);
 }
 
+/* Opens the spool and waits until what an earlier run left is checked
+ * (found: the counts, as spool_get_stats gives them). */
+static struct spool *open_checked(const char *d, __u64 max, struct spool_stats *found)
+{
+	struct spool_found f;
+	struct spool *sp = spool_open(d, max, &f);
+
+	memset(found, 0, sizeof(*found));
+	for (int i = 0; sp && i < 10000; i++) {
+		spool_get_stats(sp, found);
+		if (!found->checking)
+			break;
+		usleep(1000);
+	}
+	return sp;
+}
+
 static void test_spool_restart(void **state)
 {
 	char d[128];
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/restart", dir);
-	sp = spool_open(d, 1 << 20, &f);
+	sp = open_checked(d, 1 << 20, &f);
 	EXPECT_TRUE("open", sp);
 	if (!sp)
 		return end_checks("spool restart");
-	EXPECT_EQ("fresh: nothing found", f.records, 0);
+	EXPECT_EQ("fresh: nothing found", f.recovered, 0);
 	fill(sp, 0, 100, 200);
 	spool_close(sp); /* nothing acknowledged: as after kill -9 */
 
-	sp = spool_open(d, 1 << 20, &f);
-	EXPECT_EQ("found again", f.records, 100);
+	sp = open_checked(d, 1 << 20, &f);
+	EXPECT_EQ("found again", f.recovered, 100);
 	EXPECT_EQ("none torn", f.torn, 0);
 	/* acknowledge the first 40 only */
 	for (int i = 0; i < 40 && spool_peek(sp); i++)
@@ -216,8 +234,8 @@ static void test_spool_restart(void **state)
 	spool_commit(sp);
 	spool_close(sp);
 
-	sp = spool_open(d, 1 << 20, &f);
-	EXPECT_EQ("the 60 not acknowledged", f.records, 60);
+	sp = open_checked(d, 1 << 20, &f);
+	EXPECT_EQ("the 60 not acknowledged", f.recovered, 60);
 	EXPECT_EQ("in order from record 40", read_all(sp, 40, 200), 60);
 	spool_close(sp);
 	end_checks("spool restart");
@@ -226,21 +244,21 @@ static void test_spool_restart(void **state)
 static void test_spool_torn(void **state)
 {
 	char d[128], seg[256];
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 	struct stat st;
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/torn", dir);
-	sp = spool_open(d, 1 << 20, &f);
+	sp = open_checked(d, 1 << 20, &f);
 	fill(sp, 0, 10, 300);
 	spool_close(sp);
 	last_segment("torn", seg, sizeof(seg));
 	/* the writer died 5 bytes short of the end of its last record */
 	EXPECT_EQ("stat", stat(seg, &st), 0);
 	EXPECT_EQ("truncate", truncate(seg, st.st_size - 5), 0);
-	sp = spool_open(d, 1 << 20, &f);
-	EXPECT_EQ("9 intact", f.records, 9);
+	sp = open_checked(d, 1 << 20, &f);
+	EXPECT_EQ("9 intact", f.recovered, 9);
 	EXPECT_EQ("1 torn", f.torn, 1);
 	EXPECT_EQ("none corrupt", f.corrupt, 0);
 	EXPECT_EQ("the 9 back, in order", read_all(sp, 0, 300), 9);
@@ -251,14 +269,14 @@ static void test_spool_torn(void **state)
 static void test_spool_corrupt(void **state)
 {
 	char d[128], seg[256];
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 	int fd;
 	__u8 b;
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/corrupt", dir);
-	sp = spool_open(d, 1 << 20, &f);
+	sp = open_checked(d, 1 << 20, &f);
 	fill(sp, 0, 10, 100);
 	spool_close(sp);
 	last_segment("corrupt", seg, sizeof(seg));
@@ -273,8 +291,8 @@ static void test_spool_corrupt(void **state)
 		EXPECT_EQ("write", pwrite(fd, &b, 1, at), 1);
 	}
 	close(fd);
-	sp = spool_open(d, 1 << 20, &f);
-	EXPECT_EQ("4 before the damage", f.records, 4);
+	sp = open_checked(d, 1 << 20, &f);
+	EXPECT_EQ("4 before the damage", f.recovered, 4);
 	EXPECT_EQ("1 corrupt", f.corrupt, 1);
 	EXPECT_EQ("the 4 back", read_all(sp, 0, 100), 4);
 	spool_close(sp);
@@ -284,7 +302,7 @@ static void test_spool_corrupt(void **state)
 static void test_spool_full(void **state)
 {
 	char d[128];
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 	__u8 value[1000] = { 0 };
 	struct seg_meta m = { .ts_ns = 1 };
@@ -292,7 +310,7 @@ static void test_spool_full(void **state)
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/full", dir);
-	sp = spool_open(d, 64 << 10, &f);
+	sp = open_checked(d, 64 << 10, &f);
 	while (n < 1000 && !(err = spool_append(sp, &m, key, sizeof(key), value, sizeof(value))))
 		n++;
 	EXPECT_EQ("full says ENOSPC", err, -ENOSPC);
@@ -305,7 +323,7 @@ static void test_spool_full(void **state)
 static void test_spool_put_back(void **state)
 {
 	char d[128];
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 	__u8 v[200];
 	struct spool_back back[3];
@@ -314,7 +332,7 @@ static void test_spool_put_back(void **state)
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/back", dir);
-	sp = spool_open(d, 1 << 20, &f);
+	sp = open_checked(d, 1 << 20, &f);
 	fill(sp, 10, 5, 200); /* ts 1010..1014 */
 	/* read three, then the producer hands them back: read again from 1010 */
 	for (int i = 0; i < 3; i++) {
@@ -327,8 +345,8 @@ static void test_spool_put_back(void **state)
 	EXPECT_EQ("all five again, in order", read_all(sp, 10, 200), 5);
 	/* records produced directly, handed back: in front of the unread ones */
 	spool_close(sp);
-	sp = spool_open(d, 1 << 20, &f);
-	EXPECT_EQ("five left", f.records, 5);
+	sp = open_checked(d, 1 << 20, &f);
+	EXPECT_EQ("five left", f.recovered, 5);
 	make_value(v, 200, 7);
 	back[0] = (struct spool_back){ .meta = { .ts_ns = 1007 }, .key = key,
 				       .key_len = sizeof(key), .value = v, .value_len = 200 };
@@ -339,8 +357,8 @@ static void test_spool_put_back(void **state)
 	spool_take(sp);
 	EXPECT_EQ("then the five", read_all(sp, 10, 200), 5);
 	spool_close(sp);
-	sp = spool_open(d, 1 << 20, &f);
-	EXPECT_EQ("after a restart: six, the front one first", f.records, 6);
+	sp = open_checked(d, 1 << 20, &f);
+	EXPECT_EQ("after a restart: six, the front one first", f.recovered, 6);
 	r = spool_peek(sp);
 	EXPECT_TRUE("front first after a restart", r && r->meta.ts_ns == 1007);
 	spool_close(sp);
@@ -435,7 +453,7 @@ static void test_spool_io_order(void **state)
 {
 	const __u32 total = 20000; /* ~16 MB: ~60 write buffers, 1 MiB segments */
 	char d[128];
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool_stats st;
 	struct spool *sp;
 	__u32 in = 0, out = 0, batches = 0, full = 0;
@@ -443,7 +461,7 @@ static void test_spool_io_order(void **state)
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/order", dir);
-	sp = spool_open(d, 8 << 20, &f);
+	sp = open_checked(d, 8 << 20, &f);
 	EXPECT_TRUE("open", sp);
 	if (!sp)
 		return end_checks("spool I/O order");
@@ -481,19 +499,19 @@ static void test_spool_io_order(void **state)
 static void test_spool_io_close_drains(void **state)
 {
 	char d[128];
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/drain", dir);
-	sp = spool_open(d, 32 << 20, &f);
+	sp = open_checked(d, 32 << 20, &f);
 	EXPECT_TRUE("open", sp);
 	if (!sp)
 		return end_checks("spool I/O close drains");
 	EXPECT_EQ("appended", append_batches(sp, 0, 10000, 64), 0);
 	spool_close(sp);
-	sp = spool_open(d, 32 << 20, &f);
-	EXPECT_EQ("all found again", f.records, 10000);
+	sp = open_checked(d, 32 << 20, &f);
+	EXPECT_EQ("all found again", f.recovered, 10000);
 	EXPECT_EQ("all back, in order", take_in_order(sp, 0, 20000, false), 10000);
 	spool_close(sp);
 	end_checks("spool I/O close drains");
@@ -527,7 +545,7 @@ static void test_spool_io_stalled(void **state)
 	const __u32 total = 3000; /* ~2.4 MB: ~10 write buffers, 2 new segments */
 	char mnt[128], d[160], cmd[1024];
 	struct spool_stats st;
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp = NULL;
 	int fd = -1;
 	pid_t guard = -1;
@@ -543,7 +561,7 @@ static void test_spool_io_stalled(void **state)
 		 mnt, mnt, mnt, mnt, mnt);
 	if (system(cmd))
 		skip_because("cannot mount an ext4 image on a loop device (mkfs.ext4, losetup?)");
-	sp = spool_open(d, 8 << 20, &f);
+	sp = open_checked(d, 8 << 20, &f);
 	fd = open(mnt, O_RDONLY | O_DIRECTORY);
 	EXPECT_TRUE("open", sp && fd >= 0);
 	if (!sp || fd < 0 || ioctl(fd, FIFREEZE, 0)) {
@@ -649,7 +667,7 @@ static void test_spool_io_disk_full(void **state)
 {
 	char mnt[128], d[160];
 	struct spool_stats st;
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 
 	(void)state;
@@ -659,7 +677,7 @@ static void test_spool_io_disk_full(void **state)
 	snprintf(d, sizeof(d), "%s/spool", mnt);
 	if (mkdir(mnt, 0750) || mount("xs-spool-tiny", mnt, "tmpfs", 0, "size=64k"))
 		skip_because("cannot mount a tmpfs");
-	sp = spool_open(d, 1 << 20, &f);
+	sp = open_checked(d, 1 << 20, &f);
 	EXPECT_TRUE("open", sp);
 	if (sp) {
 		EXPECT_EQ("appended (~300 KB)", append_batches(sp, 0, 400, 8), 0);
@@ -678,14 +696,14 @@ static void test_spool_io_disk_full(void **state)
 static void test_spool_io_write_error(void **state)
 {
 	struct spool_stats st;
-	struct spool_found f;
+	struct spool_stats f;
 	struct spool *sp;
 	char d[128], moved[160];
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/gone", dir);
 	snprintf(moved, sizeof(moved), "%s/gone.moved", dir);
-	sp = spool_open(d, 1 << 20, &f); /* 128 KiB segments */
+	sp = open_checked(d, 1 << 20, &f); /* 128 KiB segments */
 	EXPECT_TRUE("open", sp);
 	if (!sp)
 		return end_checks("spool I/O write error");
@@ -699,6 +717,62 @@ static void test_spool_io_write_error(void **state)
 	EXPECT_EQ("none as full", st.lost_full, 0);
 	spool_close(sp);
 	end_checks("spool I/O write error");
+}
+
+/* What an earlier run left is checked while the run goes on: the open
+ * does not wait for the check, records appended meanwhile come after the
+ * old ones (none is read before the check has passed every older one), and
+ * a close in the middle of the check leaves every old record for the next run. */
+static void test_spool_check_background(void **state)
+{
+	const __u32 old = 200000, fresh = 1000;
+	struct spool_found found;
+	struct spool_stats st;
+	struct spool *sp;
+	__u64 deadline;
+	char d[128];
+	__u32 n = 0;
+
+	(void)state;
+	snprintf(d, sizeof(d), "%s/check", dir);
+	sp = spool_open(d, 256 << 20, &found);
+	EXPECT_TRUE("open", sp);
+	if (!sp)
+		return end_checks("spool check in the background");
+	EXPECT_EQ("appended", append_batches(sp, 0, old, 64), 0);
+	spool_close(sp);
+
+	sp = spool_open(d, 256 << 20, &found);
+	EXPECT_TRUE("segments found", found.segments > 0 && found.bytes > 0);
+	spool_close(sp); /* most likely in the middle of the check */
+
+	sp = spool_open(d, 256 << 20, &found);
+	spool_get_stats(sp, &st);
+	EXPECT_TRUE("the open does not wait for the check", st.checking);
+	EXPECT_EQ("appended meanwhile", append_batches(sp, old, fresh, 64), 0);
+	deadline = mono_ms() + 30000;
+	while (n < old + fresh && mono_ms() < deadline) {
+		/* at most what the spool's tickets hold between commits */
+		__u32 want = old + fresh - n < 50000 ? old + fresh - n : 50000;
+		__u32 got = take_in_order(sp, n, want, true);
+
+		spool_commit(sp);
+		if (!got)
+			usleep(1000);
+		n += got;
+	}
+	EXPECT_EQ("the old ones first, then the new, in order", n, old + fresh);
+	spool_get_stats(sp, &st);
+	EXPECT_EQ("all the old ones recovered", st.recovered, old);
+	EXPECT_EQ("none unread", st.unread, 0);
+	EXPECT_TRUE("checked", !st.checking);
+	spool_commit(sp);
+	spool_close(sp);
+
+	sp = open_checked(d, 256 << 20, &st);
+	EXPECT_EQ("nothing left after delivery", st.recovered, 0);
+	spool_close(sp);
+	end_checks("spool check in the background");
 }
 
 int main(void)
@@ -716,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_spool_io_write_error),
 		cmocka_unit_test(test_spool_io_stalled),
 		cmocka_unit_test(test_spool_io_disk_full),
+		cmocka_unit_test(test_spool_check_background),
 	};
 
 	return cmocka_run_group_tests_name("spool", tests, make_dir, remove_dir);

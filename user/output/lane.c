@@ -252,18 +252,14 @@ struct lane *lane_open(const struct lane_opts *o)
 	if (o->spool_dir) {
 		l->spool_wanted = true;
 		l->spool = spool_open(o->spool_dir, o->spool_max, &found);
-		if (l->spool) {
-			l->c.spool_recovered = found.records;
-			l->c.spool_torn = found.torn;
-			l->c.spool_corrupt = found.corrupt;
-			l->spooling = found.records > 0; /* the earlier run's records first */
-		}
+		if (l->spool)
+			l->spooling = found.segments > 0; /* the earlier run's records first */
 	}
 	/* A run that restarts on a backlog captures at once: asking the broker
 	 * first waits up to 5 s for one that is stopped, and the frames of
 	 * those seconds would be lost; the backlog soon tells. */
 	l->k = kafka_open(o->kafka, o->kafka->topic, on_report, l,
-			  o->check_broker && !found.records);
+			  o->check_broker && !found.segments);
 	if (!l->k) {
 		spool_close(l->spool);
 		free(l);
@@ -424,7 +420,7 @@ void lane_service(struct lane *l, bool drain)
 		l->committed_ns = now;
 	}
 	st = update_gauges(l);
-	if (!st.unread && l->spooling && !l->resume_ns && !l->taking_back)
+	if (!st.unread && !st.checking && l->spooling && !l->resume_ns && !l->taking_back)
 		l->spooling = false; /* all read back: new records go straight to the producer */
 }
 
@@ -438,6 +434,9 @@ static struct spool_stats update_gauges(struct lane *l)
 	l->c.spool_oldest_ns = st.oldest_ns;
 	l->c.spool_lost_full = st.lost_full;
 	l->c.spool_lost_err = st.lost_err;
+	l->c.spool_recovered = st.recovered;
+	l->c.spool_torn = st.torn;
+	l->c.spool_corrupt = st.corrupt;
 	return st;
 }
 

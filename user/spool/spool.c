@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "spool.h"
+#include "spool_check.h"
 #include "spool_io.h"
 
 #define SPOOL_RING (1u << 16)   /* records read and not yet acknowledged, at most */
@@ -47,6 +48,7 @@ struct spool {
 	size_t nsegs, cap;
 	__u64 low_seq, high_seq; /* of any file this spool has had: new ones go below or above */
 	struct spool_io *io;
+	struct spool_check *check; /* the segments an earlier run left, being checked */
 	__u8 *wbuf;       /* appends, handed to the I/O thread once per RX batch at most */
 	size_t wlen;
 	__u64 wrecords;   /* records in wbuf */
@@ -66,12 +68,15 @@ static struct seg *wseg(struct spool *sp)
 	return &sp->segs[sp->nsegs - 1];
 }
 
-/* Readable up to here: what the I/O thread has written, short of damage. */
+/* Readable up to here: what the I/O thread has written (or the check
+ * passed, in an earlier run's segment), short of damage. */
 static __u64 seg_end(const struct seg *s)
 {
 	__u64 written = atomic_load_explicit(&s->f->written, memory_order_acquire);
+	__u64 checked = atomic_load_explicit(&s->f->checked_end, memory_order_acquire);
+	__u64 end = written < s->end ? written : s->end;
 
-	return written < s->end ? written : s->end;
+	return checked < end ? checked : end;
 }
 
 /* Every byte handed over is written or lost: nothing more will be readable. */
@@ -93,6 +98,7 @@ static struct seg_file *seg_file_new(const struct spool *sp, __u64 seq)
 	if (!f)
 		return NULL;
 	f->fd = -1;
+	f->checked_end = UINT64_MAX;
 	snprintf(f->path, sizeof(f->path), "%s/%016llx.seg", sp->dir, (unsigned long long)seq);
 	return f;
 }
@@ -185,43 +191,6 @@ static int create_seg(struct spool *sp, __u64 seq, bool sync, struct seg *s)
 	return 0;
 }
 
-/* Counts the intact records of a segment left by an earlier run; a torn
- * last record or a damaged one ends it there (said and counted). */
-static void scan_seg(struct spool *sp, struct seg *s, const char *name, struct spool_found *f)
-{
-	__u64 off = s->consumed;
-	enum seg_decode d = SEG_OK;
-
-	while (off < s->size && d != SEG_BAD) {
-		size_t want = s->size - off < RBUF_CAP ? s->size - off : RBUF_CAP, p = 0;
-		ssize_t n = pread(s->f->fd, sp->rbuf, want, (off_t)off);
-		struct seg_rec r;
-
-		if (n <= 0) {
-			d = SEG_BAD;
-			break;
-		}
-		while (p < (size_t)n && (d = seg_decode(sp->rbuf + p, (size_t)n - p, &r)) == SEG_OK) {
-			p += r.size;
-			f->records++;
-		}
-		off += p;
-		if (d == SEG_SHORT && !p)
-			break; /* not even one record fits before the end of the file */
-	}
-	if (off < s->size && d == SEG_SHORT) {
-		pr_warn("spool %s/%s: the last record is torn at offset %llu (a run died while"
-			" writing it): skipped (spool_torn)\n", sp->dir, name, (unsigned long long)off);
-		f->torn++;
-	} else if (off < s->size) {
-		pr_warn("spool %s/%s: the record at offset %llu fails its CRC: the segment's"
-			" last %llu bytes are skipped (spool_corrupt)\n", sp->dir, name,
-			(unsigned long long)off, (unsigned long long)(s->size - off));
-		f->corrupt++;
-	}
-	s->end = off;
-}
-
 static int seq_cmp(const void *a, const void *b)
 {
 	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
@@ -229,13 +198,16 @@ static int seq_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The segments an earlier run left, oldest first. */
+/* The segments an earlier run left, oldest first: opened here, checked
+ * by spool_check's thread (readable once checked). */
 static int recover(struct spool *sp, struct spool_found *f)
 {
+	struct spool_check_seg *check = NULL;
 	DIR *d = opendir(sp->dir);
 	struct dirent *e;
 	__u64 *seqs = NULL;
 	size_t n = 0, cap = 0;
+	int err = 0;
 
 	if (!d)
 		return -errno;
@@ -263,23 +235,26 @@ static int recover(struct spool *sp, struct spool_found *f)
 	if (n) { /* corrupt ones left alone and delivered ones being removed too */
 		sp->low_seq = seqs[0];
 		sp->high_seq = seqs[n - 1];
+		check = calloc(n, sizeof(*check));
+		if (!check)
+			err = -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct seg s = { .seq = seqs[i], .f = seg_file_new(sp, seqs[i]) };
+	for (size_t i = 0; i < n && !err; i++) {
+		struct seg s = { .seq = seqs[i], .f = seg_file_new(sp, seqs[i]), .end = NO_DAMAGE };
 		__u8 hdr[SEG_HDR_LEN];
 		struct stat stb;
 		int fd;
 
 		if (!s.f) {
-			free(seqs);
-			return -ENOMEM;
+			err = -ENOMEM;
+			break;
 		}
 		fd = open(s.f->path, O_RDWR | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &stb) || pread(fd, hdr, SEG_HDR_LEN, 0) != SEG_HDR_LEN ||
 		    seg_header_check(hdr, &s.consumed) || s.consumed > (__u64)stb.st_size) {
 			pr_warn("spool %s/%s: not a readable spool segment (header): left alone"
 				" (spool_corrupt)\n", sp->dir, strrchr(s.f->path, '/') + 1);
-			f->corrupt++;
+			sp->st.corrupt++;
 			if (fd >= 0)
 				close(fd);
 			free(s.f);
@@ -287,24 +262,31 @@ static int recover(struct spool *sp, struct spool_found *f)
 		}
 		s.f->fd = fd;
 		s.size = (__u64)stb.st_size;
-		atomic_store_explicit(&s.f->written, s.size, memory_order_relaxed);
-		atomic_store_explicit(&s.f->handled, s.size, memory_order_relaxed);
-		s.end = s.size;
 		s.read_off = s.consumed;
-		scan_seg(sp, &s, strrchr(s.f->path, '/') + 1, f);
 		sp->st.bytes += s.size;
+		atomic_store_explicit(&s.f->written, s.size, memory_order_relaxed);
+		if (s.consumed < s.size) { /* nothing readable nor removable until checked */
+			atomic_store_explicit(&s.f->checked_end, s.consumed, memory_order_relaxed);
+			check[f->segments++] = (struct spool_check_seg){ .f = s.f, .from = s.consumed,
+									 .size = s.size };
+			f->bytes += s.size - s.consumed;
+		} else {
+			atomic_store_explicit(&s.f->handled, s.size, memory_order_relaxed);
+		}
 		if (!insert_seg(sp, sp->nsegs, &s)) {
 			close(fd);
 			free(s.f);
-			free(seqs);
-			return -ENOMEM;
+			err = -ENOMEM;
+			break;
 		}
-		if (s.consumed >= s.end)
+		if (s.consumed >= s.size)
 			remove_seg(sp, sp->nsegs - 1); /* delivered; the last run died before removing it */
 	}
+	if (!err && f->segments && !(sp->check = spool_check_start(sp->dir, check, f->segments)))
+		err = -errno;
+	free(check);
 	free(seqs);
-	sp->st.unread = f->records;
-	return 0;
+	return err;
 }
 
 struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *found)
@@ -350,9 +332,10 @@ struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *f
 		errno = -err;
 		return NULL;
 	}
-	if (found->records)
-		pr_info("spool %s: %llu records left by an earlier run: sent before new ones\n", dir,
-			(unsigned long long)found->records);
+	if (found->segments)
+		pr_info("spool %s: %llu segment(s), %llu bytes, left by an earlier run: checked"
+			" while capturing, sent before new records\n", dir,
+			(unsigned long long)found->segments, (unsigned long long)found->bytes);
 	return sp;
 }
 
@@ -480,6 +463,10 @@ const struct seg_rec *spool_peek(struct spool *sp)
 				(unsigned long long)s->read_off);
 			s->end = end = s->read_off;
 		}
+		/* more may come in it (being written, or checked): nothing of a
+		 * later segment is before that */
+		if (!seg_settled(s))
+			break;
 	}
 	/* the unread records may still be in the write buffer: readable once written */
 	hand_over(sp, false);
@@ -669,14 +656,22 @@ void spool_commit(struct spool *sp)
 
 void spool_get_stats(const struct spool *sp, struct spool_stats *st)
 {
+	struct spool_check_counts found = { .done = true };
 	struct spool_io_lost lost;
 
 	spool_io_lost(sp->io, &lost);
+	if (sp->check)
+		spool_check_counts(sp->check, &found);
 	*st = sp->st;
 	st->bytes += sp->wlen - lost.bytes;
 	st->unread -= lost.full + lost.err; /* appended, never to be read */
+	st->unread += found.records;         /* (those taken were taken off st.unread) */
 	st->lost_full += lost.full;
 	st->lost_err += lost.err;
+	st->recovered = found.records;
+	st->torn = found.torn;
+	st->corrupt += found.corrupt;
+	st->checking = !found.done;
 	if (!st->unread)
 		st->oldest_ns = 0;
 }
@@ -685,6 +680,9 @@ void spool_close(struct spool *sp)
 {
 	if (!sp)
 		return;
+	/* first: it reads the files closed below; what it did not check
+	 * stays unread on disk, for the next run */
+	spool_check_stop(sp->check);
 	if (sp->io && sp->nsegs) {
 		spool_sync(sp);
 		spool_commit(sp);

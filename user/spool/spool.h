@@ -22,11 +22,12 @@
 #include <stdbool.h>
 #include "segment.h"
 
-/* What the spool found at open, left by an earlier run. */
+/* What the spool found at open, left by an earlier run: its records are
+ * checked on a thread of their own while the run captures, and counted
+ * (struct spool_stats) as they are. */
 struct spool_found {
-	__u64 records;  /* intact records not yet delivered: sent first */
-	__u64 torn;     /* a last record cut short (the writer died mid-write) */
-	__u64 corrupt;  /* a record failing its CRC: the rest of its segment skipped */
+	__u64 segments; /* with records not yet delivered: sent first */
+	__u64 bytes;    /* in them, not yet delivered */
 };
 
 /* A record the producer handed back, with its ticket if it came from the spool. */
@@ -79,6 +80,11 @@ struct spool_stats {
 	__u64 oldest_ns; /* capture time of the oldest unread record (0: none) */
 	__u64 lost_full; /* appended, then not written: disk full */
 	__u64 lost_err;  /* appended, then not written: another I/O error */
+	/* left by an earlier run (counted as they are checked) */
+	__u64 recovered; /* intact records not yet delivered: sent first */
+	__u64 torn;      /* a last record cut short (the writer died mid-write) */
+	__u64 corrupt;   /* a segment with a record failing its CRC, or an unreadable header */
+	bool checking;   /* not all checked yet: more may be counted */
 };
 
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);

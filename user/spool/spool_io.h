@@ -32,6 +32,9 @@ struct seg_file {
 	int create_err;        /* why the creation failed: its records are lost with it */
 	_Atomic __u64 written; /* bytes in the file: records readable up to here */
 	_Atomic __u64 handled; /* bytes handed over and done with: written or lost */
+	/* an earlier run's segment: readable up to here once checked
+	 * (spool_check.h; until then its consumed offset); UINT64_MAX: ours */
+	_Atomic __u64 checked_end;
 	char path[PATH_MAX + 32];
 };
 
