@@ -92,7 +92,8 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 	memset(q, 0, sizeof(*q));
 	q->queue_id = queue_id;
 	q->nframes = umem_frames(umem_mb);
-	q->rx_size = q->nframes / 2;
+	/* the RX ring can hold every frame: the whole UMEM absorbs a pause */
+	q->rx_size = q->nframes;
 	q->area_len = (__u64)q->nframes * XSK_FRAME_SIZE;
 	ucfg.fill_size = q->nframes;
 	q->area = mmap(NULL, q->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
