@@ -8,6 +8,7 @@
 # (librdkafka: batching, protocol, socket), the main thread (counters).
 #
 # XS=PATH measures another build of the sensor (an A/B of one change).
+# WRAP="TOOL ARGS" runs the receiver under a tool (bench/callgrind.sh: valgrind).
 # usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe] [-- RUN ARGS...]
 #   e.g. bench/cpu_split.sh --rate 50000 -- --headers all
 # --probe measures the classic probe (build/bench/pcap-probe) instead, the
@@ -45,6 +46,8 @@ ip -n "$ns" link set "$vb" up
 # as bench/run.sh: the generator on CPU 0, the receiver on CPU 1
 XS=${XS:-build/xdpsensor} pin=(taskset -c 1) gpin=(taskset -c 0)
 (($(nproc) >= 2)) || pin=() gpin=()
+read -r -a wrap <<<"${WRAP:-}"
+pin+=("${wrap[@]}")
 if [[ $probe ]]; then
 	"${pin[@]}" build/bench/pcap-probe -i "$va" -o kafka -b "$broker" -t cpu "$@" >"$w/out" 2>"$w/err" &
 	spid=$! ready=ready
