@@ -8,7 +8,8 @@
  * are not given back; records put back go in front. The spool's I/O
  * thread: records come back whole and in order while written and read at
  * once, none before it is written (a frozen file system), the worker does
- * not wait for a stalled disk, write errors are counted, close drains.
+ * not wait for a stalled disk until its queue is full (then it says so),
+ * write errors are counted, close drains.
  * What an earlier run left is checked in the background, in order.
  */
 #include <stdarg.h>
@@ -467,11 +468,14 @@ static void test_spool_io_order(void **state)
 		return end_checks("spool I/O order");
 	while (out < total && mono_ms() < deadline) {
 		__u32 n = total - in < 64 ? total - in : 64, got;
+		struct spool_stats before, after;
 
+		spool_get_stats(sp, &before);
 		if (n && append_batches(sp, in, n, 64) == -ENOSPC) {
 			full++; /* the I/O thread fell far behind (a loaded machine): let it write */
+			spool_get_stats(sp, &after);
+			n = (__u32)(after.unread - before.unread); /* appended before the refusal */
 			spool_sync(sp);
-			n = 0;
 		}
 		in += n;
 		got = take_in_order(sp, out, 128, true);
@@ -540,10 +544,46 @@ static void skip_because(const char *why)
  * of ms): appending and handing over do not wait for it, and no record is
  * read back before it is written; once thawed, all come back in order.
  */
+/* stderr into path (what the code under test says); returns the old one */
+static int stderr_to(const char *path)
+{
+	int old = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	fflush(stderr);
+	if (fd >= 0) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	return old;
+}
+
+static void stderr_back(int old)
+{
+	fflush(stderr);
+	dup2(old, 2);
+	close(old);
+}
+
+static bool file_has(const char *path, const char *text)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, text);
+	if (f)
+		fclose(f);
+	return found;
+}
+
 static void test_spool_io_stalled(void **state)
 {
 	const __u32 total = 3000; /* ~2.4 MB: ~10 write buffers, 2 new segments */
-	char mnt[128], d[160], cmd[1024];
+	const __u32 extra = 50000; /* ~40 MB: more than the I/O thread's queue */
+	char mnt[128], d[160], cmd[1024], log[160];
+	pid_t thawer;
+	int more;
 	struct spool_stats st;
 	struct spool_stats f;
 	struct spool *sp = NULL;
@@ -556,12 +596,13 @@ static void test_spool_io_stalled(void **state)
 		skip_because("no mount namespace (not root?)");
 	snprintf(mnt, sizeof(mnt), "%s/frozen", dir);
 	snprintf(d, sizeof(d), "%s/spool", mnt);
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && truncate -s 32M '%s.img' &&"
+	snprintf(log, sizeof(log), "%s/frozen.log", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && truncate -s 128M '%s.img' &&"
 		 " mkfs.ext4 -q -F '%s.img' >/dev/null 2>&1 && mount -o loop '%s.img' '%s'",
 		 mnt, mnt, mnt, mnt, mnt);
 	if (system(cmd))
 		skip_because("cannot mount an ext4 image on a loop device (mkfs.ext4, losetup?)");
-	sp = open_checked(d, 8 << 20, &f);
+	sp = open_checked(d, 96 << 20, &f);
 	fd = open(mnt, O_RDONLY | O_DIRECTORY);
 	EXPECT_TRUE("open", sp && fd >= 0);
 	if (!sp || fd < 0 || ioctl(fd, FIFREEZE, 0)) {
@@ -588,9 +629,24 @@ static void test_spool_io_stalled(void **state)
 	EXPECT_TRUE("appends do not wait for a stalled disk (< 5 s)", took < 5000);
 	fprintf(stderr, "# %u records appended in %llu ms on a frozen file system\n", total,
 		(unsigned long long)took);
-	EXPECT_EQ("thaw", ioctl(fd, FITHAW, 0), 0);
+	/* past the 32 MiB queue the worker waits for the disk, and says so */
+	more = stderr_to(log);
+	thawer = fork();
+	if (thawer == 0) {
+		sleep(1);
+		ioctl(fd, FITHAW, 0);
+		_exit(0);
+	}
+	t0 = mono_ms();
+	EXPECT_EQ("appended past the queue", append_batches(sp, total, extra, 64), 0);
+	took = mono_ms() - t0;
+	stderr_back(more);
+	waitpid(thawer, NULL, 0);
+	EXPECT_TRUE("the worker waited for the thaw (>= 0.5 s)", took >= 500);
+	EXPECT_TRUE("and said why", file_has(log, "the worker waited"));
 	spool_sync(sp);
-	EXPECT_EQ("all back once written, in order", take_in_order(sp, 0, total, false), total);
+	EXPECT_EQ("all back once written, in order",
+		  take_in_order(sp, 0, total + extra, false), total + extra);
 out:
 	spool_close(sp);
 	if (guard > 0) {

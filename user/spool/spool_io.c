@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "segment.h"
 #include "spool_io.h"
@@ -42,6 +43,9 @@ struct spool_io {
 	/* the thread's own */
 	char dir[PATH_MAX];
 	time_t last_said;
+	/* the worker's own: how long it waited for the disk, said every 10 s */
+	__u64 waited_ns;
+	time_t wait_said;
 	/* the thread's, read by the worker */
 	_Atomic __u64 lost_full, lost_err, lost_bytes;
 };
@@ -222,15 +226,36 @@ struct spool_io *spool_io_start(const char *dir)
 	return io;
 }
 
+/* The worker waited for the disk (the queue full): the frames arriving
+ * meanwhile may overflow its RX ring (xsk_rx_ring_full); say why, every 10 s. */
+static void waited(struct spool_io *io, __u64 since_ns)
+{
+	time_t now = time(NULL);
+
+	io->waited_ns += clock_ns(CLOCK_MONOTONIC) - since_ns;
+	if (now - io->wait_said < 10)
+		return;
+	pr_warn("spool %s: the disk is slower than the records to keep: the worker waited"
+		" %llu ms for it (frames arriving meanwhile may be lost: xsk_rx_ring_full)\n",
+		io->dir, (unsigned long long)(io->waited_ns / 1000000));
+	io->wait_said = now;
+	io->waited_ns = 0;
+}
+
 __u8 *spool_io_buffer(struct spool_io *io)
 {
+	__u64 since = 0;
 	__u8 *buf;
 
 	pthread_mutex_lock(&io->lock);
-	while (!io->nfree)
+	while (!io->nfree) {
+		since = since ? since : clock_ns(CLOCK_MONOTONIC);
 		pthread_cond_wait(&io->done, &io->lock);
+	}
 	buf = io->free_bufs[--io->nfree];
 	pthread_mutex_unlock(&io->lock);
+	if (since)
+		waited(io, since);
 	return buf;
 }
 
@@ -246,14 +271,20 @@ bool spool_io_write_waiting(struct spool_io *io)
 
 void spool_io_submit(struct spool_io *io, const struct spool_io_op *op)
 {
+	__u64 since = 0;
+
 	pthread_mutex_lock(&io->lock);
-	while (io->tail - io->head == IO_OPS)
+	while (io->tail - io->head == IO_OPS) {
+		since = since ? since : clock_ns(CLOCK_MONOTONIC);
 		pthread_cond_wait(&io->done, &io->lock);
+	}
 	io->ops[io->tail++ % IO_OPS] = *op;
 	if (op->kind == IO_WRITE)
 		io->writes_waiting++;
 	pthread_cond_signal(&io->work);
 	pthread_mutex_unlock(&io->lock);
+	if (since)
+		waited(io, since);
 }
 
 void spool_io_sync(struct spool_io *io)
