@@ -13,7 +13,8 @@
 # xsk_rx_ring_full by phase (before, during, after the outage; the stats of
 # every second are kept in build/bench/fault-FAULT.timeline.jsonl),
 # and for sensor-kill the packets that met no socket during the restart
-# (XDP counts them: capture_no_socket).
+# (the killed run's program counts them; the next run sums them up:
+# lost_in_restart).
 #
 # usage: bench/fault.sh --fault stop|kill|sensor-kill [--rate PPS] [--outage S]
 #        [--flows N] [--spool-max BYTES]
@@ -193,5 +194,8 @@ print(json.dumps({
     # sensor-kill: no sensor from the kill to the new run's "capturing"
     # (0.1 s resolution): the frames of that gap met no socket
     "restart_s": round(t_up - t_kill, 2), "restart_gap_est": round(rate * (t_up - t_kill)),
+    # the frames the killed run's program (still attached) found no socket
+    # for, as the next run counted them
+    "lost_in_restart": sum(s.get("lost_in_restart", 0) for s in runs),
 }))
 EOF

@@ -6,6 +6,7 @@
 #   the broker stopped (kill -STOP) during traffic, then resumed
 #   the broker killed (kill -9) during traffic, then restarted
 #   the sensor killed (kill -9) during the backlog, restarted on its spool
+#   frames while no sensor ran (killed): counted, said by the next run
 #   the sensor stopped (SIGTERM) during the backlog: the next run sends the rest
 #   spool full (--spool-max), spool directory unwritable, a corrupt segment
 # Every frame captured must reach the topic byte-identical, in order per
@@ -338,6 +339,33 @@ EOF
 		"records before the damage sent, the run goes on"
 }
 
+# Frames that come while no sensor runs (it was killed): its program, still
+# attached, counts them; the next run says how many, and sums them in its
+# summary (lost_in_restart).
+test_lost_in_restart() {
+	local label="frames while no sensor ran" d=$W/gap topic count=$((RATE * 2)) RUN=1 lost
+	mkdir -p "$d"
+	topic=$(new_topic gap) || { tap_not_ok "$label: cannot create a topic"; return; }
+	iface_settings "$VA" >"$d/settings.before"
+	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	sensor_stop KILL
+	traffic_bg "$d" "$count"
+	traffic_wait "$d"
+	RUN=2
+	start "$d" "$topic" || { report "$label: the sensor restarts"; sensor_stop KILL; return; }
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_clean "$VA" "$d/settings.before"
+	lost=$(j "$d/sensor2.out" lost_in_restart)
+	# the host's own few frames (IPv6 neighbour discovery) may come too
+	[ "$lost" -ge "$NCAP" ] 2>/dev/null && [ "$lost" -le $((NCAP + 20)) ] ||
+		fail "lost_in_restart $lost; $NCAP frames to capture were sent while no sensor ran"
+	grep -q "found no socket after the last run died" "$d/sensor2.err" ||
+		fail "the restart does not say it: $(grep -v '^{' "$d/sensor2.err" | head -n 3 | tr '\n' ' ')"
+	report "$label: counted by the dead run's program, said and summed by the next one" \
+		"(lost_in_restart $lost, $NCAP sent)"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -346,6 +374,7 @@ prepare
 test_broker_outage stop
 test_broker_outage kill
 test_sensor_kill
+test_lost_in_restart
 test_sigterm_replay
 test_spool_full
 test_unwritable

@@ -468,6 +468,7 @@ static void print_summary(struct run_state *st)
 	struct xs_worker_stats t = {};
 	__u64 xdp[XS_STAT_MAX] = {}, one[XS_STAT_MAX], flows_ok, flows_failed;
 	struct flow_export_counts fc, fsum = {};
+	__u64 lost_in_restart = 0;
 	double p50, p99;
 
 	publish_stats(st); /* the deliveries of the flush */
@@ -475,6 +476,7 @@ static void print_summary(struct run_state *st)
 		worker_stats_add(&t, &st->published[i]);
 	sink_flow_counts(st->sink, &flows_ok, &flows_failed);
 	for (int f = 0; f < st->nifaces; f++) {
+		lost_in_restart += st->iface[f].lost_in_restart;
 		if (!st->iface[f].skel ||
 		    datapath_read_stats(bpf_map__fd(st->iface[f].skel->maps.stats), one))
 			continue;
@@ -499,6 +501,7 @@ static void print_summary(struct run_state *st)
 	       "\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"no_meta\":%llu,"
 	       "\"flows_expired\":%llu,\"flows_evicted\":%llu,\"flows_exported\":%llu,"
 	       "\"flows_export_failed\":%llu,"
+	       "\"lost_in_restart\":%llu,"
 	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f},\"ifaces_gone\":%u,\"end\":\"%s\"}\n",
 	       U(xdp[XS_STAT_RX]), U(xdp[XS_STAT_CAPTURED]), U(t.read), U(t.produced),
 	       U(t.delivered), U(t.failed), U(t.queue_full), U(t.sink_errors), U(t.spool_in),
@@ -506,8 +509,8 @@ static void print_summary(struct run_state *st)
 	       U(t.spool_recovered), U(t.spool_torn), U(t.spool_corrupt),
 	       U(worker_stats_in_flight(&t)), U(t.spooled), U(t.spool_bytes),
 	       U(worker_stats_oldest_age_ms(&t)), U(t.xsk_rx_dropped), U(t.xsk_rx_ring_full),
-	       U(t.no_meta), U(fsum.expired), U(fsum.evicted), U(flows_ok), U(flows_failed), p50,
-	       p99, st->ifaces_gone, run_end_names[st->end]);
+	       U(t.no_meta), U(fsum.expired), U(fsum.evicted), U(flows_ok), U(flows_failed),
+	       U(lost_in_restart), p50, p99, st->ifaces_gone, run_end_names[st->end]);
 #undef U
 	fflush(stdout);
 }

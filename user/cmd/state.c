@@ -297,7 +297,7 @@ int cmd_detach(int argc, char **argv)
 			XS_STATE_DIR, strerror(-lock));
 	/* a vanished interface may still have pins and a state file */
 	ifindex = (int)if_nametoindex(o.ifname);
-	err = sensor_clean_stale(o.ifname, ifindex, o.force, &found);
+	err = sensor_clean_stale(o.ifname, ifindex, o.force, &found, NULL);
 	if (!err && !found)
 		pr_info("%s: nothing of xdpsensor's to remove\n", o.ifname);
 	owner_unlock(o.ifname, lock);

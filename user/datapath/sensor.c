@@ -5,8 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "datapath.h"
 #include "log.h"
 #include "owner.h"
 #include "sensor.h"
@@ -79,11 +81,30 @@ static int remove_pins(const char *dir, const char *keep)
 	return 0;
 }
 
-int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found)
+/* The frames a dead run's program had to capture and no socket to hand
+ * them to (capture_no_socket), from its pinned counters: detached, final. */
+static __u64 stale_no_socket(const char *dir)
+{
+	__u64 stats[XS_STAT_MAX] = { 0 };
+	char path[PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/stats", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (datapath_read_stats(fd, stats))
+		stats[XS_STAT_CAPTURE_NO_SOCKET] = 0;
+	close(fd);
+	return stats[XS_STAT_CAPTURE_NO_SOCKET];
+}
+
+int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found, __u64 *lost)
 {
 	struct iface_settings st;
 	char dir[PATH_MAX];
 	struct stat sb;
+	__u64 no_socket;
 	int err;
 
 	*found = false;
@@ -99,6 +120,13 @@ int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found)
 	}
 	datapath_pin_dir(ifname, dir);
 	if (!stat(dir, &sb)) {
+		no_socket = stale_no_socket(dir);
+		if (no_socket)
+			pr_warn("%s: %llu frames to capture found no socket after the last run"
+				" died (its program stayed attached and counted them): lost"
+				" (lost_in_restart)\n", ifname, (unsigned long long)no_socket);
+		if (lost)
+			*lost += no_socket;
 		pr_info("%s: removing pins left in %s\n", ifname, dir);
 		remove_pins(dir, NULL);
 		*found = true;
@@ -112,12 +140,13 @@ int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o)
 	bool stale;
 	int err;
 
+	/* loaded (the verifier: ~0.2 s) before a dead run's program is
+	 * detached: until then it counts the frames no socket takes */
+	s->skel = datapath_load(&dopts);
 	/* a foreign program is refused here, before anything is touched */
-	err = sensor_clean_stale(s->name, s->ifindex, o->force, &stale);
+	err = sensor_clean_stale(s->name, s->ifindex, o->force, &stale, &s->lost_in_restart);
 	if (err)
 		return err;
-
-	s->skel = datapath_load(&dopts);
 	if (!s->skel)
 		return -EINVAL;
 	err = rules_apply(o->rules, s->skel);

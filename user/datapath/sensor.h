@@ -26,6 +26,9 @@ struct sensor_iface {
 	__u32 xdp_flags; /* 0: not attached */
 	int lock_fd;     /* owner.h; -1: not ours */
 	bool gone;       /* deleted while we ran */
+	/* frames a dead run's program (still attached) had to capture and no
+	 * socket to hand them to: lost while no sensor ran */
+	__u64 lost_in_restart;
 };
 
 struct sensor_opts {
@@ -50,8 +53,9 @@ void sensor_detach(struct sensor_iface *s);
  * keep_pins), then gives up the lock. */
 void sensor_teardown(struct sensor_iface *s, bool keep_pins);
 /* Removes what a dead run left: attachment (a foreign program only with
- * force), offload changes, pins. Call it holding the lock. */
-int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found);
+ * force), offload changes, pins. Call it holding the lock. The frames its
+ * program found no socket for are said, and counted in *lost (NULL: not). */
+int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found, __u64 *lost);
 /* The interface was deleted (its index no longer exists). */
 bool sensor_iface_gone(const struct sensor_iface *s);
 
