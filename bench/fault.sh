@@ -195,7 +195,9 @@ print(json.dumps({
     # (0.1 s resolution): the frames of that gap met no socket
     "restart_s": round(t_up - t_kill, 2), "restart_gap_est": round(rate * (t_up - t_kill)),
     # the frames the killed run's program (still attached) found no socket
-    # for, as the next run counted them
+    # for, as the next run counted them, and those the next run's own
+    # program found before its socket was there
     "lost_in_restart": sum(s.get("lost_in_restart", 0) for s in runs),
+    "capture_no_socket": sum(s.get("capture_no_socket", 0) for s in runs),
 }))
 EOF

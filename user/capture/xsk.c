@@ -77,17 +77,15 @@ static int create_best_socket(struct xsk_queue *q, const char *ifname, __u32 xdp
 	return err;
 }
 
-int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		   unsigned int umem_mb, __u32 xdp_flags, int xsks_map_fd, int max_frame_fd,
-		   bool force_copy)
+int xsk_queue_prepare(struct xsk_queue *q, const char *ifname, __u32 queue_id,
+		      unsigned int umem_mb)
 {
 	struct xsk_umem_config ucfg = {
 		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
 		.frame_size = XSK_FRAME_SIZE,
 		.frame_headroom = 0,
 	};
-	__u32 idx, max_frame;
-	int err, fd;
+	int err;
 
 	memset(q, 0, sizeof(*q));
 	q->queue_id = queue_id;
@@ -106,8 +104,16 @@ int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 	if (err) {
 		pr_warn("%s queue %u: cannot register AF_XDP UMEM: %s\n", ifname, queue_id,
 			strerror(-err));
-		goto fail;
+		xsk_queue_close(q);
 	}
+	return err;
+}
+
+int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 xdp_flags, int xsks_map_fd,
+		   int max_frame_fd, bool force_copy)
+{
+	__u32 idx, max_frame, queue_id = q->queue_id;
+	int err, fd;
 
 	err = create_best_socket(q, ifname, xdp_flags, force_copy);
 	if (err) {

@@ -51,17 +51,23 @@ struct xsk_queue {
 __u64 xsk_umem_bytes(unsigned int umem_mb);
 
 /*
- * Creates the socket on ifname/queue_id with a UMEM of umem_mb MiB (its
- * frames rounded down to a power of two), fills the fill ring and puts the
+ * Registers a UMEM of umem_mb MiB (its frames rounded down to a power of
+ * two) for ifname/queue_id: the kernel pins every page, tens of ms for the
+ * default, done before the program is attached so that frames do not wait
+ * for it with no socket. 0, or -errno after one line (q closed).
+ */
+int xsk_queue_prepare(struct xsk_queue *q, const char *ifname, __u32 queue_id,
+		      unsigned int umem_mb);
+/*
+ * Creates the socket of a prepared queue, fills the fill ring and puts the
  * socket into xsks_map_fd at index queue_id. Zero-copy if the driver
  * supports it, copy mode otherwise (or always, with force_copy); with
  * multi-buffer where the kernel has it. Writes into max_frame_fd at
  * queue_id the longest frame the socket takes whole (0: any), so that the
  * datapath cuts longer ones instead of the kernel dropping them.
  */
-int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		   unsigned int umem_mb, __u32 xdp_flags, int xsks_map_fd, int max_frame_fd,
-		   bool force_copy);
+int xsk_queue_open(struct xsk_queue *q, const char *ifname, __u32 xdp_flags, int xsks_map_fd,
+		   int max_frame_fd, bool force_copy);
 void xsk_queue_close(struct xsk_queue *q);
 int xsk_queue_statistics(struct xsk_queue *q, struct xdp_statistics *st);
 

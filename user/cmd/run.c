@@ -416,6 +416,22 @@ static int open_workers(struct run_state *st)
 	return 0;
 }
 
+/* The UMEMs, before the program is attached (xsk_queue_prepare). */
+static int prepare_sockets(struct run_state *st)
+{
+	unsigned int i = 0;
+	int err;
+
+	for (int f = 0; f < st->nifaces; f++)
+		for (int q = 0; q < st->iface[f].nqueues; q++, i++) {
+			err = xsk_queue_prepare(&st->workers[i].xsk, st->iface[f].name, (__u32)q,
+						st->o->umem_mb);
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
 static int start_workers(struct run_state *st)
 {
 	unsigned int i = 0;
@@ -428,13 +444,13 @@ static int start_workers(struct run_state *st)
 		for (int q = 0; q < s->nqueues; q++, i++) {
 			struct worker *w = &st->workers[i];
 
-			*w = (struct worker){ .sink = st->sink, .ifname = s->name, .index = i,
+			*w = (struct worker){ .xsk = w->xsk, .sink = st->sink, .ifname = s->name,
+					      .index = i,
 					      .snaplen = st->o->snaplen,
 					      .rx_sleep_us = st->o->rx_sleep_us,
 					      .decap_max = st->o->rules.config.decap_max,
 					      .stop = &stopping };
-			err = xsk_queue_open(&w->xsk, s->name, (__u32)q, st->o->umem_mb,
-					     s->xdp_flags, xsks_fd,
+			err = xsk_queue_open(&w->xsk, s->name, s->xdp_flags, xsks_fd,
 					     bpf_map__fd(s->skel->maps.xsk_max_frame),
 					     st->o->force_copy);
 			if (!err)
@@ -492,7 +508,8 @@ static void print_summary(struct run_state *st)
 	}
 	sink_latency(st->sink, &p50, &p99);
 #define U(x) (unsigned long long)(x)
-	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"received\":%llu,\"produced\":%llu,"
+	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"capture_no_socket\":%llu,"
+	       "\"received\":%llu,\"produced\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"queue_full\":%llu,\"sink_errors\":%llu,"
 	       "\"spool_in\":%llu,\"spool_out\":%llu,\"spool_full\":%llu,\"spool_errors\":%llu,"
 	       "\"reclaimed\":%llu,\"maybe_dup\":%llu,\"spool_recovered\":%llu,"
@@ -503,7 +520,8 @@ static void print_summary(struct run_state *st)
 	       "\"flows_export_failed\":%llu,"
 	       "\"lost_in_restart\":%llu,"
 	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f},\"ifaces_gone\":%u,\"end\":\"%s\"}\n",
-	       U(xdp[XS_STAT_RX]), U(xdp[XS_STAT_CAPTURED]), U(t.read), U(t.produced),
+	       U(xdp[XS_STAT_RX]), U(xdp[XS_STAT_CAPTURED]), U(xdp[XS_STAT_CAPTURE_NO_SOCKET]),
+	       U(t.read), U(t.produced),
 	       U(t.delivered), U(t.failed), U(t.queue_full), U(t.sink_errors), U(t.spool_in),
 	       U(t.spool_out), U(t.spool_full), U(t.spool_errors), U(t.reclaimed), U(t.maybe_dup),
 	       U(t.spool_recovered), U(t.spool_torn), U(t.spool_corrupt),
@@ -622,7 +640,7 @@ int cmd_run(int argc, char **argv)
 	if (!st.sink)
 		goto out;
 	sink_poll(st.sink, 0); /* a producer dead at once (say, not authorized) */
-	if (sink_failed(st.sink))
+	if (sink_failed(st.sink) || prepare_sockets(&st))
 		goto out;
 	for (int i = 0; i < st.nifaces; i++)
 		if (sensor_setup(&st.iface[i], &o.sensor))
