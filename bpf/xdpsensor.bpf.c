@@ -228,6 +228,25 @@ static __always_inline void write_meta(struct xdp_md *ctx, __u32 orig_len)
 	meta->orig_len = orig_len;
 }
 
+/* Keeps a frame that has no socket to go to in the parking ring, whole
+ * (every buffer of a multi-buffer one). Returns 0 when it did. */
+static __always_inline int park_frame(struct xdp_md *ctx, __u32 qid, __u64 len)
+{
+	__u32 zero = 0;
+	struct xs_parked_frame *f = bpf_map_lookup_elem(&park_buf, &zero);
+
+	if (!f || len < 1 || len > XS_PARK_FRAME_MAX)
+		return -1;
+	if (bpf_xdp_load_bytes(ctx, 0, f->data, (__u32)len))
+		return -1;
+	f->rx_ts_ns = bpf_ktime_get_ns();
+	f->queue = qid;
+	f->len = (__u32)len;
+	/* the reader polls: no wakeup */
+	return (int)bpf_ringbuf_output(&parked, f, offsetof(struct xs_parked_frame, data) + len,
+				       BPF_RB_NO_WAKEUP);
+}
+
 /*
  * A frags program: frames longer than a page (jumbo, GSO) come in several
  * buffers. The parser reads the headers in the first one; the length is
@@ -260,7 +279,10 @@ int xdpsensor_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	case XS_ACTION_CAPTURE:
 		if (!bpf_map_lookup_elem(&xsks, &qid)) {
-			stat_add(XS_STAT_CAPTURE_NO_SOCKET, 1);
+			if (cfg && cfg->park && !park_frame(ctx, qid, len))
+				stat_add(XS_STAT_PARKED, 1);
+			else
+				stat_add(XS_STAT_CAPTURE_NO_SOCKET, 1);
 			return XDP_PASS;
 		}
 		write_meta(ctx, snap_frame(ctx, qid, len));

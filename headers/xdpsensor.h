@@ -83,6 +83,7 @@ enum xs_action {
 	/* outcomes */                                                         \
 	X(CAPTURED, captured)                   /* redirected to AF_XDP */     \
 	X(CAPTURE_NO_SOCKET, capture_no_socket) /* no socket there: passed */  \
+	X(PARKED, parked)                       /* no socket: parked, passed */ \
 	X(COUNTED, counted)                     /* count only: passed */       \
 	X(DROPPED, dropped)                     /* dropped by a rule */        \
 	/* why a packet was keyed at L2 rather than IP */                      \
@@ -115,6 +116,7 @@ struct xs_config {
 	__u32 sample_seed;    /* seed of the flow hash used for sampling */
 	__u32 rule_kinds;     /* XS_RULES_*: which rule maps have entries */
 	__u32 decap_max;      /* tunnels to open for the key (0: the outer header) */
+	__u32 park;           /* 1: a frame to capture with no socket is parked */
 };
 
 /* Bits of xs_config.rule_kinds: the program skips empty rule maps. */
@@ -159,6 +161,18 @@ struct xs_meta {
 };
 
 /*
+ * A frame to capture that found no socket on its queue (a sensor being
+ * restarted), kept in the pinned `parked` ring buffer for the next run.
+ */
+#define XS_PARK_FRAME_MAX 9216 /* a jumbo frame; longer ones are not parked */
+struct xs_parked_frame {
+	__u64 rx_ts_ns; /* bpf_ktime_get_ns() when the program ran */
+	__u32 queue;    /* its RX queue */
+	__u32 len;      /* the whole frame follows */
+	__u8 data[XS_PARK_FRAME_MAX];
+};
+
+/*
  * Counters of one AF_XDP worker (one RX queue), published by the daemon
  * into the pinned `workers` map (index = queue) for `xdpsensor stats`.
  * For each worker: read = produced + queue_full + sink_errors, and
@@ -178,7 +192,7 @@ struct xs_worker_stats {
 	__u64 xsk_rx_invalid_descs;
 	__u64 xsk_rx_ring_full;
 	__u64 xsk_fill_ring_empty;
-	/* the spool (README: read + spool_recovered = delivered + failed +
+	/* the spool (README: read + unparked + spool_recovered = delivered + failed +
 	 * queue_full + spool_full + spool_errors + sink_errors + in flight + spooled,
 	 * in flight = produced + spool_out - delivered - failed - reclaimed) */
 	__u64 spool_in;        /* records kept in the spool: Kafka could not take them */
@@ -193,6 +207,7 @@ struct xs_worker_stats {
 	__u64 spooled;         /* gauge: records in the spool */
 	__u64 spool_bytes;     /* gauge: bytes on disk */
 	__u64 spool_oldest_ns; /* gauge: capture time of the oldest spooled record (not summed) */
+	__u64 unparked;        /* frames taken from the parking ring (no socket was open) */
 };
 
 #endif /* XDPSENSOR_H */

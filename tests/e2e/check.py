@@ -609,7 +609,7 @@ def expected_counts(frames):
 
 
 def ledger_problems(s):
-    """README: read + spool_recovered = delivered + failed + queue_full +
+    """README: read + unparked + spool_recovered = delivered + failed + queue_full +
     spool_full + spool_errors + sink_errors + in flight + spooled, and in
     flight = produced + spool_out - delivered - failed - reclaimed."""
     read = s.get("received", s.get("read"))
@@ -617,11 +617,12 @@ def ledger_problems(s):
     out = s["delivered"] + s["failed"] + s["queue_full"] + s["spool_full"] + \
         s["spool_errors"] + s["sink_errors"] + inflight + s["spooled"]
     problems = []
-    if read + s["spool_recovered"] != out:
-        problems.append("ledger: read %d + recovered %d != %d (delivered %d failed %d"
+    if read + s.get("unparked", 0) + s["spool_recovered"] != out:
+        problems.append("ledger: read %d + unparked %d + recovered %d != %d (delivered %d failed %d"
                         " queue_full %d spool_full %d spool_errors %d sink_errors %d"
                         " in flight %d spooled %d)"
-                        % (read, s["spool_recovered"], out, s["delivered"], s["failed"],
+                        % (read, s.get("unparked", 0), s["spool_recovered"], out,
+                           s["delivered"], s["failed"],
                            s["queue_full"], s["spool_full"], s["spool_errors"],
                            s["sink_errors"], inflight, s["spooled"]))
     if s.get("in_flight", inflight) != inflight:
@@ -663,16 +664,17 @@ def cmd_stats(a):
     s = s[0]
     n, reasons = expected_counts(frames)
     l2 = [k for k in s if k.startswith("l2_")]
-    outcomes = s["captured"] + s["capture_no_socket"] + s["counted"] + s["dropped"]
+    outcomes = s["captured"] + s["capture_no_socket"] + s["parked"] + s["counted"] + \
+        s["dropped"]
     problems = []
     if outcomes != s["rx_packets"]:
         problems.append("rx_packets %d != sum of outcomes %d" % (s["rx_packets"], outcomes))
     flows = {fr.key for fr in frames}
     want = {"rx_packets": len(frames), "rx_bytes": sum(len(fr.data) for fr in frames),
-            "captured": n, "capture_no_socket": 0, "counted": 0, "dropped": 0,
+            "captured": n, "capture_no_socket": 0, "parked": 0, "counted": 0, "dropped": 0,
             "flow_new": len(flows), "flow_table_full": 0, "meta_failed": 0,
             "decap": sum(fr.parsed.decap > 0 for fr in frames), "snapped": 0,
-            "read": n, "queue_full": 0, "sink_errors": 0, "failed": 0,
+            "read": n, "unparked": 0, "queue_full": 0, "sink_errors": 0, "failed": 0,
             "spool_full": 0, "spool_errors": 0}
     want.update({k: reasons.get(k, 0) for k in l2})
     problems += ["%s = %s, expected %s" % (k, s.get(k), v) for k, v in want.items()
@@ -682,7 +684,7 @@ def cmd_stats(a):
     problems += ledger_problems(s)
     diag("stats: %s" % json.dumps(s))
     check("stats --json during the run adds up: rx_packets = captured + capture_no_socket"
-          " + counted + dropped = frames sent; keyed at L2 per reason; keyed in tunnels",
+          " + parked + counted + dropped = frames sent; keyed at L2 per reason; keyed in tunnels",
           problems)
 
 

@@ -65,6 +65,7 @@ def cmd_get(url):
 
 # The workers' counters of `stats --json`: (metric, labels beside iface).
 WORKER = {"read": ("xdpsensor_read_packets_total", {}),
+          "unparked": ("xdpsensor_unparked_packets_total", {}),
           "produced": ("xdpsensor_produced_records_total", {}),
           "delivered": ("xdpsensor_delivered_records_total", {}),
           "failed": ("xdpsensor_failed_records_total", {}),
@@ -85,7 +86,7 @@ for k in ("spool_in", "spool_out", "reclaimed", "maybe_dup", "spool_recovered", 
     WORKER[k] = ("xdpsensor_%s_total" % k, {})
 # derived from the time of reading: on the page, not compared
 AGES = {"spool_oldest_age_ms": "xdpsensor_spool_oldest_timestamp_seconds"}
-OUTCOMES = ("captured", "capture_no_socket", "counted", "dropped")
+OUTCOMES = ("captured", "capture_no_socket", "parked", "counted", "dropped")
 
 
 def find(page, name, **want):

@@ -130,7 +130,7 @@ import json, sys
 s = json.loads(open(sys.argv[1]).read())
 sent, cap = int(sys.argv[2]), int(sys.argv[3])
 bad = []
-outcomes = s["captured"] + s["capture_no_socket"] + s["counted"] + s["dropped"]
+outcomes = s["captured"] + s["capture_no_socket"] + s["parked"] + s["counted"] + s["dropped"]
 if s["rx_packets"] != sent or outcomes != sent:
     bad.append("rx_packets %d, outcomes %d, sent %d" % (s["rx_packets"], outcomes, sent))
 for k in ("captured", "read", "produced", "delivered"):

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,6 +28,7 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "log.h"
+#include "parked.h"
 #include "rules.h"
 #include "expect.h"
 #include "pkt_build.h"
@@ -156,11 +158,12 @@ static void expect_stats_delta(const __u64 *before, const __u64 *after, const __
 	}
 }
 
-/* RX = CAPTURED + CAPTURE_NO_SOCKET + COUNTED + DROPPED: every frame is
+/* RX = CAPTURED + CAPTURE_NO_SOCKET + PARKED + COUNTED + DROPPED: every frame is
  * classified, those keyed at L2 too. */
 static void expect_stats_identity(const __u64 *s)
 {
-	__u64 sum = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_COUNTED] +
+	__u64 sum = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_PARKED] +
+		    s[XS_STAT_COUNTED] +
 		    s[XS_STAT_DROPPED];
 
 	EXPECT_EQ("stats identity: rx == sum of the outcomes", s[XS_STAT_RX], sum);
@@ -1207,6 +1210,114 @@ static void test_flow_table_full(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Parking: a frame to capture with no socket, kept for the next run    */
+
+struct parked_seen {
+	unsigned int n;
+	__u32 len, queue;
+	__u64 ts_ns;
+	__u8 data[XS_PARK_FRAME_MAX];
+};
+
+static void keep_last(void *ctx, const struct xs_parked_frame *f)
+{
+	struct parked_seen *seen = ctx;
+
+	seen->n++;
+	seen->len = f->len;
+	seen->queue = f->queue;
+	seen->ts_ns = f->rx_ts_ns;
+	memcpy(seen->data, f->data, f->len);
+}
+
+/* Runs len bytes (a TCP frame, padded) repeat times; returns the drain. */
+static long park_run(struct xdpsensor_bpf *skel, __u8 *buf, __u32 len, __u32 repeat,
+		     struct parked_seen *seen)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len,
+		    .repeat = repeat);
+
+	EXPECT_EQ("bpf_prog_test_run_opts",
+		  bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xdpsensor_xdp), &opts), 0);
+	EXPECT_EQ("XDP retval: passed, as with no socket", opts.retval, XDP_PASS);
+	memset(seen, 0, sizeof(*seen));
+	return parked_drain(bpf_map__fd(skel->maps.parked), keep_last, seen);
+}
+
+static void test_parking(void **state)
+{
+	static __u8 buf[XS_PARK_FRAME_MAX + 64];
+	static struct parked_seen seen;
+	static struct rules r;
+	__u64 before[XS_STAT_MAX], after[XS_STAT_MAX], t0, t1;
+	struct pkt_spec s = P_TCP4;
+	struct pkt_layout l;
+	struct timespec ts;
+	long n;
+
+	(void)state;
+	require_datapath();
+	dp_reset(g_skel);
+	rules_init(&r, CAPTURE);
+	r.config.park = 1;
+	assert_int_equal(rules_apply(&r, g_skel), 0);
+	begin_checks();
+	parked_drain(bpf_map__fd(g_skel->maps.parked), NULL, NULL); /* empty to begin with */
+
+	l = pkt_build(&s, buf);
+	read_stats(g_skel, before);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	n = park_run(g_skel, buf, l.len, 1, &seen);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t1 = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	read_stats(g_skel, after);
+	EXPECT_EQ("frames drained", n, 1);
+	EXPECT_EQ("stats delta parked", after[XS_STAT_PARKED] - before[XS_STAT_PARKED], 1);
+	EXPECT_EQ("stats delta capture_no_socket",
+		  after[XS_STAT_CAPTURE_NO_SOCKET] - before[XS_STAT_CAPTURE_NO_SOCKET], 0);
+	EXPECT_EQ("parked length", seen.len, l.len);
+	EXPECT_EQ("parked bytes = the frame", memcmp(seen.data, buf, l.len), 0);
+	EXPECT_EQ("parked queue", seen.queue, 0);
+	EXPECT_EQ("parked time within the run", seen.ts_ns >= t0 && seen.ts_ns <= t1, 1);
+
+	/* a jumbo frame comes in several buffers: parked whole */
+	for (__u32 i = l.len; i < 9000; i++)
+		buf[i] = (__u8)i;
+	n = park_run(g_skel, buf, 9000, 1, &seen);
+	EXPECT_EQ("jumbo: frames drained", n, 1);
+	EXPECT_EQ("jumbo: parked length", seen.len, 9000);
+	EXPECT_EQ("jumbo: parked bytes = the frame", memcmp(seen.data, buf, 9000), 0);
+
+	/* longer than a parked frame holds: lost, counted */
+	read_stats(g_skel, before);
+	n = park_run(g_skel, buf, XS_PARK_FRAME_MAX + 1, 1, &seen);
+	read_stats(g_skel, after);
+	EXPECT_EQ("too long: nothing parked", n, 0);
+	EXPECT_EQ("too long: capture_no_socket",
+		  after[XS_STAT_CAPTURE_NO_SOCKET] - before[XS_STAT_CAPTURE_NO_SOCKET], 1);
+
+	/* a full ring: every frame is parked or counted, none in between */
+	read_stats(g_skel, before);
+	n = park_run(g_skel, buf, 9000, 8000, &seen);
+	read_stats(g_skel, after);
+	EXPECT_EQ("full ring: drained = parked", (__u64)n,
+		  after[XS_STAT_PARKED] - before[XS_STAT_PARKED]);
+	EXPECT_EQ("full ring: some counted as capture_no_socket",
+		  after[XS_STAT_CAPTURE_NO_SOCKET] - before[XS_STAT_CAPTURE_NO_SOCKET] > 0, 1);
+	EXPECT_EQ("full ring: parked + capture_no_socket = frames",
+		  after[XS_STAT_PARKED] - before[XS_STAT_PARKED] +
+			  after[XS_STAT_CAPTURE_NO_SOCKET] - before[XS_STAT_CAPTURE_NO_SOCKET],
+		  8000);
+	EXPECT_EQ("full ring: the last one parked is whole", memcmp(seen.data, buf, 9000), 0);
+	expect_stats_identity(after);
+
+	r.config.park = 0; /* as the other tests expect */
+	assert_int_equal(rules_apply(&r, g_skel), 0);
+	end_checks("parking");
+}
+
+/* ------------------------------------------------------------------ */
 
 static void add_tests(struct CMUnitTest *t, size_t *n, const char *(*name)(const void *),
 		      CMUnitTestFunction fn, const void *rows, size_t row_size, size_t count)
@@ -1260,6 +1371,8 @@ int main(void)
 					  test_sampling_only_capture, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "flow table full: 4 entries, 2 refused, all classified",
 					  test_flow_table_full, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "parking: no socket -> the frame whole in the ring,"
+					  " a full ring counted", test_parking, NULL, NULL, NULL };
 
 	ret = _cmocka_run_group_tests("datapath", tests, n, NULL, NULL);
 	if (g_skel)

@@ -101,6 +101,14 @@ static int handle_desc(struct worker *w, const struct xdp_desc *d, __s64 mono_to
 	return 1;
 }
 
+void worker_take_parked(struct worker *w, const struct xs_parked_frame *f, __s64 mono_to_real)
+{
+	struct xs_meta meta = { .rx_ts_ns = f->rx_ts_ns, .magic = XS_META_MAGIC };
+
+	handle_frame(w, f->data, f->len, f->len, &meta, mono_to_real);
+	w->count.unparked++;
+}
+
 /* Tells the sink, every RX_LOSS_WINDOW_NS, what the RX ring lost meanwhile
  * (the kernel's count), so that its background work yields to the ring. */
 static void watch_ring(struct worker *w, __u64 *last_ns, __u64 *last_full)

@@ -13,6 +13,7 @@
 struct worker_counters {
 	__u64 read;        /* frames taken from the RX ring (a multi-buffer frame once) */
 	__u64 read_bytes;
+	__u64 unparked;    /* frames taken from the parking ring (worker_take_parked) */
 	__u64 produced;    /* sink_write(): SINK_PRODUCED */
 	__u64 spool_in;    /* SINK_SPOOLED */
 	__u64 queue_full;  /* SINK_QUEUE_FULL */
@@ -38,6 +39,10 @@ struct worker {
 };
 
 int worker_start(struct worker *w);
+/* A frame the datapath parked for this worker's queue while it had no
+ * socket, handled like one read from the ring. Only while the worker's
+ * thread does not run (before worker_start, after worker_join). */
+void worker_take_parked(struct worker *w, const struct xs_parked_frame *f, __s64 mono_to_real);
 void worker_join(struct worker *w);
 /* 1 while the worker's thread serves its ring (any thread may ask). */
 int worker_running(const struct worker *w);

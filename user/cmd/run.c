@@ -20,6 +20,7 @@
 #include "flow_export.h"
 #include "log.h"
 #include "metrics.h"
+#include "parked.h"
 #include "sensor.h"
 #include "sink.h"
 #include "worker.h"
@@ -226,6 +227,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	int err;
 
 	rules_init(&o->rules, XS_ACTION_CAPTURE);
+	/* a frame with no socket to go to waits for the next run, should
+	 * this one die (parked.h) */
+	o->rules.config.park = 1;
 	o->sensor.rules = &o->rules;
 	o->sink.kind = SINK_KAFKA;
 	k->ts_unit = TS_NS;
@@ -342,6 +346,7 @@ static void collect(struct run_state *st, unsigned int i, struct xs_worker_stats
 	sink_counts(st->sink, i, &d);
 	ws->read = w->count.read;
 	ws->read_bytes = w->count.read_bytes;
+	ws->unparked = w->count.unparked;
 	ws->produced = w->count.produced;
 	ws->queue_full = w->count.queue_full;
 	ws->sink_errors = w->count.sink_errors;
@@ -432,6 +437,43 @@ static int prepare_sockets(struct run_state *st)
 	return 0;
 }
 
+/* The workers of one interface, by queue: where its parked frames go. */
+struct parked_to {
+	struct worker *workers;
+	int nqueues;
+	__s64 mono_to_real;
+};
+
+static void take_parked(void *ctx, const struct xs_parked_frame *f)
+{
+	struct parked_to *to = ctx;
+
+	/* a queue beyond ours (its count changed meanwhile): the first one */
+	worker_take_parked(&to->workers[f->queue < (__u32)to->nqueues ? f->queue : 0], f,
+			   to->mono_to_real);
+}
+
+/* Hands what the datapath parked while no socket was open (a dead run's
+ * program, then ours until its sockets were in) to the queues' workers,
+ * before they read anything their sockets got since: per flow, the parked
+ * frames came first. Only while the workers' threads do not run. */
+static void drain_parked(struct run_state *st, int f, struct worker *workers)
+{
+	struct sensor_iface *s = &st->iface[f];
+	struct parked_to to = { .workers = workers, .nqueues = s->nqueues,
+				.mono_to_real = realtime_offset_ns() };
+	long n;
+
+	if (!s->skel)
+		return;
+	n = parked_drain(bpf_map__fd(s->skel->maps.parked), take_parked, &to);
+	if (n < 0)
+		pr_warn("%s: cannot read the parking ring: %s\n", s->name, strerror((int)-n));
+	else if (n)
+		pr_info("%s: %ld frames that came while no socket was open, taken from the"
+			" parking ring (unparked)\n", s->name, n);
+}
+
 static int start_workers(struct run_state *st)
 {
 	unsigned int i = 0;
@@ -439,13 +481,14 @@ static int start_workers(struct run_state *st)
 
 	for (int f = 0; f < st->nifaces; f++) {
 		struct sensor_iface *s = &st->iface[f];
+		struct worker *first = &st->workers[i];
 		int xsks_fd = bpf_map__fd(s->skel->maps.xsks);
 
-		for (int q = 0; q < s->nqueues; q++, i++) {
-			struct worker *w = &st->workers[i];
+		for (int q = 0; q < s->nqueues; q++) {
+			struct worker *w = &first[q];
 
 			*w = (struct worker){ .xsk = w->xsk, .sink = st->sink, .ifname = s->name,
-					      .index = i,
+					      .index = i + (unsigned int)q,
 					      .snaplen = st->o->snaplen,
 					      .rx_sleep_us = st->o->rx_sleep_us,
 					      .decap_max = st->o->rules.config.decap_max,
@@ -453,8 +496,13 @@ static int start_workers(struct run_state *st)
 			err = xsk_queue_open(&w->xsk, s->name, s->xdp_flags, xsks_fd,
 					     bpf_map__fd(s->skel->maps.xsk_max_frame),
 					     st->o->force_copy);
-			if (!err)
-				err = worker_start(w);
+			if (err)
+				return err;
+		}
+		/* every socket is in: nothing is parked any more */
+		drain_parked(st, f, first);
+		for (int q = 0; q < s->nqueues; q++, i++) {
+			err = worker_start(&st->workers[i]);
 			if (err)
 				return err;
 			st->started++;
@@ -509,7 +557,7 @@ static void print_summary(struct run_state *st)
 	sink_latency(st->sink, &p50, &p99);
 #define U(x) (unsigned long long)(x)
 	printf("{\"rx_packets\":%llu,\"captured\":%llu,\"capture_no_socket\":%llu,"
-	       "\"received\":%llu,\"produced\":%llu,"
+	       "\"parked\":%llu,\"received\":%llu,\"unparked\":%llu,\"produced\":%llu,"
 	       "\"delivered\":%llu,\"failed\":%llu,\"queue_full\":%llu,\"sink_errors\":%llu,"
 	       "\"spool_in\":%llu,\"spool_out\":%llu,\"spool_full\":%llu,\"spool_errors\":%llu,"
 	       "\"reclaimed\":%llu,\"maybe_dup\":%llu,\"spool_recovered\":%llu,"
@@ -521,7 +569,7 @@ static void print_summary(struct run_state *st)
 	       "\"lost_in_restart\":%llu,"
 	       "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f},\"ifaces_gone\":%u,\"end\":\"%s\"}\n",
 	       U(xdp[XS_STAT_RX]), U(xdp[XS_STAT_CAPTURED]), U(xdp[XS_STAT_CAPTURE_NO_SOCKET]),
-	       U(t.read), U(t.produced),
+	       U(xdp[XS_STAT_PARKED]), U(t.read), U(t.unparked), U(t.produced),
 	       U(t.delivered), U(t.failed), U(t.queue_full), U(t.sink_errors), U(t.spool_in),
 	       U(t.spool_out), U(t.spool_full), U(t.spool_errors), U(t.reclaimed), U(t.maybe_dup),
 	       U(t.spool_recovered), U(t.spool_torn), U(t.spool_corrupt),
@@ -656,6 +704,9 @@ out:
 	publish_stats(&st);
 	for (int i = 0; i < st.nifaces; i++) /* stop receiving before the flush */
 		sensor_detach(&st.iface[i]);
+	/* a queue without socket while we ran (its count changed): parked */
+	for (int i = 0, w = 0; i < st.nifaces && ran; w += st.iface[i].nqueues, i++)
+		drain_parked(&st, i, &st.workers[w]);
 	close_sockets(&st);
 	for (int i = 0; i < st.nifaces && ran; i++)
 		flow_exporter_finish(st.flows[i]); /* the last word on every flow still open */

@@ -97,15 +97,16 @@ static int show_stats(const char *ifname, void *arg)
 	close(workers_fd);
 	for (int e = XS_STAT_L2_TRUNCATED; e <= XS_STAT_L2_IPV6_EXT_DEPTH; e++)
 		l2 += s[e];
-	outcomes = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_COUNTED] +
-		   s[XS_STAT_DROPPED];
+	outcomes = s[XS_STAT_CAPTURED] + s[XS_STAT_CAPTURE_NO_SOCKET] + s[XS_STAT_PARKED] +
+		   s[XS_STAT_COUNTED] + s[XS_STAT_DROPPED];
 
 	if (o->json) {
 		printf("{\"iface\":\"%s\"", ifname);
 		for (int i = 0; i < XS_STAT_MAX; i++)
 			printf(",\"%s\":%llu", stat_name(i), (unsigned long long)s[i]);
 		printf(",\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"xsk_fill_ring_empty\":%llu,"
-		       "\"xsk_rx_invalid_descs\":%llu,\"read\":%llu,\"produced\":%llu,"
+		       "\"xsk_rx_invalid_descs\":%llu,\"read\":%llu,\"unparked\":%llu,"
+		       "\"produced\":%llu,"
 		       "\"queue_full\":%llu,\"sink_errors\":%llu,\"delivered\":%llu,\"failed\":%llu,"
 		       "\"no_meta\":%llu,\"spool_in\":%llu,\"spool_out\":%llu,\"spool_full\":%llu,"
 		       "\"spool_errors\":%llu,\"reclaimed\":%llu,\"maybe_dup\":%llu,"
@@ -115,7 +116,7 @@ static int show_stats(const char *ifname, void *arg)
 		       (unsigned long long)w.xsk_rx_dropped, (unsigned long long)w.xsk_rx_ring_full,
 		       (unsigned long long)w.xsk_fill_ring_empty,
 		       (unsigned long long)w.xsk_rx_invalid_descs, (unsigned long long)w.read,
-		       (unsigned long long)w.produced, (unsigned long long)w.queue_full,
+		       (unsigned long long)w.unparked, (unsigned long long)w.produced, (unsigned long long)w.queue_full,
 		       (unsigned long long)w.sink_errors, (unsigned long long)w.delivered,
 		       (unsigned long long)w.failed, (unsigned long long)w.no_meta,
 		       (unsigned long long)w.spool_in, (unsigned long long)w.spool_out,
@@ -133,6 +134,7 @@ static int show_stats(const char *ifname, void *arg)
 	ROW("rx_packets", s[XS_STAT_RX], "");
 	ROW("  captured", s[XS_STAT_CAPTURED], "redirected to AF_XDP");
 	ROW("  capture_no_socket", s[XS_STAT_CAPTURE_NO_SOCKET], "passed: no socket on the queue");
+	ROW("  parked", s[XS_STAT_PARKED], "no socket yet: kept for the run, passed");
 	ROW("  counted", s[XS_STAT_COUNTED], "count only, passed");
 	ROW("  dropped", s[XS_STAT_DROPPED], "by a drop rule");
 	printf("  %-28s %14s  %s\n", "", outcomes == s[XS_STAT_RX] ? "adds up" : "MISMATCH",
@@ -154,6 +156,7 @@ static int show_stats(const char *ifname, void *arg)
 	ROW("rx_invalid_descs", w.xsk_rx_invalid_descs, "");
 	printf(" Workers (published by the sensor once a second):\n");
 	ROW("read", w.read, "= captured - socket drops - still in rings");
+	ROW("unparked", w.unparked, "taken from the parking ring (no socket then)");
 	ROW("  produced", w.produced, "handed to the sink");
 	ROW("  spool_in", w.spool_in, "kept in the spool: Kafka could not take them");
 	ROW("  queue_full", w.queue_full, "dropped: producer queue full, no spool");
@@ -173,12 +176,12 @@ static int show_stats(const char *ifname, void *arg)
 	ROW("  spool_bytes", w.spool_bytes, "on disk");
 	ROW("  oldest (ms)", worker_stats_oldest_age_ms(&w), "age of the oldest spooled record");
 	{
-		__u64 in = w.read + w.spool_recovered;
+		__u64 in = w.read + w.unparked + w.spool_recovered;
 		__u64 out = w.delivered + w.failed + w.queue_full + w.spool_full + w.spool_errors +
 			    w.sink_errors + worker_stats_in_flight(&w) + w.spooled;
 
 		printf("  %-28s %14s  %s\n", "", in == out ? "adds up" : "MISMATCH",
-		       "(read + recovered = delivered + failed + drops + in flight + spooled)");
+		       "(read + unparked + recovered = delivered + failed + drops + in flight + spooled)");
 	}
 	ROW("timestamp not from XDP", w.no_meta, "");
 #undef ROW

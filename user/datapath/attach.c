@@ -82,12 +82,15 @@ static bool pinned_by_us(const char *ifname, __u32 id)
 	return ours;
 }
 
-int xdp_clear(int ifindex, const char *ifname, bool force, bool *found)
+int xdp_clear(int ifindex, const char *ifname, bool force, bool *found,
+	      struct attached_prog *keep)
 {
 	struct attached_prog cur;
 	int err;
 
 	*found = false;
+	if (keep)
+		memset(keep, 0, sizeof(*keep));
 	err = xdp_query(ifindex, &cur);
 	if (err) {
 		pr_warn("%s: cannot query XDP state: %s\n", ifname, strerror(-err));
@@ -105,12 +108,16 @@ int xdp_clear(int ifindex, const char *ifname, bool force, bool *found)
 			cur.name[0] ? cur.name : "?, its name needs CAP_SYS_ADMIN", cur.id);
 		return -EBUSY;
 	}
+	*found = true;
+	if (keep && cur.ours) {
+		*keep = cur;
+		return 0;
+	}
 	err = xdp_detach(ifindex, ifname, cur.flags);
 	if (err)
 		return err;
 	pr_info("%s: detached %s XDP program '%s' (id %u)\n", ifname,
 		cur.ours ? "a stale xdpsensor" : "the", cur.name, cur.id);
-	*found = true;
 	return 0;
 }
 
@@ -147,6 +154,32 @@ int xdp_attach(int ifindex, const char *ifname, int prog_fd, enum xdp_mode_opt m
 	*flags_out = XDP_FLAGS_SKB_MODE;
 	pr_info("%s: XDP program attached in generic mode\n", ifname);
 	return 0;
+}
+
+int xdp_replace(int ifindex, const char *ifname, int prog_fd, int old_fd, __u32 old_flags,
+		enum xdp_mode_opt mode, __u32 *flags_out)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+	bool same_mode = mode == XDP_MODE_AUTO ||
+			 (mode == XDP_MODE_NATIVE && old_flags == XDP_FLAGS_DRV_MODE) ||
+			 (mode == XDP_MODE_GENERIC && old_flags == XDP_FLAGS_SKB_MODE);
+	int err;
+
+	if (same_mode) {
+		err = bpf_xdp_attach(ifindex, prog_fd, old_flags | XDP_FLAGS_REPLACE, &opts);
+		if (!err) {
+			*flags_out = old_flags;
+			pr_info("%s: XDP program attached in %s mode in place of the stale one\n",
+				ifname, old_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+			return 0;
+		}
+		pr_warn("%s: cannot replace the stale program in one step (%s): detaching it"
+			" first\n", ifname, strerror(-err));
+	}
+	err = xdp_detach(ifindex, ifname, old_flags);
+	if (err)
+		return err;
+	return xdp_attach(ifindex, ifname, prog_fd, mode, flags_out);
 }
 
 int xdp_detach(int ifindex, const char *ifname, __u32 flags)

@@ -19,14 +19,21 @@ int xdp_query(int ifindex, struct attached_prog *out);
 /*
  * The one policy for what is already on an interface we own (its lock
  * held, owner.h): nothing, 0; an xdpsensor program, a dead run's, so it is
- * detached; another program is refused (-EBUSY, named) unless force.
- * *found: a program was detached.
+ * detached, or left in *keep (not NULL) for xdp_replace(); another
+ * program is refused (-EBUSY, named) unless force.
+ * *found: a program was detached or kept.
  */
-int xdp_clear(int ifindex, const char *ifname, bool force, bool *found);
+int xdp_clear(int ifindex, const char *ifname, bool force, bool *found,
+	      struct attached_prog *keep);
 /* Attaches where the slot is free; *flags_out gets the XDP_FLAGS_* mode
  * that worked (native first with XDP_MODE_AUTO, then generic). */
 int xdp_attach(int ifindex, const char *ifname, int prog_fd, enum xdp_mode_opt mode,
 	       __u32 *flags_out);
+/* Attaches in place of old_fd, attached in old_flags' mode, in one step
+ * (XDP_FLAGS_REPLACE): no frame meets no program. Where the mode asked
+ * for is another, detaches old_fd first, then xdp_attach(). */
+int xdp_replace(int ifindex, const char *ifname, int prog_fd, int old_fd, __u32 old_flags,
+		enum xdp_mode_opt mode, __u32 *flags_out);
 /* Detaches (an interface that is gone counts as done); says why not. */
 int xdp_detach(int ifindex, const char *ifname, __u32 flags);
 int parse_xdp_mode(const char *s, enum xdp_mode_opt *out);

@@ -12,6 +12,7 @@
 
 #include "datapath.h"
 #include "log.h"
+#include "parked.h"
 
 #define XS_STAT_NAME(e, name) [XS_STAT_##e] = #name,
 static const char *const stat_names[XS_STAT_MAX] = { XS_STATS(XS_STAT_NAME) };
@@ -34,6 +35,8 @@ struct xdpsensor_bpf *datapath_load(const struct datapath_opts *opts)
 	}
 	if (opts && opts->flows_max)
 		bpf_map__set_max_entries(skel->maps.flows, opts->flows_max);
+	if (opts && opts->pin_dir && parked_reuse(skel->maps.parked, opts->pin_dir))
+		pr_info("took over the parking ring of the last run (%s/parked)\n", opts->pin_dir);
 	err = xdpsensor_bpf__load(skel);
 	if (err) {
 		pr_warn("cannot load the XDP program: %s (run with -v for the verifier's log;"

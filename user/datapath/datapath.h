@@ -11,6 +11,7 @@
 
 struct datapath_opts {
 	__u32 flows_max; /* 0: the default of bpf/xdpsensor_maps.h */
+	const char *pin_dir; /* a dead run's parking ring there is taken over (parked.h) */
 };
 
 /* Opens and loads the BPF object (not attached, not pinned). */

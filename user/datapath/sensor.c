@@ -11,6 +11,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "owner.h"
+#include "parked.h"
 #include "sensor.h"
 
 int sensor_lookup(struct sensor_iface *s, const char *ifname)
@@ -99,34 +100,82 @@ static __u64 stale_no_socket(const char *dir)
 	return stats[XS_STAT_CAPTURE_NO_SOCKET];
 }
 
-int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found, __u64 *lost)
+static int pin_all(struct sensor_iface *s)
 {
-	struct iface_settings st;
+	char path[PATH_MAX + 8];
+	int err;
+
+	mkdir(XS_PIN_ROOT, 0700); /* libbpf creates only the last level */
+	err = bpf_object__pin_maps(s->skel->obj, s->pin_dir);
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/prog", s->pin_dir);
+		err = bpf_program__pin(s->skel->progs.xdpsensor_xdp, path);
+	}
+	s->pinned = true; /* partial pins are removed by teardown too */
+	if (err)
+		pr_warn("%s: cannot pin maps under %s: %s\n", s->name, s->pin_dir, strerror(-err));
+	return err;
+}
+
+/* The dead run's program, kept attached for xdp_replace(): its pin opened
+ * before the pins go. Detached now if the pin is not that program. */
+static void keep_stale_prog(const char *ifname, int ifindex, const char *dir,
+			    const struct attached_prog *cur, struct sensor_stale *st)
+{
+	struct bpf_prog_info info = {};
+	char path[PATH_MAX + 8];
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/prog", dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == cur->id) {
+		st->prog_fd = fd;
+		st->prog_flags = cur->flags;
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!xdp_detach(ifindex, ifname, cur->flags))
+		pr_info("%s: detached a stale xdpsensor XDP program (id %u)\n", ifname, cur->id);
+}
+
+int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found,
+		       struct sensor_stale *st)
+{
+	struct attached_prog kept = {};
+	struct iface_settings ist;
 	char dir[PATH_MAX];
 	struct stat sb;
-	__u64 no_socket;
+	__u64 no_socket, parked;
 	int err;
 
 	*found = false;
+	datapath_pin_dir(ifname, dir);
 	if (ifindex) {
-		err = xdp_clear(ifindex, ifname, force, found);
+		err = xdp_clear(ifindex, ifname, force, found, st ? &kept : NULL);
 		if (err)
 			return err;
+		if (kept.id)
+			keep_stale_prog(ifname, ifindex, dir, &kept, st);
 	}
-	if (!iface_load_state(ifname, &st)) {
+	if (!iface_load_state(ifname, &ist)) {
 		pr_info("%s: restoring offloads changed by a previous run\n", ifname);
-		iface_restore(&st);
+		iface_restore(&ist);
 		*found = true;
 	}
-	datapath_pin_dir(ifname, dir);
 	if (!stat(dir, &sb)) {
 		no_socket = stale_no_socket(dir);
 		if (no_socket)
 			pr_warn("%s: %llu frames to capture found no socket after the last run"
 				" died (its program stayed attached and counted them): lost"
 				" (lost_in_restart)\n", ifname, (unsigned long long)no_socket);
-		if (lost)
-			*lost += no_socket;
+		parked = parked_left(dir, st ? st->ring_fd : -1);
+		if (parked)
+			pr_warn("%s: %llu frames the last run's program parked are dropped with"
+				" its pins (lost_in_restart)\n", ifname, (unsigned long long)parked);
+		if (st)
+			st->lost += no_socket + parked;
 		pr_info("%s: removing pins left in %s\n", ifname, dir);
 		remove_pins(dir, NULL);
 		*found = true;
@@ -136,43 +185,44 @@ int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found,
 
 int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o)
 {
-	struct datapath_opts dopts = { .flows_max = o->flows_max };
-	bool stale;
-	int err;
+	struct datapath_opts dopts = { .flows_max = o->flows_max, .pin_dir = s->pin_dir };
+	struct sensor_stale stale = { .prog_fd = -1, .ring_fd = -1 };
+	int prog_fd, err;
+	bool found;
 
 	/* loaded (the verifier: ~0.2 s) before a dead run's program is
-	 * detached: until then it counts the frames no socket takes */
+	 * replaced: until then it parks the frames no socket takes, in the
+	 * ring this program takes over */
 	s->skel = datapath_load(&dopts);
+	if (s->skel)
+		stale.ring_fd = bpf_map__fd(s->skel->maps.parked);
 	/* a foreign program is refused here, before anything is touched */
-	err = sensor_clean_stale(s->name, s->ifindex, o->force, &stale, &s->lost_in_restart);
-	if (err)
-		return err;
-	if (!s->skel)
-		return -EINVAL;
-	err = rules_apply(o->rules, s->skel);
-	if (err)
-		return err;
-
-	mkdir(XS_PIN_ROOT, 0700); /* libbpf creates only the last level */
-	err = bpf_object__pin_maps(s->skel->obj, s->pin_dir);
+	err = sensor_clean_stale(s->name, s->ifindex, o->force, &found, &stale);
+	s->lost_in_restart += stale.lost;
+	if (!err && !s->skel)
+		err = -EINVAL;
+	if (!err)
+		err = rules_apply(o->rules, s->skel);
+	if (!err)
+		err = pin_all(s);
 	if (!err) {
-		char path[PATH_MAX + 8];
-
-		snprintf(path, sizeof(path), "%s/prog", s->pin_dir);
-		err = bpf_program__pin(s->skel->progs.xdpsensor_xdp, path);
+		err = iface_offloads_off(s->name, &s->offloads);
+		s->offloads_saved = true;
 	}
-	s->pinned = true; /* partial pins are removed by teardown too */
 	if (err) {
-		pr_warn("%s: cannot pin maps under %s: %s\n", s->name, s->pin_dir, strerror(-err));
+		if (stale.prog_fd >= 0) { /* what would have replaced it failed */
+			xdp_detach(s->ifindex, s->name, stale.prog_flags);
+			close(stale.prog_fd);
+		}
 		return err;
 	}
-
-	err = iface_offloads_off(s->name, &s->offloads);
-	s->offloads_saved = true;
-	if (err)
-		return err;
-	return xdp_attach(s->ifindex, s->name, bpf_program__fd(s->skel->progs.xdpsensor_xdp),
+	prog_fd = bpf_program__fd(s->skel->progs.xdpsensor_xdp);
+	if (stale.prog_fd < 0)
+		return xdp_attach(s->ifindex, s->name, prog_fd, o->xdp_mode, &s->xdp_flags);
+	err = xdp_replace(s->ifindex, s->name, prog_fd, stale.prog_fd, stale.prog_flags,
 			  o->xdp_mode, &s->xdp_flags);
+	close(stale.prog_fd);
+	return err;
 }
 
 void sensor_detach(struct sensor_iface *s)

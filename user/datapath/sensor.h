@@ -52,10 +52,21 @@ void sensor_detach(struct sensor_iface *s);
 /* Detaches, restores the offloads, removes the pins (except flows with
  * keep_pins), then gives up the lock. */
 void sensor_teardown(struct sensor_iface *s, bool keep_pins);
+/* What sensor_clean_stale() leaves for the setup that follows it. */
+struct sensor_stale {
+	int ring_fd;     /* in: the new program's parking ring (-1: none) */
+	int prog_fd;     /* out: the dead run's program, left attached (-1: none) */
+	__u32 prog_flags; /* its XDP_FLAGS_* mode */
+	__u64 lost;      /* out: frames its program found no socket for and did
+			  * not park, and those in a ring not taken over */
+};
+
 /* Removes what a dead run left: attachment (a foreign program only with
- * force), offload changes, pins. Call it holding the lock. The frames its
- * program found no socket for are said, and counted in *lost (NULL: not). */
-int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found, __u64 *lost);
+ * force), offload changes, pins. Call it holding the lock. With st, our
+ * dead program stays attached for xdp_replace(), and the frames it lost
+ * are counted in st->lost (they are said either way). */
+int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found,
+		       struct sensor_stale *st);
 /* The interface was deleted (its index no longer exists). */
 bool sensor_iface_gone(const struct sensor_iface *s);
 
