@@ -12,9 +12,10 @@
 # distinct records: 0 is the target), records out of capture order per key,
 # xsk_rx_ring_full by phase (before, during, after the outage; the stats of
 # every second are kept in build/bench/fault-FAULT.timeline.jsonl),
-# and for sensor-kill the packets that met no socket during the restart
-# (the killed run's program counts them; the next run sums them up:
-# lost_in_restart).
+# and for sensor-kill the frames that met no socket during the restart:
+# parked by the killed run's program, then by the next run's until its
+# sockets are in, and taken from the ring by the next run (unparked), or
+# lost if the ring was full (lost_in_restart, capture_no_socket).
 #
 # usage: bench/fault.sh --fault stop|kill|sensor-kill [--rate PPS] [--outage S]
 #        [--flows N] [--spool-max BYTES]
@@ -194,9 +195,10 @@ print(json.dumps({
     # sensor-kill: no sensor from the kill to the new run's "capturing"
     # (0.1 s resolution): the frames of that gap met no socket
     "restart_s": round(t_up - t_kill, 2), "restart_gap_est": round(rate * (t_up - t_kill)),
-    # the frames the killed run's program (still attached) found no socket
-    # for, as the next run counted them, and those the next run's own
-    # program found before its socket was there
+    # the frames that met no socket in the restart: parked and taken by the
+    # next run (unparked), or lost when the ring was full: the killed run's
+    # program's (lost_in_restart) and the next run's (capture_no_socket)
+    "unparked": sum(s.get("unparked", 0) for s in runs),
     "lost_in_restart": sum(s.get("lost_in_restart", 0) for s in runs),
     "capture_no_socket": sum(s.get("capture_no_socket", 0) for s in runs),
 }))
