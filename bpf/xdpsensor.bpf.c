@@ -230,18 +230,24 @@ static __always_inline void write_meta(struct xdp_md *ctx, __u32 orig_len)
 
 /* Keeps a frame that has no socket to go to in the parking ring, whole
  * (every buffer of a multi-buffer one). Returns 0 when it did. */
-static __always_inline int park_frame(struct xdp_md *ctx, __u32 qid, __u64 len)
+static __always_inline int park_frame(struct xdp_md *ctx, __u32 qid)
 {
-	__u32 zero = 0;
-	struct xs_parked_frame *f = bpf_map_lookup_elem(&park_buf, &zero);
+	__u32 zero = 0, len = (__u32)bpf_xdp_get_buff_len(ctx);
+	struct xs_parked_frame *f;
 
-	if (!f || len < 1 || len > XS_PARK_FRAME_MAX)
+	/* two checks apart: 6.1's verifier loses the bounds of the one range
+	 * check clang would make of them, and learns none from len != 0 */
+	if (len > XS_PARK_FRAME_MAX)
 		return -1;
-	if (bpf_xdp_load_bytes(ctx, 0, f->data, (__u32)len))
+	barrier_var(len);
+	if (len < 14) /* an Ethernet header */
+		return -1;
+	f = bpf_map_lookup_elem(&park_buf, &zero);
+	if (!f || bpf_xdp_load_bytes(ctx, 0, f->data, len))
 		return -1;
 	f->rx_ts_ns = bpf_ktime_get_ns();
 	f->queue = qid;
-	f->len = (__u32)len;
+	f->len = len;
 	/* the reader polls: no wakeup */
 	return (int)bpf_ringbuf_output(&parked, f, offsetof(struct xs_parked_frame, data) + len,
 				       BPF_RB_NO_WAKEUP);
@@ -279,7 +285,7 @@ int xdpsensor_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	case XS_ACTION_CAPTURE:
 		if (!bpf_map_lookup_elem(&xsks, &qid)) {
-			if (cfg && cfg->park && !park_frame(ctx, qid, len))
+			if (cfg && cfg->park && !park_frame(ctx, qid))
 				stat_add(XS_STAT_PARKED, 1);
 			else
 				stat_add(XS_STAT_CAPTURE_NO_SOCKET, 1);
