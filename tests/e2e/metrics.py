@@ -151,6 +151,9 @@ def cmd_same(args):
             v = find(page, "xdpsensor_flows_removed_total", reason=reason)
             if s[k] != v:
                 problems.append("%s: summary %s, /metrics %s" % (k, s[k], v))
+        v = find(page, "xdpsensor_lost_in_restart_packets_total", iface=a["--iface"])
+        if s["lost_in_restart"] != v:
+            problems.append("lost_in_restart: summary %s, /metrics %s" % (s["lost_in_restart"], v))
         tap(not problems, "/metrics and the exit summary: the same numbers", problems)
     return failures
 

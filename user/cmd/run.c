@@ -617,6 +617,7 @@ static int start_metrics(struct run_state *st)
 			.workers_fd = bpf_map__fd(skel->maps.workers),
 			.flows_fd = bpf_map__fd(skel->maps.flows),
 			.flows_max = bpf_map__max_entries(skel->maps.flows),
+			.lost_in_restart = st->iface[f].lost_in_restart,
 			.flows = st->flows[f],
 			.nqueues = st->iface[f].nqueues,
 			.first_worker = first,

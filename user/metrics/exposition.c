@@ -144,6 +144,12 @@ static void write_xdp(FILE *f, const struct metrics_src *src, const struct iface
 	}
 	write_xdp_family(f, src, l, XDP_OUTCOME);
 	write_xdp_family(f, src, l, XDP_L2);
+	family(f, "xdpsensor_lost_in_restart_packets_total", "counter",
+	       "Frames a dead run's program (left attached) had to capture and could neither"
+	       " hand to a socket nor park, until this run replaced it.");
+	for (int i = 0; i < src->nifaces; i++)
+		sample_iface(f, "xdpsensor_lost_in_restart_packets_total", src->iface[i].name,
+			     src->iface[i].lost_in_restart);
 	family(f, "xdpsensor_flow_table_entries", "gauge", "Flows in the flow table now.");
 	for (int i = 0; i < src->nifaces; i++)
 		if (l[i].flows_ok)

@@ -22,6 +22,7 @@ struct metrics_iface {
 	int workers_fd;   /* struct xs_worker_stats by queue */
 	int flows_fd;
 	__u32 flows_max;
+	__u64 lost_in_restart; /* said at start: the dead run's, fixed */
 	const struct flow_exporter *flows; /* its expired, evicted counts */
 	int nqueues;
 	unsigned int first_worker; /* its queue q is workers[first_worker + q] */
