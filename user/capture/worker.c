@@ -18,6 +18,7 @@
 #include "log.h"
 #include "record_key.h"
 #include "rx_nap.h"
+#include "thread.h"
 #include "worker.h"
 #include "xdpsensor.h" /* XS_META_MAGIC */
 
@@ -187,12 +188,9 @@ int worker_start(struct worker *w)
 	int err = w->xsk.multibuf ? -reasm_init(&w->reasm) : 0;
 	char name[16];
 
-	if (!err)
-		err = pthread_create(&w->thread, NULL, worker_main, w);
-	/* named, so per-thread CPU (/proc/PID/task/TID/comm) tells workers from librdkafka's */
 	snprintf(name, sizeof(name), "xs-w%u", w->index);
 	if (!err)
-		pthread_setname_np(w->thread, name);
+		err = thread_start(&w->thread, worker_main, w, name);
 	if (err)
 		pr_warn("cannot start the worker of %s queue %u: %s\n", w->ifname,
 			w->xsk.queue_id, strerror(err));

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "log.h"
 #include "segment.h"
 #include "spool_check.h"
+#include "thread.h"
 
 #define CHECK_BUF ((256u << 10) + SEG_REC_MAX)
 
@@ -93,7 +93,6 @@ struct spool_check *spool_check_start(const char *dir, const struct spool_check_
 				      size_t n)
 {
 	struct spool_check *c = calloc(1, sizeof(*c));
-	sigset_t all, old;
 	int err;
 
 	if (!c)
@@ -107,14 +106,9 @@ struct spool_check *spool_check_start(const char *dir, const struct spool_check_
 	memcpy(c->segs, segs, n * sizeof(*segs));
 	c->n = n;
 	snprintf(c->dir, sizeof(c->dir), "%s", dir);
-	/* signals are for the main thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&c->thread, NULL, check_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = thread_start(&c->thread, check_main, c, "xs-spool-check");
 	if (err)
 		goto fail;
-	pthread_setname_np(c->thread, "xs-spool-check");
 	return c;
 fail:
 	free(c->segs);

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "log.h"
 #include "segment.h"
 #include "spool_io.h"
+#include "thread.h"
 
 /*
  * At most 32 MiB handed over and not yet written: at 300 kpps of 64 B
@@ -194,7 +194,6 @@ static void *io_main(void *arg)
 struct spool_io *spool_io_start(const char *dir)
 {
 	struct spool_io *io = calloc(1, sizeof(*io));
-	sigset_t all, old;
 	int err;
 
 	if (!io)
@@ -211,18 +210,13 @@ struct spool_io *spool_io_start(const char *dir)
 	pthread_mutex_init(&io->lock, NULL);
 	pthread_cond_init(&io->work, NULL);
 	pthread_cond_init(&io->done, NULL);
-	/* signals are for the main thread, not for one in a pwrite */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&io->thread, NULL, io_main, io);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = thread_start(&io->thread, io_main, io, "xs-spool-io");
 	if (err) {
 		free(io->bufs);
 		free(io);
 		errno = err;
 		return NULL;
 	}
-	pthread_setname_np(io->thread, "xs-spool-io");
 	return io;
 }
 
