@@ -132,53 +132,82 @@ static void wait_in_poll(struct worker *w)
 	poll(&pfd, 1, 100);
 }
 
+/* Reads up to a batch from the RX ring into the sink and gives the frames
+ * back to the fill ring; returns how many. */
+static __u32 read_batch(struct worker *w)
+{
+	__u64 addrs[RX_BATCH];
+	__u32 idx, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
+	/* one clock pair per batch converts every frame's own timestamp */
+	__s64 mono_to_real = n ? realtime_offset_ns() : 0;
+
+	for (__u32 i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);
+
+		w->count.read += handle_desc(w, d, mono_to_real);
+		addrs[i] = xsk_umem__extract_addr(d->addr);
+	}
+	if (!n)
+		return 0;
+	xsk_ring_cons__release(&w->xsk.rx, n);
+	xsk_queue_refill(&w->xsk, addrs, n);
+	if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
+		recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	return n;
+}
+
+/* At a stop the socket is out of the XDP program's map (new frames are
+ * parked): what the ring holds is read to the end, not left to the close.
+ * Bounded by the ring's size should the socket still be in the map. */
+static void read_to_end(struct worker *w)
+{
+	__u32 left = w->xsk.rx_size, n;
+
+	for (int idle = 0; idle < 2 && left;) {
+		n = read_batch(w);
+		left = n < left ? left - n : 0;
+		idle = n ? 0 : idle + 1;
+		sink_service(w->sink, w->index, false);
+		if (!n)
+			usleep(1000); /* a frame the kernel is still writing */
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	__u64 addrs[RX_BATCH], watched_ns = clock_ns(CLOCK_MONOTONIC), ring_full = 0;
+	__u64 watched_ns = clock_ns(CLOCK_MONOTONIC), ring_full = 0;
 	struct rx_nap nap;
 
 	rx_nap_init(&nap, w->rx_sleep_us);
 	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
 
 	while (!*w->stop) {
-		__u32 idx, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
+		__u32 n = read_batch(w);
 		unsigned int nap_us;
-		__s64 mono_to_real;
 
 		rx_nap_got(&nap, n);
 		watch_ring(w, &watched_ns, &ring_full);
-		if (!n) {
-			sink_service(w->sink, w->index, true);
-			if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
-				recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			nap_us = rx_nap_next(&nap, w->xsk.rx_size);
-			/* records waiting for Kafka: look again within a ms */
-			if (!nap_us && sink_busy(w->sink, w->index))
-				nap_us = BUSY_NAP_US;
-			if (nap_us)
-				usleep(nap_us);
-			else
-				wait_in_poll(w);
+		if (n) {
+			/* delivery reports, the batch's spooled records to disk; the
+			 * spool read back only once the ring is served (a short
+			 * batch): a backlog must not starve the frames arriving now */
+			sink_service(w->sink, w->index, n < RX_BATCH);
 			continue;
 		}
-		/* one clock pair per batch converts every frame's own timestamp */
-		mono_to_real = realtime_offset_ns();
-		for (__u32 i = 0; i < n; i++) {
-			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);
-
-			w->count.read += handle_desc(w, d, mono_to_real);
-			addrs[i] = xsk_umem__extract_addr(d->addr);
-		}
-		xsk_ring_cons__release(&w->xsk.rx, n);
-		xsk_queue_refill(&w->xsk, addrs, n);
+		sink_service(w->sink, w->index, true);
 		if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 			recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-		/* delivery reports, the batch's spooled records to disk; the spool
-		 * read back only once the ring is served (a short batch): a backlog
-		 * must not starve the frames arriving now */
-		sink_service(w->sink, w->index, n < RX_BATCH);
+		nap_us = rx_nap_next(&nap, w->xsk.rx_size);
+		/* records waiting for Kafka: look again within a ms */
+		if (!nap_us && sink_busy(w->sink, w->index))
+			nap_us = BUSY_NAP_US;
+		if (nap_us)
+			usleep(nap_us);
+		else
+			wait_in_poll(w);
 	}
+	read_to_end(w);
 	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	return NULL;
 }

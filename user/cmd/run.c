@@ -513,6 +513,18 @@ static int start_workers(struct run_state *st)
 	return 0;
 }
 
+/* Takes the sockets out of the XDP programs' maps: from here on the frames
+ * to capture are parked, and each worker reads its ring to the end. */
+static void unplug_sockets(struct run_state *st)
+{
+	for (int f = 0; f < st->nifaces; f++) {
+		struct sensor_iface *s = &st->iface[f];
+
+		for (__u32 q = 0; s->skel && q < (__u32)s->nqueues; q++)
+			bpf_map__delete_elem(s->skel->maps.xsks, &q, sizeof(q), 0);
+	}
+}
+
 static void stop_workers(struct run_state *st)
 {
 	stopping = 1;
@@ -701,11 +713,14 @@ int cmd_run(int argc, char **argv)
 	st.end = main_loop(&st);
 	ran = true;
 out:
+	if (ran)
+		unplug_sockets(&st);
 	stop_workers(&st);
 	publish_stats(&st);
 	for (int i = 0; i < st.nifaces; i++) /* stop receiving before the flush */
 		sensor_detach(&st.iface[i]);
-	/* a queue without socket while we ran (its count changed): parked */
+	/* what came since the sockets were unplugged, and from a queue
+	 * without socket while we ran (its count changed): parked */
 	for (int i = 0, w = 0; i < st.nifaces && ran; w += st.iface[i].nqueues, i++)
 		drain_parked(&st, i, &st.workers[w]);
 	close_sockets(&st);
