@@ -108,6 +108,18 @@ start() {
 	}
 }
 
+# begin NAME [ARGS...]: for the calling test (its locals d, label, topic,
+# RUN): the work dir, a topic of its own, the interface's settings to
+# compare at the end, the sensor started with ARGS. 1, reported, if any fails.
+begin() {
+	local name=$1
+	shift
+	mkdir -p "$d"
+	topic=$(new_topic "$name") || { tap_not_ok "$label: cannot create a topic"; return 1; }
+	iface_settings "$VA" >"$d/settings.before"
+	start "$d" "$topic" "$@" || { report "$label: the sensor starts"; sensor_stop KILL; return 1; }
+}
+
 # j FILE FIELD: a field of the one JSON line in FILE.
 j() { json_get "$2" <"$1"; }
 
@@ -147,10 +159,7 @@ records() {
 test_broker_outage() {
 	local fault=$1
 	local label="broker $fault" d=$W/outage-$1 topic s count=$((RATE * 14)) RUN=
-	mkdir -p "$d"
-	topic=$(new_topic "$fault") || { tap_not_ok "$label: cannot create a topic"; return; }
-	iface_settings "$VA" >"$d/settings.before"
-	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	begin "$fault" || return
 	traffic_bg "$d" "$count"
 	sleep 3
 	if [ "$fault" = stop ]; then
@@ -193,10 +202,7 @@ test_broker_outage() {
 # The sensor killed while the broker is stopped and records wait in the spool.
 test_sensor_kill() {
 	local label="sensor kill -9 in the backlog" d=$W/sensorkill topic s s1 count=$((RATE * 6)) RUN=1
-	mkdir -p "$d"
-	topic=$(new_topic sensorkill) || { tap_not_ok "$label: cannot create a topic"; return; }
-	iface_settings "$VA" >"$d/settings.before"
-	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	begin sensorkill || return
 	traffic_bg "$d" "$count"
 	sleep 2
 	broker_stop
@@ -227,10 +233,7 @@ test_sensor_kill() {
 # SIGTERM during the backlog: the summary says what is kept; the next run sends it.
 test_sigterm_replay() {
 	local label="SIGTERM in the backlog, restart" d=$W/sigterm topic count=$((RATE * 4)) RUN=1 kept
-	mkdir -p "$d"
-	topic=$(new_topic sigterm) || { tap_not_ok "$label: cannot create a topic"; return; }
-	iface_settings "$VA" >"$d/settings.before"
-	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	begin sigterm || return
 	broker_stop
 	traffic_bg "$d" "$count"
 	traffic_wait "$d"
@@ -257,9 +260,7 @@ test_sigterm_replay() {
 
 test_spool_full() {
 	local label="spool full" d=$W/full topic count=$((RATE * 4)) RUN= full
-	mkdir -p "$d"
-	topic=$(new_topic full) || { tap_not_ok "$label: cannot create a topic"; return; }
-	start "$d" "$topic" --spool-max 32K || { report "$label"; sensor_stop KILL; return; }
+	begin full --spool-max 32K || return
 	broker_stop
 	traffic_bg "$d" "$count"
 	traffic_wait "$d"
@@ -303,9 +304,7 @@ test_unwritable() {
 
 test_corrupt_segment() {
 	local label="corrupt segment" d=$W/corrupt topic count=$((RATE * 3)) RUN=1 seg
-	mkdir -p "$d"
-	topic=$(new_topic corrupt) || { tap_not_ok "$label: cannot create a topic"; return; }
-	start "$d" "$topic" || { report "$label"; sensor_stop KILL; return; }
+	begin corrupt || return
 	broker_stop
 	traffic_bg "$d" "$count"
 	traffic_wait "$d"
@@ -350,10 +349,7 @@ EOF
 # those its sockets receive, per key in send order.
 test_parked_in_restart() {
 	local label="frames while no sensor ran" d=$W/gap topic count=$((RATE * 4)) RUN=1 n r
-	mkdir -p "$d"
-	topic=$(new_topic gap) || { tap_not_ok "$label: cannot create a topic"; return; }
-	iface_settings "$VA" >"$d/settings.before"
-	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	begin gap || return
 	sensor_stop KILL
 	traffic_bg "$d" "$count"
 	sleep 1.5
@@ -387,10 +383,7 @@ test_parked_in_restart() {
 # parked and is read too: every frame the program took to capture is read.
 test_sigterm_in_traffic() {
 	local label="SIGTERM in traffic" d=$W/stop-traffic topic mac gen RUN=
-	mkdir -p "$d"
-	topic=$(new_topic stoptraffic) || { tap_not_ok "$label: cannot create a topic"; return; }
-	iface_settings "$VA" >"$d/settings.before"
-	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	begin stoptraffic || return
 	mac=$(cat "/sys/class/net/$VA/address")
 	ip netns exec "$NS" build/bench/xs-gen -i "$VB" -m "$mac" -r 100000 -n 400000 -s 64 \
 		-f 64 >"$d/gen.json" 2>"$d/gen.err" &
