@@ -20,6 +20,7 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "log.h"
+#include "parked.h"
 #include "packet_text.h"
 #include "rules.h"
 
@@ -210,7 +211,8 @@ int cmd_classify(int argc, char **argv)
 		pr_warn("classify needs at least one pcap file (--help says more)\n");
 		return 2;
 	}
-	c.skel = datapath_load(NULL);
+	/* no parking here: the ring's least size */
+	c.skel = datapath_load(&(struct datapath_opts){ .park_bytes = parked_ring_bytes(0) });
 	if (!c.skel)
 		return 1;
 	if (rules_apply(&rules, c.skel)) {

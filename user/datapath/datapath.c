@@ -35,6 +35,8 @@ struct xdpsensor_bpf *datapath_load(const struct datapath_opts *opts)
 	}
 	if (opts && opts->flows_max)
 		bpf_map__set_max_entries(skel->maps.flows, opts->flows_max);
+	if (opts && opts->park_bytes)
+		bpf_map__set_max_entries(skel->maps.parked, opts->park_bytes);
 	if (opts && opts->pin_dir && parked_reuse(skel->maps.parked, opts->pin_dir))
 		pr_info("took over the parking ring of the last run (%s/parked)\n", opts->pin_dir);
 	err = xdpsensor_bpf__load(skel);

@@ -12,6 +12,7 @@
 struct datapath_opts {
 	__u32 flows_max; /* 0: the default of bpf/xdpsensor_maps.h */
 	const char *pin_dir; /* a dead run's parking ring there is taken over (parked.h) */
+	__u32 park_bytes;    /* its size, a power of 2 of pages; 0: the default */
 };
 
 /* Opens and loads the BPF object (not attached, not pinned). */

@@ -10,6 +10,11 @@
 #include "log.h"
 #include "parked.h"
 
+__u32 parked_ring_bytes(__u32 park_mb)
+{
+	return park_mb ? park_mb << 20 : (__u32)sysconf(_SC_PAGESIZE);
+}
+
 static int pinned_ring(const char *pin_dir)
 {
 	char path[PATH_MAX + 8];

@@ -12,6 +12,12 @@
 #include <bpf/libbpf.h>
 #include "xdpsensor.h"
 
+#define PARK_MB_DEFAULT 64 /* bpf/xdpsensor_maps.h: XS_PARK_BYTES */
+
+/* The ring's size for --park-mb (a power of 2); 0, no parking: one page,
+ * the least a ring buffer can be. */
+__u32 parked_ring_bytes(__u32 park_mb);
+
 /* Before the load: the ring pinned in pin_dir by a dead run becomes map
  * (same type and size). True if it did. */
 bool parked_reuse(struct bpf_map *map, const char *pin_dir);

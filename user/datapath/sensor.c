@@ -185,7 +185,8 @@ int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found,
 
 int sensor_setup(struct sensor_iface *s, const struct sensor_opts *o)
 {
-	struct datapath_opts dopts = { .flows_max = o->flows_max, .pin_dir = s->pin_dir };
+	struct datapath_opts dopts = { .flows_max = o->flows_max, .pin_dir = s->pin_dir,
+				       .park_bytes = parked_ring_bytes(o->park_mb) };
 	struct sensor_stale stale = { .prog_fd = -1, .ring_fd = -1 };
 	int prog_fd, err;
 	bool found;

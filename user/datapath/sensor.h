@@ -36,6 +36,7 @@ struct sensor_opts {
 	bool force;
 	bool keep_pins;
 	__u32 flows_max;
+	__u32 park_mb;   /* the parking ring (parked.h), a power of 2; 0: none */
 	const struct rules *rules;
 };
 
