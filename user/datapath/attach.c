@@ -61,25 +61,34 @@ int xdp_query(int ifindex, struct attached_prog *out)
 	return 0;
 }
 
-/* The program a dead run pinned under the interface's pin dir is id: ours.
- * Without CAP_SYS_ADMIN (the unit's user) the attached program's name
- * cannot be read by id, but our own pin can be opened. */
-static bool pinned_by_us(const char *ifname, __u32 id)
+int xdp_pinned_prog_fd(const char *ifname, __u32 id)
 {
 	struct bpf_prog_info info = {};
 	char dir[PATH_MAX], path[PATH_MAX + 8];
 	__u32 len = sizeof(info);
-	bool ours;
 	int fd;
 
 	datapath_pin_dir(ifname, dir);
 	snprintf(path, sizeof(path), "%s/prog", dir);
 	fd = bpf_obj_get(path);
+	if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &info, &len) || info.id != id)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* The program a dead run pinned under the interface's pin dir is id: ours.
+ * Without CAP_SYS_ADMIN (the unit's user) the attached program's name
+ * cannot be read by id, but our own pin can be opened. */
+static bool pinned_by_us(const char *ifname, __u32 id)
+{
+	int fd = xdp_pinned_prog_fd(ifname, id);
+
 	if (fd < 0)
 		return false;
-	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == id;
 	close(fd);
-	return ours;
+	return true;
 }
 
 int xdp_clear(int ifindex, const char *ifname, bool force, bool *found,

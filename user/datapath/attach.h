@@ -16,6 +16,9 @@ struct attached_prog {
 };
 
 int xdp_query(int ifindex, struct attached_prog *out);
+/* The program pinned in the interface's pin dir, if it is program id:
+ * its fd, else -1. */
+int xdp_pinned_prog_fd(const char *ifname, __u32 id);
 /*
  * The one policy for what is already on an interface we own (its lock
  * held, owner.h): nothing, 0; an xdpsensor program, a dead run's, so it is

@@ -119,23 +119,16 @@ static int pin_all(struct sensor_iface *s)
 
 /* The dead run's program, kept attached for xdp_replace(): its pin opened
  * before the pins go. Detached now if the pin is not that program. */
-static void keep_stale_prog(const char *ifname, int ifindex, const char *dir,
+static void keep_stale_prog(const char *ifname, int ifindex,
 			    const struct attached_prog *cur, struct sensor_stale *st)
 {
-	struct bpf_prog_info info = {};
-	char path[PATH_MAX + 8];
-	__u32 len = sizeof(info);
-	int fd;
+	int fd = xdp_pinned_prog_fd(ifname, cur->id);
 
-	snprintf(path, sizeof(path), "%s/prog", dir);
-	fd = bpf_obj_get(path);
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.id == cur->id) {
+	if (fd >= 0) {
 		st->prog_fd = fd;
 		st->prog_flags = cur->flags;
 		return;
 	}
-	if (fd >= 0)
-		close(fd);
 	if (!xdp_detach(ifindex, ifname, cur->flags))
 		pr_info("%s: detached a stale xdpsensor XDP program (id %u)\n", ifname, cur->id);
 }
@@ -157,7 +150,7 @@ int sensor_clean_stale(const char *ifname, int ifindex, bool force, bool *found,
 		if (err)
 			return err;
 		if (kept.id)
-			keep_stale_prog(ifname, ifindex, dir, &kept, st);
+			keep_stale_prog(ifname, ifindex, &kept, st);
 	}
 	if (!iface_load_state(ifname, &ist)) {
 		pr_info("%s: restoring offloads changed by a previous run\n", ifname);
