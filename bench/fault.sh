@@ -7,6 +7,9 @@
 #   kill          the broker is killed (kill -9), then restarted on its data
 #   sensor-kill   the broker is stopped; halfway through, the sensor is killed
 #                 (kill -9) and restarted at once on its spool; then resumed
+#   sensor-restart  the broker stays up; after --outage seconds the sensor is
+#                 stopped (SIGTERM) and started again at once: an upgrade;
+#                 --handover passes run's --handover to both runs
 # Then the sensor drains its spool and stops. Prints one JSON line: frames
 # sent, delivered, records in the topic, copies (maybe_dup), lost (sent -
 # distinct records: 0 is the target), records out of capture order per key,
@@ -17,8 +20,8 @@
 # sockets are in, and taken from the ring by the next run (unparked), or
 # lost if the ring was full (lost_in_restart, capture_no_socket).
 #
-# usage: bench/fault.sh --fault stop|kill|sensor-kill [--rate PPS] [--outage S]
-#        [--flows N] [--spool-max BYTES]
+# usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart [--rate PPS]
+#        [--outage S] [--flows N] [--spool-max BYTES] [--handover]
 # (root; default rate 100k, outage 30 s, 1024 flows, a 4 GiB spool: the
 # outage's records must fit, about 150 bytes each for 64-byte frames, and a
 # killed broker takes another ~10 s to come back)
@@ -28,7 +31,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fault=stop rate=100000 outage=30 flows=1024 spool_max=4G
+fault=stop rate=100000 outage=30 flows=1024 spool_max=4G run_args=()
 while (($#)); do
 	case $1 in
 	--fault) fault=$2; shift 2 ;;
@@ -36,10 +39,11 @@ while (($#)); do
 	--outage) outage=$2; shift 2 ;;
 	--flows) flows=$2; shift 2 ;;
 	--spool-max) spool_max=$2; shift 2 ;;
-	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill [--rate PPS] [--outage S] [--flows N] [--spool-max BYTES]" >&2; exit 2 ;;
+	--handover) run_args+=(--handover); shift ;;
+	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart [--rate PPS] [--outage S] [--flows N] [--spool-max BYTES] [--handover]" >&2; exit 2 ;;
 	esac
 done
-case $fault in stop | kill | sensor-kill) ;; *) echo "unknown --fault $fault" >&2; exit 2 ;; esac
+case $fault in stop | kill | sensor-kill | sensor-restart) ;; *) echo "unknown --fault $fault" >&2; exit 2 ;; esac
 [[ $(id -u) == 0 ]] || { echo "bench/fault.sh: needs root" >&2; exit 1; }
 
 XS=build/xdpsensor GEN=build/bench/xs-gen CONSUME=build/e2e/xs-consume
@@ -73,7 +77,7 @@ mac=$(cat "/sys/class/net/$va/address")
 
 sensor() { # sensor N: a run writing its output to $w/sensorN.*
 	"$XS" run -i "$va" -b "$broker" -t "$topic" --spool-dir "$w/spool" --spool-max "$spool_max" \
-		>"$w/sensor$1.out" 2>"$w/sensor$1.err" &
+		"${run_args[@]}" >"$w/sensor$1.out" 2>"$w/sensor$1.err" &
 	spid=$!
 	until grep -q "capturing;" "$w/sensor$1.err"; do
 		kill -0 "$spid" 2>/dev/null || { cat "$w/sensor$1.err" >&2; exit 1; }
@@ -115,6 +119,13 @@ if [[ $fault == sensor-kill ]]; then
 	sensor 2
 	t_up=$(date +%s.%N)
 	sleep $((outage - outage / 2))
+elif [[ $fault == sensor-restart ]]; then
+	t_kill=$(date +%s.%N)
+	kill -TERM "$spid"
+	wait "$spid" || true
+	sensor 2
+	t_up=$(date +%s.%N)
+	sleep "$outage"
 else
 	sleep "$outage"
 fi
@@ -135,19 +146,21 @@ kill -TERM "$spid"
 wait "$spid" || true
 spid=
 echo "$t_fault $t_back ${t_kill:-0} ${t_up:-0}" >"$w/phases"
+# what the veth pair dropped before any XDP program saw it (a busy machine)
+{ ip -j -s link show dev "$va"; ip -n "$ns" -j -s link show dev "$vb"; } >"$w/veth.json"
 mkdir -p build/bench
 cp "$w/timeline.jsonl" "build/bench/fault-$fault.timeline.jsonl"
-n=$([[ $fault == sensor-kill ]] && echo 2 || echo 1)
+n=$([[ $fault == sensor-* ]] && echo 2 || echo 1)
 timeout 900 "$CONSUME" -b "$broker" -t "$topic" -e -I 30000 -T 850000 >"$w/records.jsonl" 2>/dev/null
 python3 - "$w" "$n" "$fault" "$rate" "$outage" <<'EOF'
 import collections, hashlib, json, struct, sys
 w, n, fault, rate, outage = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 gen = json.loads(open(w + "/gen.json").read().strip().splitlines()[-1])
 # a run killed with -9 printed no summary: its stats just before stand in
-runs = [json.loads(open("%s/sensor%d.out" % (w, i)).read()) for i in range(n, n + 1)]
-if n == 1:
-    runs = [json.loads(open(w + "/sensor1.out").read())]
-before = json.loads(open(w + "/before-kill.json").read()) if n == 2 else None
+# (sensor-restart: both runs printed theirs)
+first = 1 if fault in ("stop", "kill", "sensor-restart") else n
+runs = [json.loads(open("%s/sensor%d.out" % (w, i)).read()) for i in range(first, n + 1)]
+before = json.loads(open(w + "/before-kill.json").read()) if fault == "sensor-kill" else None
 seen, copies, disorder = set(), 0, 0
 last = {}
 others = 0
@@ -180,6 +193,8 @@ for line in open(w + "/timeline.jsonl"):
     d = v - prev if v >= prev else v
     prev = v
     ring["before" if s["t"] < t_fault else "outage" if s["t"] < t_back + 1 else "after"] += d
+va, vb = (json.loads(l)[0]["stats64"] for l in open(w + "/veth.json"))
+veth_dropped = va["rx"]["dropped"] + vb["tx"]["dropped"]
 maybe_dup = sum(s["maybe_dup"] for s in runs) + (before["maybe_dup"] if before else 0)
 print(json.dumps({
     "fault": fault, "rate": rate, "outage_s": outage, "sent": gen.get("sent"),
@@ -192,7 +207,9 @@ print(json.dumps({
     "spool_in": sum(s["spool_in"] for s in runs), "reclaimed": sum(s["reclaimed"] for s in runs),
     "spool_full": sum(s["spool_full"] for s in runs), "queue_full": sum(s["queue_full"] for s in runs),
     "ring_full_by_phase": ring,
-    # sensor-kill: no sensor from the kill to the new run's "capturing"
+    # not seen by the XDP program: the sending side of the veth pair dropped them
+    "veth_dropped": veth_dropped,
+    # sensor-kill, -restart: no sensor from the signal to the new run's "capturing"
     # (0.1 s resolution): the frames of that gap met no socket
     "restart_s": round(t_up - t_kill, 2), "restart_gap_est": round(rate * (t_up - t_kill)),
     # the frames that met no socket in the restart: parked and taken by the

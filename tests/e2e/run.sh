@@ -179,6 +179,8 @@ test_bad_options() {
 		-i "$VA" -b 127.0.0.1:9 --umem-mb 4
 	run_expect_fail "--park-mb not a power of 2: exit 2, names it" 2 "--park-mb" \
 		-i "$VA" -b 127.0.0.1:9 --park-mb 3
+	run_expect_fail "--handover without a parking ring: exit 2, names it" 2 "--handover" \
+		-i "$VA" -b 127.0.0.1:9 --handover --park-mb 0
 	run_expect_fail "--spool-max not a size: exit 2, names it" 2 "--spool-max" \
 		-i "$VA" -b 127.0.0.1:9 --spool-max 12Q
 	run_expect_fail "unknown --headers: exit 2, names it" 2 "--headers" \

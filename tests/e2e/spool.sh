@@ -10,6 +10,8 @@
 #   frames first, then the socket's, in order; a parking ring too small: counted
 #   the sensor stopped (SIGTERM) during the backlog: the next run sends the rest
 #   the sensor stopped (SIGTERM) while 100 kpps flow: every frame taken is read
+#   a restart with --handover while traffic flows: nothing lost in between;
+#   detach removes what the last run left
 #   spool full (--spool-max), spool directory unwritable, a corrupt segment
 # Every frame captured must reach the topic byte-identical, in order per
 # key, exactly once (or as copies the sensor counted in maybe_dup), and
@@ -453,6 +455,46 @@ EOF
 		"+ parked $(j "$d/sensor.out" parked) = received + unparked, ledger adds up"
 }
 
+# A restart (SIGTERM, then start) with --handover while traffic flows: the
+# stopped run leaves its program attached and parking, the next one takes
+# it over and sends the parked frames first; `detach` removes what the
+# last one left. Every frame arrives once, in order.
+test_handover() {
+	local label="restart with --handover" d=$W/handover topic count=$((RATE * 6)) RUN=1 n1 n2 u
+	begin handover --handover || return
+	traffic_bg "$d" "$count"
+	sleep 1.5
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_summary "$d/sensor1.out"
+	has_xdp_prog "$VA" && [ -e "$PIN_ROOT/$VA/parked" ] ||
+		fail "the program and its ring are not left for the next run"
+	grep -q "left attached, parking" "$d/sensor1.err" || fail "the stop does not say it hands over"
+	sleep 1
+	RUN=2
+	start "$d" "$topic" --handover || { report "$label: the sensor restarts"; sensor_stop KILL; return; }
+	traffic_wait "$d"
+	n1=$(($(j "$d/sensor1.out" received) + $(j "$d/sensor1.out" unparked)))
+	wait_stats "$VA" 60 "s['in_flight'] == 0 and s['read'] + s['unparked'] >= $NCAP - $n1" >/dev/null ||
+		fail "not all delivered"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_summary "$d/sensor2.out"
+	"$XS" detach -i "$VA" >"$d/detach.out" 2>&1 || fail "detach: $(tail -n 2 "$d/detach.out")"
+	check_clean "$VA" "$d/settings.before"
+	u=$(j "$d/sensor2.out" unparked)
+	n2=$(($(j "$d/sensor2.out" received) + u))
+	# the host's own few frames (IPv6 neighbour discovery) may come too
+	[ "$u" -gt 0 ] 2>/dev/null && [ "$((n1 + n2))" -ge "$NCAP" ] &&
+		[ "$((n1 + n2))" -le $((NCAP + 20)) ] ||
+		fail "run 1 read $n1, run 2 $n2 (unparked $u); $NCAP frames to capture were sent"
+	[ "$(j "$d/sensor2.out" lost_in_restart)" = 0 ] ||
+		fail "lost_in_restart $(j "$d/sensor2.out" lost_in_restart)"
+	report "$label: run 1 read $n1, run 2 took $u parked between the runs and read" \
+		"$((n2 - u)) more; $NCAP sent, lost_in_restart 0; detach cleans up"
+	records "$d" "$topic" "$(($(j "$d/sensor1.out" maybe_dup) + $(j "$d/sensor2.out" maybe_dup)))" "$label"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -465,6 +507,7 @@ test_parked_in_restart
 test_parking_full
 test_sigterm_replay
 test_sigterm_in_traffic
+test_handover
 test_spool_full
 test_unwritable
 test_corrupt_segment

@@ -40,6 +40,7 @@ struct run_opts {
 	unsigned int rx_sleep_us;
 	unsigned int umem_mb;        /* per AF_XDP socket */
 	bool force_copy;
+	bool handover;               /* a stop by signal leaves the program parking */
 	unsigned int duration_s;     /* 0: until a signal */
 	unsigned int flow_timeout_s; /* idle flows are removed after this */
 	unsigned int flow_active_s;  /* active flows are exported this often */
@@ -192,6 +193,10 @@ static const struct opt_def run_defs[] = {
 		  "while no socket takes them (the sensor restarted after\n"
 		  "a crash, or stopping) for this or the next run; a power\n"
 		  "of 2 (default 64: ~2 s of 300 kpps of 64 B frames; 0: none)" },
+	{ "handover", 0, OPT_FLAG, RUN(handover),
+	  .help = "stopped by a signal, leave the XDP program attached,\n"
+		  "parking, for the next run to take over: a restart loses\n"
+		  "nothing the ring holds (`xdpsensor detach` removes it)" },
 	{ "force", 0, OPT_FLAG, RUN(sensor.force),
 	  .help = "replace another XDP program on the interface" },
 	{ "keep-pins", 0, OPT_FLAG, RUN(sensor.keep_pins),
@@ -264,6 +269,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	/* a frame with no socket to go to waits for the next run, should
 	 * this one die (parked.h) */
 	o->rules.config.park = o->sensor.park_mb != 0;
+	if (o->handover && !o->sensor.park_mb) {
+		pr_warn("--handover needs the parking ring: --park-mb 0 turns it off\n");
+		return -EINVAL;
+	}
 	if (k->flows_topic && o->sink.kind != SINK_KAFKA) {
 		pr_warn("--flows-topic needs --output kafka\n");
 		return -EINVAL;
@@ -678,7 +687,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {};
 	struct run_state st = { .o = &o };
-	bool ran = false;
+	bool ran = false, hand_over;
 	__u64 umem = 0;
 	int err;
 
@@ -723,15 +732,18 @@ int cmd_run(int argc, char **argv)
 	st.end = main_loop(&st);
 	ran = true;
 out:
+	/* the next run reads what is parked from here on: no frame goes
+	 * uncaptured between the two (a restart, an upgrade) */
+	hand_over = ran && o.handover && st.end == RUN_SIGNAL;
 	if (ran)
 		unplug_sockets(&st);
 	stop_workers(&st);
 	publish_stats(&st);
-	for (int i = 0; i < st.nifaces; i++) /* stop receiving before the flush */
+	for (int i = 0; i < st.nifaces && !hand_over; i++) /* stop receiving before the flush */
 		sensor_detach(&st.iface[i]);
 	/* what came since the sockets were unplugged, and from a queue
 	 * without socket while we ran (its count changed): parked */
-	for (int i = 0, w = 0; i < st.nifaces && ran; w += st.iface[i].nqueues, i++)
+	for (int i = 0, w = 0; i < st.nifaces && ran && !hand_over; w += st.iface[i].nqueues, i++)
 		drain_parked(&st, i, &st.workers[w]);
 	close_sockets(&st);
 	for (int i = 0; i < st.nifaces && ran; i++)
@@ -745,7 +757,10 @@ out:
 	sink_close(st.sink);
 	for (int i = 0; i < st.nifaces; i++) {
 		flow_exporter_free(st.flows[i]);
-		sensor_teardown(&st.iface[i], o.sensor.keep_pins);
+		if (hand_over)
+			sensor_hand_over(&st.iface[i]);
+		else
+			sensor_teardown(&st.iface[i], o.sensor.keep_pins);
 	}
 	free(st.workers);
 	free(st.published);

@@ -247,3 +247,19 @@ void sensor_teardown(struct sensor_iface *s, bool keep_pins)
 	owner_unlock(s->name, s->lock_fd); /* last: until here the interface is ours */
 	s->lock_fd = -1;
 }
+
+void sensor_hand_over(struct sensor_iface *s)
+{
+	if (s->gone || !s->xdp_flags || !s->pinned) { /* nothing to hand over */
+		sensor_teardown(s, false);
+		return;
+	}
+	pr_info("%s: XDP program left attached, parking what comes for the next run"
+		" (`xdpsensor detach -i %s` removes it)\n", s->name, s->name);
+	/* the next run restores the offloads from the state file, and
+	 * counts what the ring cannot hold (sensor_clean_stale) */
+	s->xdp_flags = 0;
+	s->offloads_saved = false;
+	s->pinned = false;
+	sensor_teardown(s, false);
+}

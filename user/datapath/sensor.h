@@ -53,6 +53,11 @@ void sensor_detach(struct sensor_iface *s);
 /* Detaches, restores the offloads, removes the pins (except flows with
  * keep_pins), then gives up the lock. */
 void sensor_teardown(struct sensor_iface *s, bool keep_pins);
+/* Gives up the interface but leaves the program attached and parking, its
+ * pins and the offloads as they are, for the next run to take over as it
+ * takes over a dead run's (run --handover; `xdpsensor detach` undoes it).
+ * The workers' sockets must be out of its map already. */
+void sensor_hand_over(struct sensor_iface *s);
 /* What sensor_clean_stale() leaves for the setup that follows it. */
 struct sensor_stale {
 	int ring_fd;     /* in: the new program's parking ring (-1: none) */
