@@ -5,6 +5,8 @@
 # them (ambient), captures and delivers; with any one of them removed it
 # says which in one line, exits 1 and leaves nothing behind. What it makes
 # (pins, state files, the pcap, the spool) is not readable by others.
+# As that user, a run takes over the program a killed run or a stop with
+# --handover left, and `detach` (CAP_BPF, CAP_NET_ADMIN) removes it.
 #
 # It runs in a private mount namespace of its own with a fresh bpffs at
 # /sys/fs/bpf and a tmpfs at /run/xdpsensor, owned by the user, as the unit's
@@ -80,13 +82,20 @@ prepare() {
 # (comma list) as the unit gives them: inheritable + ambient + bounding.
 # MEMLOCK=BYTES: with that RLIMIT_MEMLOCK (what CAP_IPC_LOCK stands in for).
 as_user() {
-	local caps=$1 out=$2 limit=()
+	local caps=$1 out=$2
 	shift 2
-	[ -z "${MEMLOCK:-}" ] || limit=(prlimit "--memlock=$MEMLOCK:$MEMLOCK")
-	"${limit[@]}" setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups \
-		--inh-caps="-all,$caps" --ambient-caps="-all,$caps" --bounding-set="-all,$caps" \
-		"$XS" run "$@" >"$out.out" 2>"$out.err" &
+	user_argv "$caps"
+	"${USER_ARGV[@]}" run "$@" >"$out.out" 2>"$out.err" &
 	SENSOR_PID=$!
+}
+
+# user_argv CAPS: USER_ARGV, the command line that runs xdpsensor as the user
+# holding CAPS (the pid of `USER_ARGV... &` is then xdpsensor's)
+user_argv() {
+	local caps=$1 limit=()
+	[ -z "${MEMLOCK:-}" ] || limit=(prlimit "--memlock=$MEMLOCK:$MEMLOCK")
+	USER_ARGV=("${limit[@]}" setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups
+		--inh-caps="-all,$caps" --ambient-caps="-all,$caps" --bounding-set="-all,$caps" "$XS")
 }
 
 capset() { local c out=; for c in "$@"; do out+=${out:+,}+$c; done; echo "$out"; }
@@ -224,12 +233,42 @@ test_crash_recovery() {
 	report "as the user, after kill -9 a new run removes the dead run's program and captures"
 }
 
+# --handover as the unit's user (`systemctl restart`): the stop leaves the
+# program parking, a new run as that user takes it over; stopped the same
+# way again, `detach` as the user, with what the man page says it needs
+# (CAP_BPF, CAP_NET_ADMIN), removes it all.
+test_handover() {
+	local d=$W/handover
+	mkdir -p "$d"
+	iface_settings "$VA" >"$d/settings.before"
+	as_user "$(capset "${CAPS[@]}")" "$d/s1" -i "$VA" --output null --handover
+	sensor_wait_ready "$d/s1.err" || fail "first run: $(tail -n 2 "$d/s1.err" | tr '\n' ' ')"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "first run: exit $SENSOR_RC"
+	has_xdp_prog "$VA" || fail "no program left by the stop with --handover"
+	as_user "$(capset "${CAPS[@]}")" "$d/s2" -i "$VA" --output null --handover
+	sensor_wait_ready "$d/s2.err" || fail "second run: $(tail -n 2 "$d/s2.err" | tr '\n' ' ')"
+	grep -q "in place of the stale one" "$d/s2.err" ||
+		fail "the second run does not take the program over: $(grep -v offload "$d/s2.err" | head -n 3 | tr '\n' ' ')"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "second run: exit $SENSOR_RC"
+	user_argv "$(capset bpf net_admin)"
+	"${USER_ARGV[@]}" detach -i "$VA" >"$d/detach.out" 2>&1 ||
+		fail "detach as the user: $(tail -n 2 "$d/detach.out" | tr '\n' ' ')"
+	check_clean "$VA" "$d/settings.before"
+	check_nothing_left
+	[ ${#problems[@]} -eq 0 ] || scrub_iface "$VA"
+	report "as the user, --handover: the next run takes the program over; detach with" \
+		"CAP_BPF and CAP_NET_ADMIN removes it"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 prepare
 test_documented_caps
 test_crash_recovery
+test_handover
 for cap in "${CAPS[@]}"; do
 	test_one_removed "$cap"
 done
