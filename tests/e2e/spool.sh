@@ -464,12 +464,16 @@ test_handover() {
 	begin handover --handover || return
 	traffic_bg "$d" "$count"
 	sleep 1.5
+	! "$XS" stats -i "$VA" | grep -q "no sensor runs" || fail "stats says no sensor runs while one does"
 	sensor_stop TERM
 	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
 	check_summary "$d/sensor1.out"
 	has_xdp_prog "$VA" && [ -e "$PIN_ROOT/$VA/parked" ] ||
 		fail "the program and its ring are not left for the next run"
 	grep -q "left attached, parking" "$d/sensor1.err" || fail "the stop does not say it hands over"
+	"$XS" stats -i "$VA" >"$d/stats.left" 2>&1
+	grep -q "no sensor runs here" "$d/stats.left" && grep -q "parks the frames" "$d/stats.left" ||
+		fail "stats does not say the run is gone and its program parks: $(head -n 3 "$d/stats.left" | tr '\n' ' ')"
 	sleep 1
 	RUN=2
 	start "$d" "$topic" --handover || { report "$label: the sensor restarts"; sensor_stop KILL; return; }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 
 #include "caps.h"
@@ -76,6 +77,21 @@ static void sum_workers(int fd, struct xs_worker_stats *t)
 		worker_stats_add(t, &w);
 }
 
+/* Pins and no sensor: a run was killed, or stopped with --handover. */
+static void say_if_left(const char *ifname)
+{
+	struct attached_prog cur = {};
+	int ifindex = (int)if_nametoindex(ifname);
+
+	if (owner_pid(ifname))
+		return;
+	printf(" no sensor runs here: the counters its last run left (killed, or stopped"
+	       " with --handover)\n");
+	if (ifindex && !xdp_query(ifindex, &cur) && cur.id)
+		printf(" its XDP program parks the frames to capture for the next run"
+		       " (`xdpsensor detach -i %s` removes it)\n", ifname);
+}
+
 static int show_stats(const char *ifname, void *arg)
 {
 	const struct state_opts *o = arg;
@@ -130,7 +146,9 @@ static int show_stats(const char *ifname, void *arg)
 		return 0;
 	}
 #define ROW(label, v, note) printf("  %-28s %14llu  %s\n", label, (unsigned long long)(v), note)
-	printf("%s\n XDP program (every packet is counted once):\n", ifname);
+	printf("%s\n", ifname);
+	say_if_left(ifname);
+	printf(" XDP program (every packet is counted once):\n");
 	ROW("rx_packets", s[XS_STAT_RX], "");
 	ROW("  captured", s[XS_STAT_CAPTURED], "redirected to AF_XDP");
 	ROW("  capture_no_socket", s[XS_STAT_CAPTURE_NO_SOCKET], "passed: no socket on the queue");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,21 @@ int owner_lock(const char *ifname, pid_t *holder)
 		return err;
 	}
 	return fd;
+}
+
+pid_t owner_pid(const char *ifname)
+{
+	char path[128];
+	pid_t pid;
+	int fd;
+
+	lock_path(ifname, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	pid = read_pid(fd);
+	close(fd);
+	return pid > 0 && (!kill(pid, 0) || errno == EPERM) ? pid : 0;
 }
 
 void owner_unlock(const char *ifname, int fd)

@@ -17,6 +17,11 @@
  * the lock file cannot be made. Says nothing: the caller knows the context.
  */
 int owner_lock(const char *ifname, pid_t *holder);
+/* The pid of the live sensor on ifname, from its lock file without taking
+ * the lock (which would turn a starting run away); 0 when none runs there:
+ * no lock file, or its process is gone; -errno when it cannot be told
+ * (the file is another user's). */
+pid_t owner_pid(const char *ifname);
 /* Removes the lock file and drops the lock (fd < 0: nothing to do). */
 void owner_unlock(const char *ifname, int fd);
 
