@@ -8,7 +8,7 @@
 # (least privilege: an unprivileged user with the documented capabilities),
 # install (make install/uninstall, man page, systemd unit), vm (unit,
 # same-as-host, live and caps inside a VM on another kernel), live (veth
-# capture to a pcap file, no Kafka),
+# capture to a pcap file, no Kafka; parking on two RX queues),
 # same-as-host (classify on this kernel = classify on the host), fresh (the
 # README's two commands on a pristine Debian 12 root; not in the default list:
 # CI runs it after `make test`).
@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(build unit pcaps e2e query caps install vm)
+[ ${#suites[@]} -gt 0 ] || suites=(build unit pcaps e2e live query caps install vm)
 
 passed=0 failed=0 skipped=0
 failures=()

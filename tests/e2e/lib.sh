@@ -72,15 +72,17 @@ work_dir_end() {
 
 # ------------------------------------------------------------------ netns + veth
 
-# setup_veth NS VA VB: a veth pair, VA here (the sensor's side), VB in the
-# new namespace NS (the traffic's side). No addresses, IPv6 off on both
-# ends so that the kernel sends nothing of its own.
+# setup_veth NS VA VB [QUEUES]: a veth pair, VA here (the sensor's side), VB
+# in the new namespace NS (the traffic's side), with QUEUES RX and TX queues
+# each (default 1). No addresses, IPv6 off on both ends so that the kernel
+# sends nothing of its own.
 setup_veth() {
-	local ns=$1 va=$2 vb=$3
+	local ns=$1 va=$2 vb=$3 q=${4:-1}
 	ip netns add "$ns" || return 1
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-	ip link add "$va" type veth peer name "$vb" netns "$ns" || return 1
+	ip link add "$va" numtxqueues "$q" numrxqueues "$q" type veth \
+		peer name "$vb" numtxqueues "$q" numrxqueues "$q" netns "$ns" || return 1
 	if [ -d /proc/sys/net/ipv6 ]; then
 		sysctl -qw "net.ipv6.conf.$va.disable_ipv6=1" || return 1
 		ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$vb.disable_ipv6=1" || return 1

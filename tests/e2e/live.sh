@@ -11,7 +11,9 @@
 #   - it detaches cleanly: `detach` removes the kept pin, offloads restored;
 #   - at MTU 9000 jumbo frames arrive whole where the kernel has AF_XDP
 #     multi-buffer (6.6+); elsewhere cut to what the socket takes, with the
-#     wire length kept and each cut counted (snapped).
+#     wire length kept and each cut counted (snapped);
+#   - on a veth pair with two queues, frames parked while no run held a
+#     socket (a stop with --handover) go to the worker of their queue.
 # TAP on stdout. Needs root, bpffs (mounted here if missing), veth, python3,
 # bpftool, ethtool; skips with the reason when one is missing.
 # Environment: XDPSENSOR (default build/xdpsensor), E2E_KEEP=1.
@@ -22,6 +24,9 @@ cd "$(dirname "$0")/../.." || exit 1
 NS=xslive-$$
 VA=xl$$a
 VB=xl$$b
+NSMQ=xslmq-$$
+VAMQ=xm$$a
+VBMQ=xm$$b
 W=
 MOUNTED_BPFFS=0
 
@@ -31,6 +36,8 @@ cleanup() {
 	sensor_kill
 	scrub_iface "$VA"
 	teardown_veth "$NS" "$VA"
+	scrub_iface "$VAMQ"
+	teardown_veth "$NSMQ" "$VAMQ"
 	[ $MOUNTED_BPFFS -eq 1 ] && umount /sys/fs/bpf 2>/dev/null
 	work_dir_end $rc "${E2E_KEEP:-0}"
 	exit $rc
@@ -186,6 +193,66 @@ jumbo() {
 	ip -n "$NS" link set dev "$VB" mtu 1500
 }
 
+# Parking on two RX queues: a run stopped with --handover leaves its
+# program parking; frames then sent on queue 0 and on queue 1 (xs-gen pinned
+# to CPU 0, then 1: an AF_PACKET socket that bypasses the qdisc sends on
+# queue CPU % queues) are each handed by the next run to the worker of
+# their queue, the one that reads that queue's socket after them.
+multiqueue() {
+	local label="live: parking on two RX queues" d=$W/mq n0=2000 n1=3000 mac c
+	mkdir -p "$d"
+	if [ "$(nproc)" -lt 2 ]; then
+		tap_skip "$label" "one CPU: cannot send on two queues"
+		return
+	fi
+	if [ ! -x build/bench/xs-gen ]; then
+		tap_skip "$label" "build/bench/xs-gen missing (make test-build)"
+		return
+	fi
+	if ! setup_veth "$NSMQ" "$VAMQ" "$VBMQ" 2 2>"$d/veth.err"; then
+		tap_skip "$label" "no veth pair with two queues: $(head -n 1 "$d/veth.err")"
+		return
+	fi
+	iface_settings "$VAMQ" >"$d/settings.before"
+	sensor_start "$d/s1" -i "$VAMQ" --output "pcap:$d/s1.pcap" --handover
+	sensor_started "$label" "$d/s1.err" "$VAMQ" || return
+	grep -q "2 AF_XDP socket(s)" "$d/s1.err" ||
+		fail "not a socket per queue: $(grep socket "$d/s1.err")"
+	sensor_stop TERM
+	has_xdp_prog "$VAMQ" || fail "--handover left no program"
+	mac=$(cat "/sys/class/net/$VAMQ/address")
+	for c in 0 1; do
+		ip netns exec "$NSMQ" build/bench/xs-gen -i "$VBMQ" -m "$mac" -M packet -c $c \
+			-r 20000 -n $((c ? n1 : n0)) -s 64 -f 16 >"$d/gen$c.json" 2>&1 ||
+			fail "xs-gen on CPU $c: $(tail -n 1 "$d/gen$c.json")"
+	done
+	sensor_start "$d/s2" -i "$VAMQ" --output "pcap:$d/s2.pcap"
+	sensor_started "$label" "$d/s2.err" "$VAMQ" || return
+	# the workers publish their counters once a second
+	python3 - "$PIN_ROOT/$VAMQ/workers" "$n0" "$n1" >"$d/queues.check" 2>&1 <<'EOF' ||
+import json, subprocess, sys, time
+pin, want = sys.argv[1], [int(sys.argv[2]), int(sys.argv[3])]
+for _ in range(100):
+    dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "pinned", pin],
+                                     capture_output=True, text=True).stdout or "[]")
+    # BTF-typed: each entry's "formatted" key and value
+    got = {e["formatted"]["key"]: e["formatted"]["value"]["unparked"] for e in dump}
+    if sum(got.values()) >= sum(want):
+        break
+    time.sleep(0.1)
+got = [got.get(q, 0) for q in (0, 1)]
+ok = all(w <= g <= w + 5 for w, g in zip(want, got))
+print("unparked by queue %s, sent %s" % (got, want))
+sys.exit(0 if ok else 1)
+EOF
+		fail "$(cat "$d/queues.check")"
+	sensor_stop INT
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGINT"
+	check_clean "$VAMQ" "$d/settings.before"
+	report "$label: $(cat "$d/queues.check")"
+	teardown_veth "$NSMQ" "$VAMQ"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -193,4 +260,5 @@ trap 'exit 143' TERM
 prepare
 main
 jumbo
+multiqueue
 tap_end
