@@ -77,6 +77,21 @@ static void sum_workers(int fd, struct xs_worker_stats *t)
 		worker_stats_add(t, &w);
 }
 
+/* Does the run's program park what finds no socket (run --park-mb)? */
+static bool parks(const char *ifname)
+{
+	struct xs_config c = {};
+	__u32 key = 0;
+	int fd = open_pinned(ifname, "config");
+	bool on;
+
+	if (fd < 0)
+		return false;
+	on = !bpf_map_lookup_elem(fd, &key, &c) && c.park;
+	close(fd);
+	return on;
+}
+
 /* Pins and no sensor: a run was killed, or stopped with --handover. */
 static void say_if_left(const char *ifname)
 {
@@ -87,9 +102,15 @@ static void say_if_left(const char *ifname)
 		return;
 	printf(" no sensor runs here: the counters its last run left (killed, or stopped"
 	       " with --handover)\n");
-	if (ifindex && !xdp_query(ifindex, &cur) && cur.id)
+	if (!ifindex || xdp_query(ifindex, &cur) || !cur.id)
+		return;
+	if (parks(ifname))
 		printf(" its XDP program parks the frames to capture for the next run"
 		       " (`xdpsensor detach -i %s` removes it)\n", ifname);
+	else
+		printf(" its XDP program still runs: the frames to capture find no socket and"
+		       " pass, counted as capture_no_socket (`xdpsensor detach -i %s` removes it)\n",
+		       ifname);
 }
 
 static int show_stats(const char *ifname, void *arg)
