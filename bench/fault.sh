@@ -158,7 +158,7 @@ w, n, fault, rate, outage = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.
 gen = json.loads(open(w + "/gen.json").read().strip().splitlines()[-1])
 # a run killed with -9 printed no summary: its stats just before stand in
 # (sensor-restart: both runs printed theirs)
-first = 1 if fault in ("stop", "kill", "sensor-restart") else n
+first = n if fault == "sensor-kill" else 1
 runs = [json.loads(open("%s/sensor%d.out" % (w, i)).read()) for i in range(first, n + 1)]
 before = json.loads(open(w + "/before-kill.json").read()) if fault == "sensor-kill" else None
 seen, copies, disorder = set(), 0, 0

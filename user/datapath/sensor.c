@@ -227,6 +227,18 @@ void sensor_detach(struct sensor_iface *s)
 	s->xdp_flags = 0;
 }
 
+/* Closes what this process holds of the interface; the lock goes last:
+ * until then the interface is ours. */
+static void sensor_release(struct sensor_iface *s)
+{
+	if (s->skel) {
+		xdpsensor_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	owner_unlock(s->name, s->lock_fd);
+	s->lock_fd = -1;
+}
+
 void sensor_teardown(struct sensor_iface *s, bool keep_pins)
 {
 	sensor_detach(s);
@@ -240,12 +252,7 @@ void sensor_teardown(struct sensor_iface *s, bool keep_pins)
 			pr_info("%s: kept the flow table pinned at %s/flows\n", s->name, s->pin_dir);
 		s->pinned = false;
 	}
-	if (s->skel) {
-		xdpsensor_bpf__destroy(s->skel);
-		s->skel = NULL;
-	}
-	owner_unlock(s->name, s->lock_fd); /* last: until here the interface is ours */
-	s->lock_fd = -1;
+	sensor_release(s);
 }
 
 void sensor_hand_over(struct sensor_iface *s)
@@ -256,10 +263,10 @@ void sensor_hand_over(struct sensor_iface *s)
 	}
 	pr_info("%s: XDP program left attached, parking what comes for the next run"
 		" (`xdpsensor detach -i %s` removes it)\n", s->name, s->name);
-	/* the next run restores the offloads from the state file, and
-	 * counts what the ring cannot hold (sensor_clean_stale) */
+	/* program, pins and offload state file stay: the next run restores the
+	 * offloads and counts what the ring could not hold (sensor_clean_stale) */
 	s->xdp_flags = 0;
 	s->offloads_saved = false;
 	s->pinned = false;
-	sensor_teardown(s, false);
+	sensor_release(s);
 }
