@@ -195,10 +195,11 @@ static void last_segment(const char *sub, char *out, size_t len)
 
 /* Opens the spool and waits until what an earlier run left is checked
  * (found: the counts, as spool_get_stats gives them). */
-static struct spool *open_checked(const char *d, __u64 max, struct spool_stats *found)
+static struct spool *open_staged(const char *d, __u64 max, const char *stage,
+				 struct spool_stats *found)
 {
 	struct spool_found f;
-	struct spool *sp = spool_open(d, max, &f);
+	struct spool *sp = spool_open(d, max, stage, &f);
 
 	memset(found, 0, sizeof(*found));
 	for (int i = 0; sp && i < 10000; i++) {
@@ -208,6 +209,11 @@ static struct spool *open_checked(const char *d, __u64 max, struct spool_stats *
 		usleep(1000);
 	}
 	return sp;
+}
+
+static struct spool *open_checked(const char *d, __u64 max, struct spool_stats *found)
+{
+	return open_staged(d, max, NULL, found);
 }
 
 static void test_spool_restart(void **state)
@@ -577,11 +583,31 @@ static bool file_has(const char *path, const char *text)
 	return found;
 }
 
+/* A 128 MiB ext4 image on a loop device at mnt (made), to freeze. */
+static bool mount_ext4(const char *mnt)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && truncate -s 128M '%s.img' &&"
+		 " mkfs.ext4 -q -F '%s.img' >/dev/null 2>&1 && mount -o loop '%s.img' '%s'",
+		 mnt, mnt, mnt, mnt, mnt);
+	return !system(cmd);
+}
+
+static void umount_ext4(const char *mnt)
+{
+	char img[256];
+
+	umount2(mnt, MNT_DETACH);
+	snprintf(img, sizeof(img), "%s.img", mnt);
+	unlink(img);
+}
+
 static void test_spool_io_stalled(void **state)
 {
 	const __u32 total = 3000; /* ~2.4 MB: ~10 write buffers, 2 new segments */
 	const __u32 extra = 50000; /* ~40 MB: more than the I/O thread's queue */
-	char mnt[128], d[160], cmd[1024], log[160];
+	char mnt[128], d[160], log[160];
 	pid_t thawer;
 	int more;
 	struct spool_stats st;
@@ -597,10 +623,7 @@ static void test_spool_io_stalled(void **state)
 	snprintf(mnt, sizeof(mnt), "%s/frozen", dir);
 	snprintf(d, sizeof(d), "%s/spool", mnt);
 	snprintf(log, sizeof(log), "%s/frozen.log", dir);
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && truncate -s 128M '%s.img' &&"
-		 " mkfs.ext4 -q -F '%s.img' >/dev/null 2>&1 && mount -o loop '%s.img' '%s'",
-		 mnt, mnt, mnt, mnt, mnt);
-	if (system(cmd))
+	if (!mount_ext4(mnt))
 		skip_because("cannot mount an ext4 image on a loop device (mkfs.ext4, losetup?)");
 	sp = open_checked(d, 96 << 20, &f);
 	fd = open(mnt, O_RDONLY | O_DIRECTORY);
@@ -655,9 +678,7 @@ out:
 	}
 	if (fd >= 0)
 		close(fd);
-	umount2(mnt, MNT_DETACH);
-	snprintf(cmd, sizeof(cmd), "%s.img", mnt);
-	unlink(cmd);
+	umount_ext4(mnt);
 	end_checks("spool I/O stalled");
 }
 
@@ -791,18 +812,18 @@ static void test_spool_check_background(void **state)
 
 	(void)state;
 	snprintf(d, sizeof(d), "%s/check", dir);
-	sp = spool_open(d, 256 << 20, &found);
+	sp = spool_open(d, 256 << 20, NULL, &found);
 	EXPECT_TRUE("open", sp);
 	if (!sp)
 		return end_checks("spool check in the background");
 	EXPECT_EQ("appended", append_batches(sp, 0, old, 64), 0);
 	spool_close(sp);
 
-	sp = spool_open(d, 256 << 20, &found);
+	sp = spool_open(d, 256 << 20, NULL, &found);
 	EXPECT_TRUE("segments found", found.segments > 0 && found.bytes > 0);
 	spool_close(sp); /* most likely in the middle of the check */
 
-	sp = spool_open(d, 256 << 20, &found);
+	sp = spool_open(d, 256 << 20, NULL, &found);
 	spool_get_stats(sp, &st);
 	EXPECT_TRUE("the open does not wait for the check", st.checking);
 	EXPECT_EQ("appended meanwhile", append_batches(sp, old, fresh, 64), 0);
@@ -831,6 +852,161 @@ static void test_spool_check_background(void **state)
 	end_checks("spool check in the background");
 }
 
+/* Files in d whose name ends with suffix. */
+static int count_files(const char *d, const char *suffix)
+{
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	int n = 0;
+
+	while (dd && (e = readdir(dd))) {
+		size_t l = strlen(e->d_name), sl = strlen(suffix);
+
+		n += l > sl && !strcmp(e->d_name + l - sl, suffix);
+	}
+	if (dd)
+		closedir(dd);
+	return n;
+}
+
+/* stage: a tmpfs of its own (mounted once), as /run is. */
+static bool stage_tmpfs(const char *stage)
+{
+	mkdir(stage, 0700);
+	return private_mounts() && (!mount("tmpfs", stage, "tmpfs", 0, "size=256m") ||
+				    errno == EBUSY);
+}
+
+/* A child that opens a spool, appends n records without handing any to
+ * the I/O thread (they stay in the write buffer), and is killed. */
+static void killed_with_buffered(const char *d, const char *stage, __u32 n)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		struct spool_stats f;
+		struct spool *sp = open_staged(d, 32 << 20, stage, &f);
+		__u8 value[2048];
+
+		for (__u32 i = 0; sp && i < n; i++) {
+			struct seg_meta m;
+
+			test_meta(&m, i);
+			make_value(value, test_len(i), i);
+			spool_append(sp, &m, key, (__u32)(i % sizeof(key)), value, test_len(i));
+		}
+		raise(SIGKILL);
+		_exit(1);
+	}
+	waitpid(child, NULL, 0);
+}
+
+/* kill -9 with records appended and not written: with a staging file the
+ * next open writes them into the spool (all, in order, once, the file then
+ * gone); without one they are lost, as before it existed. */
+static void test_spool_staging_killed(void **state)
+{
+	char d[128], stage[128], log[160];
+	struct spool_stats f;
+	struct spool *sp;
+	int old;
+
+	(void)state;
+	snprintf(stage, sizeof(stage), "%s/stage", dir);
+	snprintf(d, sizeof(d), "%s/unstaged", dir);
+	if (!stage_tmpfs(stage))
+		skip_because("cannot mount a tmpfs (not root?)");
+	killed_with_buffered(d, NULL, 100);
+	sp = open_checked(d, 32 << 20, &f);
+	EXPECT_EQ("without a staging file: the write buffer died with the process",
+		  f.recovered, 0);
+	spool_close(sp);
+	/* a staging directory on a disk: its writeback would stall the worker */
+	snprintf(log, sizeof(log), "%s/disk-stage.log", dir);
+	old = stderr_to(log);
+	sp = open_staged(d, 32 << 20, dir, &f);
+	stderr_back(old);
+	EXPECT_TRUE("not on a tmpfs: in memory, said", sp && file_has(log, "not a tmpfs"));
+	spool_close(sp);
+
+	snprintf(d, sizeof(d), "%s/staged", dir);
+	killed_with_buffered(d, stage, 100);
+	EXPECT_EQ("the killed run left its staging file", count_files(stage, ".stage"), 1);
+	sp = open_staged(d, 32 << 20, stage, &f);
+	EXPECT_EQ("all found again", f.recovered, 100);
+	EXPECT_EQ("all back, in order, intact", take_in_order(sp, 0, 200, true), 100);
+	spool_commit(sp);
+	spool_close(sp);
+	EXPECT_EQ("a closed spool leaves no staging file", count_files(stage, ".stage"), 0);
+	sp = open_staged(d, 32 << 20, stage, &f);
+	EXPECT_EQ("and nothing is found twice", f.recovered, 0);
+	spool_close(sp);
+	umount2(stage, MNT_DETACH);
+	end_checks("spool staging, killed");
+}
+
+/*
+ * kill -9 while the disk stalls (frozen): one write begun and blocked,
+ * others handed over behind it, the last buffer being filled. The next
+ * open writes them all where they belong: every record back once, in order.
+ */
+static void test_spool_staging_frozen(void **state)
+{
+	const __u32 total = 3000; /* ~2.4 MB: ~10 write buffers, 2 new segments */
+	char mnt[128], d[160], stage[128], c;
+	int up[2], down[2], fd = -1;
+	struct spool_stats f;
+	struct spool *sp;
+	pid_t child;
+
+	(void)state;
+	if (!private_mounts())
+		skip_because("no mount namespace (not root?)");
+	snprintf(mnt, sizeof(mnt), "%s/frozen2", dir);
+	snprintf(d, sizeof(d), "%s/spool", mnt);
+	snprintf(stage, sizeof(stage), "%s/stage", dir);
+	if (!mount_ext4(mnt))
+		skip_because("cannot mount an ext4 image on a loop device (mkfs.ext4, losetup?)");
+	if (!stage_tmpfs(stage)) {
+		umount_ext4(mnt);
+		skip_because("cannot mount a tmpfs");
+	}
+	if (pipe(up) || pipe(down))
+		return end_checks("spool staging, frozen");
+	child = fork();
+	if (child == 0) {
+		sp = open_staged(d, 96 << 20, stage, &f);
+		if (write(up[1], "o", 1) != 1 || read(down[0], &c, 1) != 1 || !sp)
+			_exit(1);
+		append_batches(sp, 0, total, 64); /* the I/O thread blocks in its first write */
+		if (write(up[1], "a", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(1);
+	}
+	fd = open(mnt, O_RDONLY | O_DIRECTORY);
+	EXPECT_TRUE("the child opened its spool", read(up[0], &c, 1) == 1 && c == 'o');
+	EXPECT_TRUE("frozen", fd >= 0 && !ioctl(fd, FIFREEZE, 0));
+	EXPECT_TRUE("appended while frozen", write(down[1], "f", 1) == 1 &&
+		    read(up[0], &c, 1) == 1 && c == 'a');
+	kill(child, SIGKILL);
+	if (fd >= 0)
+		ioctl(fd, FITHAW, 0); /* the child's blocked write ends, then the child */
+	waitpid(child, NULL, 0);
+	sp = open_staged(d, 96 << 20, stage, &f);
+	EXPECT_EQ("all found again", f.recovered, total);
+	EXPECT_EQ("all back once, in order, intact", take_in_order(sp, 0, 2 * total, true),
+		  total);
+	spool_commit(sp);
+	spool_close(sp);
+	if (fd >= 0)
+		close(fd);
+	close(up[0]), close(up[1]), close(down[0]), close(down[1]);
+	umount_ext4(mnt);
+	umount2(stage, MNT_DETACH);
+	end_checks("spool staging, frozen");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -847,6 +1023,8 @@ int main(void)
 		cmocka_unit_test(test_spool_io_stalled),
 		cmocka_unit_test(test_spool_io_disk_full),
 		cmocka_unit_test(test_spool_check_background),
+		cmocka_unit_test(test_spool_staging_killed),
+		cmocka_unit_test(test_spool_staging_frozen),
 	};
 
 	return cmocka_run_group_tests_name("spool", tests, make_dir, remove_dir);

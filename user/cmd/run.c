@@ -243,6 +243,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	k->ts_unit = TS_NS;
 	k->stop = &stopping;
 	o->sink.spool_dir = SPOOL_DEFAULT_DIR;
+	o->sink.stage_dir = XS_STATE_DIR;
 	o->sink.spool_max = SPOOL_DEFAULT_MAX;
 	o->flow_timeout_s = 300;
 	o->flow_active_s = 60;

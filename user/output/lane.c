@@ -251,7 +251,7 @@ struct lane *lane_open(const struct lane_opts *o)
 	l->queue = o->queue;
 	if (o->spool_dir) {
 		l->spool_wanted = true;
-		l->spool = spool_open(o->spool_dir, o->spool_max, &found);
+		l->spool = spool_open(o->spool_dir, o->spool_max, o->stage_dir, &found);
 		if (l->spool)
 			l->spooling = found.segments > 0; /* the earlier run's records first */
 	}

@@ -29,6 +29,7 @@
 struct lane_opts {
 	const struct kafka_opts *kafka;
 	const char *spool_dir;  /* this worker's directory; NULL: no spool */
+	const char *stage_dir;  /* its write buffers' file (tmpfs); NULL: in memory */
 	__u64 spool_max;        /* bytes */
 	struct latency_hist *latency;
 	const char *ifname;     /* headers of the records read back from the spool */

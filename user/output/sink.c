@@ -96,6 +96,7 @@ static int open_lanes(struct sink *s, const struct sink_opts *o, const struct si
 			snprintf(dir, sizeof(dir), "%s/%s.q%u", o->spool_dir, workers[i].ifname,
 				 workers[i].queue);
 			lo.spool_dir = dir;
+			lo.stage_dir = o->stage_dir;
 		}
 		s->lanes[i] = lane_open(&lo);
 		if (!s->lanes[i])

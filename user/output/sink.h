@@ -18,6 +18,7 @@ struct sink_opts {
 	const char *pcap_path;
 	struct kafka_opts kafka;
 	const char *spool_dir; /* one sub-directory per worker: IFACE.qQUEUE */
+	const char *stage_dir; /* where the spools' write buffers outlive a kill (tmpfs) */
 	__u64 spool_max;       /* bytes, shared by the workers; 0: no spool */
 };
 

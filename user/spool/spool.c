@@ -15,6 +15,7 @@
 #include "spool.h"
 #include "spool_check.h"
 #include "spool_io.h"
+#include "staging.h"
 
 #define SPOOL_RING (1u << 16)   /* records read and not yet acknowledged, at most */
 #define RBUF_CAP ((256u << 10) + SEG_REC_MAX)
@@ -289,7 +290,8 @@ static int recover(struct spool *sp, struct spool_found *f)
 	return err;
 }
 
-struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *found)
+struct spool *spool_open(const char *dir, __u64 max_bytes, const char *stage_dir,
+			 struct spool_found *found)
 {
 	struct spool *sp = calloc(1, sizeof(*sp));
 	struct seg s;
@@ -310,7 +312,10 @@ struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *f
 	sp->rbuf = malloc(RBUF_CAP);
 	sp->ring = calloc(SPOOL_RING, sizeof(*sp->ring));
 	err = !sp->rbuf || !sp->ring ? -ENOMEM : mkdir_p(dir);
-	if (!err && !(sp->io = spool_io_start(dir)))
+	/* what a killed run had not written yet goes behind what it had */
+	if (!err)
+		staging_restore(stage_dir, dir);
+	if (!err && !(sp->io = spool_io_start(dir, stage_dir)))
 		err = -errno;
 	if (!err) {
 		sp->wbuf = spool_io_buffer(sp->io);
@@ -410,6 +415,7 @@ int spool_append(struct spool *sp, const struct seg_meta *m, const void *key, __
 		hand_over(sp, true);
 	sp->wlen += seg_encode(sp->wbuf + sp->wlen, m, key, key_len, value, value_len);
 	sp->wrecords++;
+	spool_io_filled(sp->io, sp->wbuf, wseg(sp)->seq, sp->wlen, sp->wrecords);
 	sp->st.unread++;
 	return 0;
 }

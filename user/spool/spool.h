@@ -42,10 +42,13 @@ struct spool_back {
 struct spool;
 
 /*
- * Opens dir (made if missing) for a spool of at most max_bytes on disk.
- * NULL after one line saying why (errno set).
+ * Opens dir (made if missing) for a spool of at most max_bytes on disk, its
+ * write buffers in a file under stage_dir (staging.h; NULL: in memory), and
+ * first writes what a killed run left there. NULL after one line saying
+ * why (errno set).
  */
-struct spool *spool_open(const char *dir, __u64 max_bytes, struct spool_found *found);
+struct spool *spool_open(const char *dir, __u64 max_bytes, const char *stage_dir,
+			 struct spool_found *found);
 /* 0, -ENOSPC (spool or disk full) or another -errno; the record is then not kept. */
 int spool_append(struct spool *sp, const struct seg_meta *m, const void *key, __u32 key_len,
 		 const void *value, __u32 value_len);

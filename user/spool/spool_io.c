@@ -13,6 +13,7 @@
 #include "log.h"
 #include "segment.h"
 #include "spool_io.h"
+#include "staging.h"
 #include "thread.h"
 
 /*
@@ -39,7 +40,8 @@ struct spool_io {
 	bool stop;
 	__u8 *free_bufs[IO_BUFS];
 	unsigned int nfree;
-	__u8 *bufs;
+	__u64 next_order;     /* of the next write handed over */
+	struct staging stage; /* the buffers, and what each holds */
 	/* the thread's own */
 	char dir[PATH_MAX];
 	time_t last_said;
@@ -115,7 +117,12 @@ static void do_write(struct spool_io *io, const struct spool_io_op *op)
 {
 	struct seg_file *f = op->f;
 	__u64 at = atomic_load_explicit(&f->written, memory_order_relaxed);
-	ssize_t n = f->fd < 0 ? -1 : pwrite(f->fd, op->buf, op->len, (off_t)at);
+	struct stage_slot *slot = staging_slot(&io->stage, op->buf);
+	ssize_t n;
+
+	slot->off = at; /* a run killed mid-write: the next one writes it here again */
+	atomic_store_explicit(&slot->state, STAGE_WRITING, memory_order_release);
+	n = f->fd < 0 ? -1 : pwrite(f->fd, op->buf, op->len, (off_t)at);
 
 	if (n == (ssize_t)op->len) {
 		atomic_store_explicit(&f->written, at + op->len, memory_order_release);
@@ -182,8 +189,12 @@ static void *io_main(void *arg)
 		pthread_mutex_unlock(&io->lock);
 		do_op(io, &op);
 		pthread_mutex_lock(&io->lock);
-		if (op.kind == IO_WRITE)
+		if (op.kind == IO_WRITE) {
+			struct stage_slot *slot = staging_slot(&io->stage, op.buf);
+
+			atomic_store_explicit(&slot->state, STAGE_FREE, memory_order_release);
 			io->free_bufs[io->nfree++] = op.buf;
+		}
 		io->head++;
 		pthread_cond_broadcast(&io->done);
 	}
@@ -191,20 +202,21 @@ static void *io_main(void *arg)
 	return NULL;
 }
 
-struct spool_io *spool_io_start(const char *dir)
+struct spool_io *spool_io_start(const char *dir, const char *stage_dir)
 {
 	struct spool_io *io = calloc(1, sizeof(*io));
 	int err;
 
 	if (!io)
 		return NULL;
-	io->bufs = malloc((size_t)IO_BUFS * SPOOL_IO_BUF);
-	if (!io->bufs) {
+	err = staging_open(&io->stage, stage_dir, dir, IO_BUFS, SPOOL_IO_BUF);
+	if (err) {
 		free(io);
+		errno = -err;
 		return NULL;
 	}
 	for (unsigned int i = 0; i < IO_BUFS; i++) /* the first ones on top: reused first */
-		io->free_bufs[i] = io->bufs + (size_t)(IO_BUFS - 1 - i) * SPOOL_IO_BUF;
+		io->free_bufs[i] = io->stage.bufs + (size_t)(IO_BUFS - 1 - i) * SPOOL_IO_BUF;
 	io->nfree = IO_BUFS;
 	snprintf(io->dir, sizeof(io->dir), "%s", dir);
 	pthread_mutex_init(&io->lock, NULL);
@@ -212,7 +224,7 @@ struct spool_io *spool_io_start(const char *dir)
 	pthread_cond_init(&io->done, NULL);
 	err = thread_start(&io->thread, io_main, io, "xs-spool-io");
 	if (err) {
-		free(io->bufs);
+		staging_close(&io->stage, true);
 		free(io);
 		errno = err;
 		return NULL;
@@ -238,6 +250,7 @@ static void waited(struct spool_io *io, __u64 since_ns)
 
 __u8 *spool_io_buffer(struct spool_io *io)
 {
+	struct stage_slot *slot;
 	__u64 since = 0;
 	__u8 *buf;
 
@@ -250,7 +263,20 @@ __u8 *spool_io_buffer(struct spool_io *io)
 	pthread_mutex_unlock(&io->lock);
 	if (since)
 		waited(io, since);
+	slot = staging_slot(&io->stage, buf);
+	atomic_store_explicit(&slot->len, 0, memory_order_relaxed);
+	atomic_store_explicit(&slot->state, STAGE_FILLING, memory_order_release);
 	return buf;
+}
+
+void spool_io_filled(struct spool_io *io, const __u8 *buf, __u64 seq, size_t len,
+		     __u64 records)
+{
+	struct stage_slot *slot = staging_slot(&io->stage, buf);
+
+	slot->seq = seq;
+	slot->records = records;
+	atomic_store_explicit(&slot->len, len, memory_order_release); /* after the records */
 }
 
 bool spool_io_write_waiting(struct spool_io *io)
@@ -273,8 +299,13 @@ void spool_io_submit(struct spool_io *io, const struct spool_io_op *op)
 		pthread_cond_wait(&io->done, &io->lock);
 	}
 	io->ops[io->tail++ % IO_OPS] = *op;
-	if (op->kind == IO_WRITE)
+	if (op->kind == IO_WRITE) {
+		struct stage_slot *slot = staging_slot(&io->stage, op->buf);
+
+		slot->order = io->next_order++;
+		atomic_store_explicit(&slot->state, STAGE_HANDED, memory_order_release);
 		io->writes_waiting++;
+	}
 	pthread_cond_signal(&io->work);
 	pthread_mutex_unlock(&io->lock);
 	if (since)
@@ -308,6 +339,6 @@ void spool_io_stop(struct spool_io *io)
 	pthread_mutex_destroy(&io->lock);
 	pthread_cond_destroy(&io->work);
 	pthread_cond_destroy(&io->done);
-	free(io->bufs);
+	staging_close(&io->stage, true); /* all written: nothing left to restore */
 	free(io);
 }

@@ -63,10 +63,14 @@ struct spool_io_lost {
 
 struct spool_io;
 
-/* Starts the thread; dir names the spool in its messages. NULL: errno set. */
-struct spool_io *spool_io_start(const char *dir);
+/* Starts the thread for the spool in dir, its write buffers in a staging
+ * file under stage_dir (staging.h; NULL: in memory). NULL: errno set. */
+struct spool_io *spool_io_start(const char *dir, const char *stage_dir);
 /* A free write buffer of SPOOL_IO_BUF bytes; waits while all are handed over. */
 __u8 *spool_io_buffer(struct spool_io *io);
+/* The buffer holds len bytes of records (whole ones) for segment seq. */
+void spool_io_filled(struct spool_io *io, const __u8 *buf, __u64 seq, size_t len,
+		     __u64 records);
 /* A write is handed over and not begun yet. */
 bool spool_io_write_waiting(struct spool_io *io);
 /* Hands an operation over; waits while the FIFO is full. */
