@@ -207,7 +207,8 @@ static __always_inline __u32 snap_frame(struct xdp_md *ctx, __u32 qid, __u64 len
 }
 
 /* Puts the receive timestamp (and the wire length of a cut frame) in
- * front of the frame for the AF_XDP worker. */
+ * front of the frame for the AF_XDP worker, and the frame's length, so
+ * that the next run finds it in the UMEM should this one be killed. */
 static __always_inline void write_meta(struct xdp_md *ctx, __u32 orig_len)
 {
 	struct xs_meta *meta;
@@ -226,6 +227,8 @@ static __always_inline void write_meta(struct xdp_md *ctx, __u32 orig_len)
 	meta->rx_ts_ns = bpf_ktime_get_ns();
 	meta->magic = XS_META_MAGIC;
 	meta->orig_len = orig_len;
+	meta->len = (__u32)bpf_xdp_get_buff_len(ctx);
+	meta->reserved = 0;
 }
 
 /* Keeps a frame that has no socket to go to in the parking ring, whole

@@ -156,8 +156,10 @@ struct port_rule_key {
 #define XS_META_MAGIC 0x58534d31 /* "XSM1" */
 struct xs_meta {
 	__u64 rx_ts_ns; /* bpf_ktime_get_ns() when the program ran */
-	__u32 magic;
+	__u32 magic;    /* cleared by the worker once it has taken the frame */
 	__u32 orig_len; /* length on the wire when the program cut the frame, else 0 */
+	__u32 len;      /* handed to the socket: what a killed run's UMEM holds (kept.h) */
+	__u32 reserved;
 };
 
 /*

@@ -9,6 +9,7 @@ XS=${XDPSENSOR:-build/xdpsensor}
 E2E=tests/e2e
 PIN_ROOT=/sys/fs/bpf/xdpsensor
 STATE_DIR=/run/xdpsensor
+KEEP_FALLBACK=/dev/shm/xdpsensor # where /run is not a tmpfs (keep_dir.h)
 
 # ------------------------------------------------------------------ TAP
 
@@ -248,6 +249,10 @@ check_clean() {
 		fail "$PIN_ROOT/$ifname is still there: $(ls "$PIN_ROOT/$ifname" | tr '\n' ' ')"
 	[ ! -e "$STATE_DIR/$ifname.offloads" ] || fail "$STATE_DIR/$ifname.offloads is still there"
 	[ ! -e "$STATE_DIR/$ifname.lock" ] || fail "$STATE_DIR/$ifname.lock is still there"
+	for d in "$STATE_DIR" "$KEEP_FALLBACK"; do # the sockets' UMEM files
+		! compgen -G "$d/$ifname.q*.umem" >/dev/null ||
+			fail "a UMEM file is still there: $(compgen -G "$d/$ifname.q*.umem" | tr '\n' ' ')"
+	done
 	d=$(diff "$before" <(iface_settings "$ifname")) ||
 		fail "offloads of $ifname differ from before: $(echo "$d" | grep '^[<>]' | tr '\n' ' ')"
 }

@@ -13,7 +13,10 @@
 #     multi-buffer (6.6+); elsewhere cut to what the socket takes, with the
 #     wire length kept and each cut counted (snapped);
 #   - on a veth pair with two queues, frames parked while no run held a
-#     socket (a stop with --handover) go to the worker of their queue.
+#     socket (a stop with --handover) go to the worker of their queue;
+#   - frames a killed run's socket had received and not read (its UMEM, a
+#     file on tmpfs) are taken by the next run, or dropped by `detach`,
+#     each said in one line.
 # TAP on stdout. Needs root, bpffs (mounted here if missing), veth, python3,
 # bpftool, ethtool; skips with the reason when one is missing.
 # Environment: XDPSENSOR (default build/xdpsensor), E2E_KEEP=1.
@@ -253,6 +256,53 @@ EOF
 	teardown_veth "$NSMQ" "$VAMQ"
 }
 
+# kill -9 with frames unread in the socket's ring (the run stopped first,
+# so that they wait there): the next run takes them from the killed run's
+# UMEM; `detach` drops another killed run's, saying how many.
+killed_ring() {
+	local label="live: a killed run's unread frames" d=$W/kr mac k u p
+	mkdir -p "$d"
+	if [ ! -x build/bench/xs-gen ]; then
+		tap_skip "$label" "build/bench/xs-gen missing (make test-build)"
+		return
+	fi
+	iface_settings "$VA" >"$d/settings.before"
+	mac=$(cat "/sys/class/net/$VA/address")
+	# killed_with RUN N: a run, stopped, N frames sent to it, then killed
+	killed_with() {
+		sensor_start "$d/s$1" -i "$VA" --output "pcap:$d/s$1.pcap"
+		sensor_started "$label" "$d/s$1.err" "$VA" || return 1
+		kill -STOP "$SENSOR_PID"
+		ip netns exec "$NS" build/bench/xs-gen -i "$VB" -m "$mac" -r 20000 -n "$2" -s 64 \
+			-f 16 >"$d/gen$1.json" 2>&1 || fail "xs-gen: $(tail -n 1 "$d/gen$1.json")"
+		sensor_stop KILL
+	}
+	killed_with 1 500 || return
+	sensor_start "$d/s2" -i "$VA" --output "pcap:$d/s2.pcap"
+	sensor_started "$label" "$d/s2.err" "$VA" || return
+	sensor_stop INT
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGINT"
+	k=$(sed -n "s/.* \([0-9]*\) frames the last run's sockets had received and not read.*/\1/p" \
+		"$d/s2.err")
+	u=$(json_get unparked <"$d/s2.out")
+	p=$(python3 -c 'import struct, sys
+b = open(sys.argv[1], "rb").read()
+o, n = 24, 0
+while o + 16 <= len(b):
+    n, o = n + 1, o + 16 + struct.unpack_from("<I", b, o + 8)[0]
+print(n)' "$d/s2.pcap")
+	# the host's own few frames (IPv6 neighbour discovery) may come too
+	[ "${k:-0}" -ge 500 ] && [ "$k" -le 505 ] && [ "$u" = "$k" ] && [ "$p" -ge "$k" ] ||
+		fail "taken from the UMEM: said ${k:-none}, unparked $u, in the pcap $p; 500 sent"
+	killed_with 3 300 || return
+	"$XS" detach -i "$VA" >"$d/detach.out" 2>&1 || fail "detach: $(tail -n 1 "$d/detach.out")"
+	grep -Eq "(30[0-5]) frames a killed run's socket had received and not read are dropped" \
+		"$d/detach.out" || fail "detach does not say what it drops: $(tr '\n' ' ' <"$d/detach.out")"
+	check_clean "$VA" "$d/settings.before"
+	report "$label: the next run took $k of the 500 sent while it was stopped ($p frames" \
+		"in its pcap); detach drops another's 300, saying so"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -261,4 +311,5 @@ prepare
 main
 jumbo
 multiqueue
+killed_ring
 tap_end

@@ -6,6 +6,9 @@
 #   the broker stopped (kill -STOP) during traffic, then resumed
 #   the broker killed (kill -9) during traffic, then restarted
 #   the sensor killed (kill -9) during the backlog, restarted on its spool
+#   the sensor killed (kill -9) while frames flow into the backlog: what its
+#   socket had received and not read, and what its spool had not written yet,
+#   taken by the next run
 #   traffic from while no sensor ran (killed) into the next run: parked
 #   frames first, then the socket's, in order; a parking ring too small: counted
 #   the sensor stopped (SIGTERM) during the backlog: the next run sends the rest
@@ -343,6 +346,43 @@ EOF
 		"records before the damage sent, the run goes on"
 }
 
+# kill -9 while frames flow into the backlog (the broker stopped). The
+# sensor is stopped (SIGSTOP) a second first, so that frames wait unread in
+# its socket's ring (its UMEM, a file on tmpfs) and records in its spool's
+# write buffers (a staging file), then killed: the next run takes both,
+# before what was parked after the kill. Nothing may be lost.
+test_kill_in_traffic() {
+	local label="sensor kill -9 in traffic" d=$W/killflow topic count=$((RATE * 6)) RUN=1 s1 k m1 staged
+	begin killflow || return
+	broker_stop
+	traffic_bg "$d" "$count"
+	sleep 2
+	s1=$(stats_json "$VA")
+	kill -STOP "$SENSOR_PID"
+	sleep 1
+	sensor_stop KILL
+	RUN=2
+	start "$d" "$topic" || { report "$label: the sensor restarts"; sensor_stop KILL; return; }
+	k=$(sed -n "s/.* \([0-9]*\) frames the last run's sockets had received and not read.*/\1/p" \
+		"$d/sensor2.err")
+	[ "${k:-0}" -gt 0 ] 2>/dev/null ||
+		fail "the restart does not take the killed run's unread frames from its UMEM"
+	broker_cont
+	traffic_wait "$d"
+	wait_stats "$VA" 120 "s['spooled'] == 0 and s['in_flight'] == 0 and s['delivered'] >= $NCAP" >/dev/null ||
+		fail "the backlog was not sent"
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_summary "$d/sensor2.out"
+	check_clean "$VA" "$d/settings.before"
+	staged=$(sed -n 's/.*: \([0-9]*\) records an earlier run appended and had not written.*/\1/p' \
+		"$d/sensor2.err" | awk '{ n += $1 } END { print n + 0 }')
+	report "$label: the next run takes $k frames the killed run had not read from its UMEM," \
+		"$staged records from its spool's staging file, then the parked ones"
+	m1=$(json_get maybe_dup <<<"$s1")
+	records "$d" "$topic" "$((${m1:-0} + $(j "$d/sensor2.out" maybe_dup)))" "$label"
+}
+
 # Frames that come while no sensor runs (it was killed): its program, still
 # attached, counts them; the next run says how many, and sums them in its
 # summary (lost_in_restart).
@@ -507,6 +547,7 @@ prepare
 test_broker_outage stop
 test_broker_outage kill
 test_sensor_kill
+test_kill_in_traffic
 test_parked_in_restart
 test_parking_full
 test_sigterm_replay

@@ -102,6 +102,13 @@ static int handle_desc(struct worker *w, const struct xdp_desc *d, __s64 mono_to
 	return 1;
 }
 
+void worker_take_kept(struct worker *w, const __u8 *frame, __u32 len,
+		      const struct xs_meta *meta, __s64 mono_to_real)
+{
+	handle_frame(w, frame, len, len, meta, mono_to_real);
+	w->count.unparked++;
+}
+
 void worker_take_parked(struct worker *w, const struct xs_parked_frame *f, __s64 mono_to_real)
 {
 	struct xs_meta meta = { .rx_ts_ns = f->rx_ts_ns, .magic = XS_META_MAGIC };

@@ -43,6 +43,10 @@ int worker_start(struct worker *w);
  * socket, handled like one read from the ring. Only while the worker's
  * thread does not run (before worker_start, after worker_join). */
 void worker_take_parked(struct worker *w, const struct xs_parked_frame *f, __s64 mono_to_real);
+/* A frame a killed run's socket had received and not read (kept.h),
+ * counted and handled as a parked one. */
+void worker_take_kept(struct worker *w, const __u8 *frame, __u32 len,
+		      const struct xs_meta *meta, __s64 mono_to_real);
 void worker_join(struct worker *w);
 /* 1 while the worker's thread serves its ring (any thread may ask). */
 int worker_running(const struct worker *w);

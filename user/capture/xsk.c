@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 
@@ -77,8 +81,42 @@ static int create_best_socket(struct xsk_queue *q, const char *ifname, __u32 xdp
 	return err;
 }
 
+/* The UMEM in a file of its own on tmpfs, allocated whole (a full tmpfs
+ * says ENOSPC here, not SIGBUS later): it outlives a kill -9 (kept.h). */
+static int map_kept(struct xsk_queue *q, const char *path)
+{
+	char dir[sizeof(q->keep_path)], *slash;
+	struct statfs sfs;
+	int fd, err;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (statfs(slash ? dir : ".", &sfs))
+		return -errno;
+	if (sfs.f_type != TMPFS_MAGIC)
+		return -EXDEV; /* pinned pages of a disk file: refused, or written back */
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = -posix_fallocate(fd, 0, (off_t)q->area_len);
+	q->area = err ? MAP_FAILED : mmap(NULL, q->area_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+					  fd, 0);
+	if (!err && q->area == MAP_FAILED)
+		err = -errno;
+	close(fd);
+	if (err) {
+		q->area = NULL;
+		unlink(path);
+		return err;
+	}
+	snprintf(q->keep_path, sizeof(q->keep_path), "%s", path);
+	return 0;
+}
+
 int xsk_queue_prepare(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		      unsigned int umem_mb)
+		      unsigned int umem_mb, const char *keep_path)
 {
 	struct xsk_umem_config ucfg = {
 		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
@@ -94,8 +132,13 @@ int xsk_queue_prepare(struct xsk_queue *q, const char *ifname, __u32 queue_id,
 	q->rx_size = q->nframes;
 	q->area_len = (__u64)q->nframes * XSK_FRAME_SIZE;
 	ucfg.fill_size = q->nframes;
-	q->area = mmap(NULL, q->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
+	if (keep_path && (err = map_kept(q, keep_path)))
+		pr_warn("%s queue %u: cannot keep the UMEM in %s (%s): frames received and not"
+			" yet read are lost if the sensor is killed\n", ifname, queue_id,
+			keep_path, err == -EXDEV ? "not on a tmpfs" : strerror(-err));
+	if (!q->area)
+		q->area = mmap(NULL, q->area_len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->area == MAP_FAILED) {
 		q->area = NULL;
 		return -errno;
@@ -167,6 +210,8 @@ void xsk_queue_close(struct xsk_queue *q)
 		xsk_umem__delete(q->umem);
 	if (q->area)
 		munmap(q->area, q->area_len);
+	if (q->keep_path[0]) /* every frame read: nothing for a next run */
+		unlink(q->keep_path);
 	memset(q, 0, sizeof(*q));
 }
 

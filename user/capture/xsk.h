@@ -44,6 +44,7 @@ struct xsk_queue {
 	__u32 queue_id;
 	bool zerocopy;
 	bool multibuf; /* XDP_USE_SG: a frame may span several descriptors */
+	char keep_path[128]; /* the UMEM's file (tmpfs), removed at the close; "": memory */
 };
 
 /* The UMEM's bytes (locked memory: RLIMIT_MEMLOCK without CAP_IPC_LOCK)
@@ -54,10 +55,13 @@ __u64 xsk_umem_bytes(unsigned int umem_mb);
  * Registers a UMEM of umem_mb MiB (its frames rounded down to a power of
  * two) for ifname/queue_id: the kernel pins every page, tens of ms for the
  * default, done before the program is attached so that frames do not wait
- * for it with no socket. 0, or -errno after one line (q closed).
+ * for it with no socket. Its memory is the file keep_path on a tmpfs, so
+ * that frames received and not yet read outlive a kill -9 (kept.h); NULL,
+ * or a file that cannot be made (said in one line): anonymous memory.
+ * 0, or -errno after one line (q closed).
  */
 int xsk_queue_prepare(struct xsk_queue *q, const char *ifname, __u32 queue_id,
-		      unsigned int umem_mb);
+		      unsigned int umem_mb, const char *keep_path);
 /*
  * Creates the socket of a prepared queue, fills the fill ring and puts the
  * socket into xsks_map_fd at index queue_id. Zero-copy if the driver

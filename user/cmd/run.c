@@ -18,6 +18,8 @@
 #include "commands.h"
 #include "clock.h"
 #include "flow_export.h"
+#include "keep_dir.h"
+#include "kept.h"
 #include "log.h"
 #include "metrics.h"
 #include "parked.h"
@@ -243,7 +245,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	k->ts_unit = TS_NS;
 	k->stop = &stopping;
 	o->sink.spool_dir = SPOOL_DEFAULT_DIR;
-	o->sink.stage_dir = XS_STATE_DIR;
 	o->sink.spool_max = SPOOL_DEFAULT_MAX;
 	o->flow_timeout_s = 300;
 	o->flow_active_s = 60;
@@ -315,6 +316,7 @@ struct run_state {
 	struct sensor_iface iface[CAPTURE_MAX_IFACES];
 	int nifaces;
 	struct worker *workers;
+	struct kept_umem *kept; /* by worker: a killed run's UMEM, until drained */
 	/* what publish_stats() last wrote to the pinned `workers` maps: the
 	 * workers' counters, the sink's deliveries, the sockets' statistics */
 	struct xs_worker_stats *published;
@@ -441,20 +443,58 @@ static int open_workers(struct run_state *st)
 	return 0;
 }
 
-/* The UMEMs, before the program is attached (xsk_queue_prepare). */
+/* The UMEMs, before the program is attached (xsk_queue_prepare), each in
+ * place of a killed run's, whose unread frames are taken first (kept.h). */
 static int prepare_sockets(struct run_state *st)
 {
 	unsigned int i = 0;
 	int err;
 
+	st->kept = calloc(st->nworkers, sizeof(*st->kept));
+	if (!st->kept)
+		return -ENOMEM;
 	for (int f = 0; f < st->nifaces; f++)
 		for (int q = 0; q < st->iface[f].nqueues; q++, i++) {
+			char path[128];
+
+			if (keep_dir()) {
+				kept_umem_path(keep_dir(), st->iface[f].name, q, path, sizeof(path));
+				kept_umem_take(path, &st->kept[i]);
+			}
 			err = xsk_queue_prepare(&st->workers[i].xsk, st->iface[f].name, (__u32)q,
-						st->o->umem_mb);
+						st->o->umem_mb, keep_dir() ? path : NULL);
 			if (err)
 				return err;
 		}
 	return 0;
+}
+
+struct kept_to {
+	struct worker *w;
+	__s64 mono_to_real;
+};
+
+static void take_kept(void *ctx, const __u8 *frame, __u32 len, const struct xs_meta *meta)
+{
+	struct kept_to *to = ctx;
+
+	worker_take_kept(to->w, frame, len, meta, to->mono_to_real);
+}
+
+/* What a killed run's sockets had received and not read: before what was
+ * parked after they closed. Only while the workers' threads do not run. */
+static void drain_kept(struct run_state *st, int f, unsigned int first)
+{
+	struct kept_to to = { .mono_to_real = realtime_offset_ns() };
+	long n = 0;
+
+	for (int q = 0; q < st->iface[f].nqueues; q++) {
+		to.w = &st->workers[first + (unsigned int)q];
+		n += kept_umem_drain(&st->kept[first + (unsigned int)q], take_kept, &to);
+	}
+	if (n)
+		pr_info("%s: %ld frames the last run's sockets had received and not read, taken"
+			" from its UMEM (unparked)\n", st->iface[f].name, n);
 }
 
 /* The workers of one interface, by queue: where its parked frames go. */
@@ -520,6 +560,7 @@ static int start_workers(struct run_state *st)
 				return err;
 		}
 		/* every socket is in: nothing is parked any more */
+		drain_kept(st, f, i);
 		drain_parked(st, f, first);
 		for (int q = 0; q < s->nqueues; q++, i++) {
 			err = worker_start(&st->workers[i]);
@@ -717,6 +758,7 @@ int cmd_run(int argc, char **argv)
 	/* then the sink: a bad Kafka option fails before the interface is touched */
 	if (open_workers(&st))
 		goto out;
+	o.sink.stage_dir = keep_dir();
 	st.sink = sink_open(&o.sink, st.sink_workers, st.nworkers);
 	if (!st.sink)
 		goto out;
@@ -763,6 +805,9 @@ out:
 		else
 			sensor_teardown(&st.iface[i], o.sensor.keep_pins);
 	}
+	for (unsigned int i = 0; st.kept && i < st.nworkers; i++)
+		kept_umem_drain(&st.kept[i], NULL, NULL); /* a run that failed first: unmapped */
+	free(st.kept);
 	free(st.workers);
 	free(st.published);
 	free(st.sink_workers);

@@ -16,6 +16,8 @@
 #include "commands.h"
 #include "datapath.h"
 #include "flow_format.h"
+#include "keep_dir.h"
+#include "kept.h"
 #include "log.h"
 #include "owner.h"
 #include "sensor.h"
@@ -195,7 +197,7 @@ static int show_stats(const char *ifname, void *arg)
 	ROW("rx_invalid_descs", w.xsk_rx_invalid_descs, "");
 	printf(" Workers (published by the sensor once a second):\n");
 	ROW("read", w.read, "= captured - socket drops - still in rings");
-	ROW("unparked", w.unparked, "taken from the parking ring (no socket then)");
+	ROW("unparked", w.unparked, "left by the last run: parked, or unread in its UMEM");
 	ROW("  produced", w.produced, "handed to the sink");
 	ROW("  spool_in", w.spool_in, "kept in the spool: Kafka could not take them");
 	ROW("  queue_full", w.queue_full, "dropped: producer queue full, no spool");
@@ -309,7 +311,8 @@ int cmd_detach(int argc, char **argv)
 	static const char usage[] =
 		"usage: xdpsensor detach -i IFACE [--force]\n"
 		"Removes what a dead xdpsensor left on IFACE: its XDP program, the offload\n"
-		"changes and the pins. Refuses while a sensor runs there, unless --force.\n";
+		"changes, the pins and its sockets' UMEM files. Refuses while a sensor runs\n"
+		"there, unless --force.\n";
 	struct state_opts o = {};
 	struct opt_table t = { .defs = detach_defs, .base = &o };
 	pid_t holder;
@@ -340,6 +343,8 @@ int cmd_detach(int argc, char **argv)
 	/* a vanished interface may still have pins and a state file */
 	ifindex = (int)if_nametoindex(o.ifname);
 	err = sensor_clean_stale(o.ifname, ifindex, o.force, &found, NULL);
+	if (lock != -EBUSY && keep_dir()) /* a running sensor's is its own */
+		kept_umem_drop(keep_dir(), o.ifname);
 	if (!err && !found)
 		pr_info("%s: nothing of xdpsensor's to remove\n", o.ifname);
 	owner_unlock(o.ifname, lock);

@@ -195,7 +195,8 @@ static const struct {
 	{ "xdpsensor_read_bytes_total", NULL, "Bytes of the frames the workers read.",
 	  ROW(read_bytes) },
 	{ "xdpsensor_unparked_packets_total", NULL,
-	  "Captured frames that found no socket (a restart) and were read from the parking ring.",
+	  "Captured frames the last run left: parked with no socket (a restart), or unread in a"
+	  " killed run's UMEM.",
 	  ROW(unparked) },
 	{ "xdpsensor_produced_records_total", NULL, "Records handed to the producer.",
 	  ROW(produced) },

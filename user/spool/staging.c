@@ -167,17 +167,15 @@ fail:
 }
 
 /* Slots by the order they were handed over; the one being filled last. */
-static const struct stage_slot *sort_base;
-
 static __u64 slot_rank(const struct stage_slot *s)
 {
 	return s->state == STAGE_FILLING ? UINT64_MAX : s->order;
 }
 
-static int rank_cmp(const void *a, const void *b)
+static int rank_cmp(const void *a, const void *b, void *slots)
 {
-	__u64 x = slot_rank(&sort_base[*(const unsigned int *)a]);
-	__u64 y = slot_rank(&sort_base[*(const unsigned int *)b]);
+	__u64 x = slot_rank((const struct stage_slot *)slots + *(const unsigned int *)a);
+	__u64 y = slot_rank((const struct stage_slot *)slots + *(const unsigned int *)b);
 
 	return x < y ? -1 : x > y;
 }
@@ -244,8 +242,7 @@ long staging_restore(const char *stage_dir, const char *dir)
 		if (slots[i].state != STAGE_FREE && slots[i].len &&
 		    slots[i].len <= head->buf_size)
 			pending[n++] = i;
-	sort_base = slots;
-	qsort(pending, n, sizeof(*pending), rank_cmp);
+	qsort_r(pending, n, sizeof(*pending), rank_cmp, (void *)slots);
 	for (unsigned int k = 0; k < n; k++) {
 		const struct stage_slot *s = &slots[pending[k]];
 		const __u8 *buf = (const __u8 *)map + bufs_off(head->nbufs) +
