@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 
 #include "log.h"
+#include "tmpfs_map.h"
 #include "xsk.h"
 
 static __u32 umem_frames(unsigned int umem_mb)
@@ -81,38 +79,15 @@ static int create_best_socket(struct xsk_queue *q, const char *ifname, __u32 xdp
 	return err;
 }
 
-/* The UMEM in a file of its own on tmpfs, allocated whole (a full tmpfs
- * says ENOSPC here, not SIGBUS later): it outlives a kill -9 (kept.h). */
+/* The UMEM in a file of its own on tmpfs: it outlives a kill -9 (kept.h). */
 static int map_kept(struct xsk_queue *q, const char *path)
 {
-	char dir[sizeof(q->keep_path)], *slash;
-	struct statfs sfs;
-	int fd, err;
+	int err;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if (statfs(slash ? dir : ".", &sfs))
-		return -errno;
-	if (sfs.f_type != TMPFS_MAGIC)
-		return -EXDEV; /* pinned pages of a disk file: refused, or written back */
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	err = -posix_fallocate(fd, 0, (off_t)q->area_len);
-	q->area = err ? MAP_FAILED : mmap(NULL, q->area_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-					  fd, 0);
-	if (!err && q->area == MAP_FAILED)
-		err = -errno;
-	close(fd);
-	if (err) {
-		q->area = NULL;
-		unlink(path);
-		return err;
-	}
-	snprintf(q->keep_path, sizeof(q->keep_path), "%s", path);
-	return 0;
+	q->area = tmpfs_map(path, q->area_len, &err);
+	if (q->area)
+		snprintf(q->keep_path, sizeof(q->keep_path), "%s", path);
+	return err;
 }
 
 int xsk_queue_prepare(struct xsk_queue *q, const char *ifname, __u32 queue_id,

@@ -9,13 +9,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "segment.h"
 #include "staging.h"
+#include "tmpfs_map.h"
 
 #define STAGE_MAGIC "XSSTAGE1"
 
@@ -71,30 +70,13 @@ static int map_memory(struct staging *st)
 static int map_file(struct staging *st, const char *stage_dir, const char *name)
 {
 	struct stage_head *head;
-	struct statfs sfs;
-	int fd, err = 0;
+	int err;
 
 	mkdir(stage_dir, 0700);
-	if (statfs(stage_dir, &sfs))
-		return -errno;
-	if (sfs.f_type != TMPFS_MAGIC)
-		return -EXDEV; /* a disk's writeback would make the worker wait */
 	stage_path(stage_dir, name, st->path, sizeof(st->path));
-	fd = open(st->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	/* all of it now: a full tmpfs says ENOSPC here, not SIGBUS on a store */
-	err = -posix_fallocate(fd, 0, (off_t)st->map_len);
-	st->map = err ? MAP_FAILED : mmap(NULL, st->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-					  fd, 0);
-	if (!err && st->map == MAP_FAILED)
-		err = -errno;
-	close(fd);
-	if (err) {
-		st->map = NULL;
-		unlink(st->path);
+	st->map = tmpfs_map(st->path, st->map_len, &err);
+	if (!st->map)
 		return err;
-	}
 	head = st->map;
 	head->nbufs = st->nbufs;
 	head->buf_size = st->buf_size;
