@@ -21,7 +21,9 @@
  * frames (~130 B a record, ~40 MB/s) that is ~0.8 s of writes, some 20
  * times the longest stall measured (a 43 ms pwrite). Past it the worker
  * waits for a buffer, as it waited for every write before this thread.
- * The buffers are one allocation, touched only as far as a stall needs.
+ * The buffers are one staging file on tmpfs (staging.h), allocated whole
+ * so that a full tmpfs is said at the start, not met as SIGBUS; in memory,
+ * touched only as far as a stall needs, where there is no tmpfs.
  */
 #define IO_BUFS 128
 /* the FIFO: the writes above, and a few creations, header rewrites and
