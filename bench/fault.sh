@@ -14,7 +14,9 @@
 # sent, delivered, records in the topic, copies (maybe_dup), lost (sent -
 # distinct records: 0 is the target), records out of capture order per key,
 # xsk_rx_ring_full by phase (before, during, after the outage; the stats of
-# every second are kept in build/bench/fault-FAULT.timeline.jsonl),
+# every second are kept in build/bench/fault-FAULT.timeline.jsonl), what
+# the veth pair itself dropped before any XDP program saw it, also by phase
+# (the restart: from the signal to a second after the next run captures),
 # and for sensor-kill the frames that met no socket during the restart:
 # parked by the killed run's program, then by the next run's until its
 # sockets are in, and taken from the ring by the next run (unparked), or
@@ -87,11 +89,18 @@ sensor() { # sensor N: a run writing its output to $w/sensorN.*
 stats() { "$XS" stats -i "$va" --json; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
 
-# one stats line a second: where in the run (before, in, after the outage)
-# any loss happened
+# what the veth pair dropped so far, before any XDP program saw it: the
+# receiving side's rx_dropped and the sending side's tx_dropped
+veth_drops() {
+	echo $(($(cat "/sys/class/net/$va/statistics/rx_dropped") +
+		$(ip netns exec "$ns" cat "/sys/class/net/$vb/statistics/tx_dropped")))
+}
+# one stats line a second: where in the run (before, in, after the outage,
+# the restart) any loss happened
 sampler() {
 	while :; do
-		"$XS" stats -i "$va" --json 2>/dev/null | sed "s/^{/{\"t\":$(date +%s.%N),/" || true
+		"$XS" stats -i "$va" --json 2>/dev/null |
+			sed "s/^{/{\"t\":$(date +%s.%N),\"veth_dropped\":$(veth_drops),/" || true
 		sleep 1
 	done >>"$w/timeline.jsonl"
 }
@@ -186,13 +195,21 @@ for line in open(w + "/records.jsonl"):
 # xsk_rx_ring_full by phase, from the timeline (a restarted sensor starts at 0)
 t_fault, t_back, t_kill, t_up = map(float, open(w + "/phases").read().split())
 ring = {"before": 0, "outage": 0, "after": 0}
-prev = 0
+# the veth pair's drops by phase; "restart": from the signal to a second
+# after the next run captures (the samples are a second apart)
+veth = {"before": 0, "outage": 0, "restart": 0, "after": 0}
+prev = prev_veth = 0
 for line in open(w + "/timeline.jsonl"):
     s = json.loads(line)
     v = s["xsk_rx_ring_full"]
     d = v - prev if v >= prev else v
     prev = v
     ring["before" if s["t"] < t_fault else "outage" if s["t"] < t_back + 1 else "after"] += d
+    phase = "before" if s["t"] < t_fault else \
+        "restart" if t_kill and t_kill <= s["t"] < t_up + 1 else \
+        "outage" if s["t"] < t_back + 1 else "after"
+    veth[phase] += s["veth_dropped"] - prev_veth
+    prev_veth = s["veth_dropped"]
 va, vb = (json.loads(l)[0]["stats64"] for l in open(w + "/veth.json"))
 veth_dropped = va["rx"]["dropped"] + vb["tx"]["dropped"]
 maybe_dup = sum(s["maybe_dup"] for s in runs) + (before["maybe_dup"] if before else 0)
@@ -208,7 +225,7 @@ print(json.dumps({
     "spool_full": sum(s["spool_full"] for s in runs), "queue_full": sum(s["queue_full"] for s in runs),
     "ring_full_by_phase": ring,
     # not seen by the XDP program: the sending side of the veth pair dropped them
-    "veth_dropped": veth_dropped,
+    "veth_dropped": veth_dropped, "veth_dropped_by_phase": veth,
     # sensor-kill, -restart: no sensor from the signal to the new run's "capturing"
     # (0.1 s resolution): the frames of that gap met no socket
     "restart_s": round(t_up - t_kill, 2), "restart_gap_est": round(rate * (t_up - t_kill)),

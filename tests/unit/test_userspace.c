@@ -31,6 +31,7 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "kafka_conf.h"
+#include "kept.h"
 #include "num.h"
 #include "reasm.h"
 #include "record_key.h"
@@ -38,6 +39,7 @@
 #include "record_ref.h"
 #include "rules.h"
 #include "rx_nap.h"
+#include "xsk.h"
 #include "expect.h"
 #include "pkt_build.h"
 
@@ -884,9 +886,112 @@ static void test_kafka_conf(void **state)
 	end_checks("kafka conf");
 }
 
+/* One UMEM frame of a test file: marked (received, not read) or not. */
+struct umem_frame {
+	__u32 index, len;
+	__u64 ts;
+	bool marked;
+};
+
+static void write_umem(const char *dir, const char *name, const struct umem_frame *f, size_t n)
+{
+	static __u8 area[4 * XSK_FRAME_SIZE];
+	char path[256];
+	FILE *out;
+
+	memset(area, 0, sizeof(area));
+	for (size_t i = 0; i < n; i++) {
+		__u8 *data = area + (size_t)f[i].index * XSK_FRAME_SIZE + 256;
+		struct xs_meta *m = (struct xs_meta *)(data - sizeof(*m));
+
+		*m = (struct xs_meta){ .rx_ts_ns = f[i].ts, .len = f[i].len,
+				       .magic = f[i].marked ? XS_META_MAGIC : 0 };
+		memset(data, (int)f[i].ts, 14); /* the frame tells which it is */
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	out = fopen(path, "w");
+	if (out) {
+		fwrite(area, 1, sizeof(area), out);
+		fclose(out);
+	}
+}
+
+struct kept_seen {
+	__u32 queue[8], len[8], orig_len[8];
+	__u64 ts[8];
+	__u8 first_byte[8];
+	size_t n;
+};
+
+static void record_kept(void *ctx, __u32 queue, const __u8 *frame, __u32 len,
+			const struct xs_meta *meta)
+{
+	struct kept_seen *s = ctx;
+
+	if (s->n == 8)
+		return;
+	s->queue[s->n] = queue;
+	s->len[s->n] = len;
+	s->orig_len[s->n] = meta->orig_len;
+	s->ts[s->n] = meta->rx_ts_ns;
+	s->first_byte[s->n++] = frame[0];
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return !access(path, F_OK);
+}
+
+/* A killed run's UMEM files (kept.h): every file of the interface, whatever
+ * its queue, and no other interface's; the frames still marked, each
+ * queue's oldest first, with their length; a read frame (magic cleared)
+ * not; a multi-buffer frame as its first buffer, cut, its length kept. */
+static void test_kept_umems(void **state)
+{
+	const struct umem_frame q0[] = { { 3, 60, 30, true }, { 1, 64, 10, true },
+					 { 2, 70, 20, false } };
+	const struct umem_frame q3[] = { { 0, 9000, 5, true } };
+	const struct umem_frame other[] = { { 0, 60, 1, true } };
+	char dir[] = "/tmp/xs-kept.XXXXXX", cmd[64];
+	struct kept_seen seen = { .n = 0 };
+	struct kept_umems k;
+	long n;
+
+	(void)state;
+	if (!mkdtemp(dir))
+		return end_checks("kept umems");
+	write_umem(dir, "a.q0.umem", q0, 3);
+	write_umem(dir, "a.q3.umem", q3, 1);
+	write_umem(dir, "a.q1.q0.umem", other, 1); /* interface a.q1's */
+	kept_umems_take(dir, "a", &k);
+	EXPECT_EQ("the interface's two files, not another's", k.n, 2);
+	EXPECT_TRUE("their names removed",
+		    !file_exists(dir, "a.q0.umem") && !file_exists(dir, "a.q3.umem"));
+	EXPECT_TRUE("another interface's left", file_exists(dir, "a.q1.q0.umem"));
+	n = kept_umems_drain(&k, record_kept, &seen);
+	EXPECT_EQ("the marked frames", n, 3);
+	EXPECT_EQ("handed", seen.n, 3);
+	EXPECT_TRUE("queue 0 oldest first, then queue 3",
+		    seen.queue[0] == 0 && seen.ts[0] == 10 && seen.first_byte[0] == 10 &&
+			    seen.queue[1] == 0 && seen.ts[1] == 30 && seen.first_byte[1] == 30 &&
+			    seen.queue[2] == 3 && seen.ts[2] == 5);
+	EXPECT_TRUE("each with its length", seen.len[0] == 64 && seen.len[1] == 60);
+	EXPECT_TRUE("a multi-buffer frame cut, its length kept",
+		    seen.len[2] == XSK_SINGLE_MAX && seen.orig_len[2] == 9000);
+	kept_umems_take(dir, "a.q1", &k);
+	EXPECT_EQ("dropped when nobody takes them", kept_umems_drain(&k, NULL, NULL), 1);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "# cannot remove %s\n", dir);
+	end_checks("kept umems");
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 15];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 16];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -934,5 +1039,7 @@ int main(void)
 					  test_reasm, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "kafka conf: defaults < -b < -c FILE < -X, bad ones said",
 					  test_kafka_conf, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "kept umems: a killed run's unread frames, by queue, in"
+					  " order", test_kept_umems, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("userspace", tests, n, NULL, NULL);
 }

@@ -17,52 +17,57 @@
 /* Where the kernel puts a frame in a UMEM frame (no UMEM headroom). */
 #define DATA_OFF 256
 
-void kept_umem_path(const char *dir, const char *ifname, int queue, char *out, size_t len)
+void kept_umem_path(const char *dir, const char *ifname, __u32 queue, char *out, size_t len)
 {
-	snprintf(out, len, "%s/%s.q%d.umem", dir, ifname, queue);
+	snprintf(out, len, "%s/%s.q%u.umem", dir, ifname, queue);
 }
 
-void kept_umem_drop(const char *dir, const char *ifname)
-{
-	char pattern[PATH_MAX];
-	glob_t g;
-
-	snprintf(pattern, sizeof(pattern), "%s/%s.q*.umem", dir, ifname);
-	if (glob(pattern, 0, NULL, &g))
-		return;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		struct kept_umem k;
-
-		if (kept_umem_take(g.gl_pathv[i], &k) > 0)
-			kept_umem_drain(&k, NULL, NULL);
-	}
-	globfree(&g);
-}
-
-int kept_umem_take(const char *path, struct kept_umem *k)
+/* Maps one file and removes its name. 0, or -errno (said). */
+static int take_one(const char *path, __u32 queue, struct kept_umem *k)
 {
 	struct stat stb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = 0;
 
-	k->map = NULL;
-	if (fd < 0)
-		return errno == ENOENT ? 0 : (pr_warn("cannot read %s: %s\n", path,
-						      strerror(errno)), -errno);
-	if (fstat(fd, &stb))
+	*k = (struct kept_umem){ .queue = queue };
+	if (fd < 0 || fstat(fd, &stb))
 		err = -errno;
-	k->len = err ? 0 : (size_t)stb.st_size;
-	if (k->len >= XSK_FRAME_SIZE) {
-		k->map = mmap(NULL, k->len, PROT_READ, MAP_SHARED, fd, 0);
-		if (k->map == MAP_FAILED) {
-			err = -errno;
-			k->map = NULL;
-		}
+	else if ((size_t)stb.st_size >= XSK_FRAME_SIZE)
+		k->map = mmap(NULL, (size_t)stb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (k->map == MAP_FAILED) {
+		err = -errno;
+		k->map = NULL;
 	}
-	close(fd);
+	k->len = k->map ? (size_t)stb.st_size : 0;
+	if (fd >= 0)
+		close(fd);
 	unlink(path); /* the name is the new run's; the mapping keeps the pages */
 	if (err)
 		pr_warn("cannot read %s: %s\n", path, strerror(-err));
-	return err ? err : k->map != NULL;
+	return err;
+}
+
+void kept_umems_take(const char *dir, const char *ifname, struct kept_umems *k)
+{
+	char pattern[PATH_MAX], tail[8];
+	size_t prefix;
+	glob_t g;
+
+	*k = (struct kept_umems){ 0 };
+	snprintf(k->ifname, sizeof(k->ifname), "%s", ifname);
+	snprintf(pattern, sizeof(pattern), "%s/%s.q*.umem", dir, ifname);
+	if (glob(pattern, 0, NULL, &g))
+		return;
+	k->q = calloc(g.gl_pathc, sizeof(*k->q));
+	prefix = strlen(dir) + 1 + strlen(ifname) + 2;
+	for (size_t i = 0; k->q && i < g.gl_pathc; i++) {
+		unsigned int queue;
+
+		/* QUEUE.umem exactly: "a.q1.q0.umem" is interface a.q1's */
+		if (sscanf(g.gl_pathv[i] + prefix, "%u%7s", &queue, tail) == 2 &&
+		    !strcmp(tail, ".umem") && !take_one(g.gl_pathv[i], queue, &k->q[k->n]))
+			k->n++;
+	}
+	globfree(&g);
 }
 
 struct kept_frame {
@@ -83,7 +88,8 @@ static const struct xs_meta *meta_of(const struct kept_umem *k, __u32 i)
 					DATA_OFF - sizeof(struct xs_meta));
 }
 
-long kept_umem_drain(struct kept_umem *k, kept_frame_fn take, void *ctx)
+/* The frames of one queue's UMEM still marked, oldest first; unmaps. */
+static __u32 drain_one(struct kept_umem *k, kept_frame_fn take, void *ctx)
 {
 	__u32 nframes = (__u32)(k->len / XSK_FRAME_SIZE), n = 0;
 	struct kept_frame *found;
@@ -91,18 +97,16 @@ long kept_umem_drain(struct kept_umem *k, kept_frame_fn take, void *ctx)
 	if (!k->map)
 		return 0;
 	found = calloc(nframes, sizeof(*found));
+	if (!found)
+		pr_warn("no memory to read a killed run's UMEM: its unread frames are lost\n");
 	for (__u32 i = 0; found && i < nframes; i++) {
 		const struct xs_meta *m = meta_of(k, i);
 
 		if (m->magic == XS_META_MAGIC && m->len >= 14)
 			found[n++] = (struct kept_frame){ .ts = m->rx_ts_ns, .index = i };
 	}
-	if (!found)
-		pr_warn("no memory to read a killed run's UMEM: its unread frames are lost\n");
-	if (!take && n) /* `detach`, or a run that failed before its workers started */
-		pr_warn("%u frames a killed run's socket had received and not read are dropped\n",
-			n);
-	qsort(found, n, sizeof(*found), by_time);
+	if (take)
+		qsort(found, n, sizeof(*found), by_time);
 	for (__u32 j = 0; take && j < n; j++) {
 		const struct xs_meta *m = meta_of(k, found[j].index);
 		struct xs_meta meta = *m;
@@ -113,10 +117,24 @@ long kept_umem_drain(struct kept_umem *k, kept_frame_fn take, void *ctx)
 			meta.orig_len = meta.orig_len ? meta.orig_len : len;
 			len = XSK_SINGLE_MAX;
 		}
-		take(ctx, (const __u8 *)(m + 1), len, &meta);
+		take(ctx, k->queue, (const __u8 *)(m + 1), len, &meta);
 	}
 	free(found);
 	munmap(k->map, k->len);
 	k->map = NULL;
-	return take ? n : 0;
+	return n;
+}
+
+long kept_umems_drain(struct kept_umems *k, kept_frame_fn take, void *ctx)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < k->n; i++)
+		n += drain_one(&k->q[i], take, ctx);
+	if (!take && n)
+		pr_warn("%s: %ld frames a killed run's sockets had received and not read are"
+			" dropped\n", k->ifname, n);
+	free(k->q);
+	*k = (struct kept_umems){ 0 };
+	return n;
 }

@@ -18,27 +18,33 @@
 #include <linux/types.h>
 #include "xdpsensor.h" /* struct xs_meta */
 
+/* An earlier run's UMEM of one queue, mapped. */
 struct kept_umem {
 	void *map;
 	size_t len;
+	__u32 queue;
+};
+
+/* All an earlier run left for one interface. */
+struct kept_umems {
+	struct kept_umem *q;
+	size_t n;
+	char ifname[16];
 };
 
 /* The UMEM file of ifname's queue in dir (keep_dir.h). */
-void kept_umem_path(const char *dir, const char *ifname, int queue, char *out, size_t len);
-/* Drops what the UMEM files of ifname's queues in dir hold (`detach`),
- * said in one line; removes them. */
-void kept_umem_drop(const char *dir, const char *ifname);
+void kept_umem_path(const char *dir, const char *ifname, __u32 queue, char *out, size_t len);
 
-/* Takes an earlier run's UMEM file at path: mapped, its name removed for
- * the new run's. 1 taken, 0 none, -errno (said in one line). */
-int kept_umem_take(const char *path, struct kept_umem *k);
+/* Takes every UMEM file an earlier run left for ifname in dir, whatever its
+ * queue count was: mapped, the names removed (the new run's go there). */
+void kept_umems_take(const char *dir, const char *ifname, struct kept_umems *k);
 
-typedef void (*kept_frame_fn)(void *ctx, const __u8 *frame, __u32 len,
+typedef void (*kept_frame_fn)(void *ctx, __u32 queue, const __u8 *frame, __u32 len,
 			      const struct xs_meta *meta);
 
-/* Hands every frame received and not read to take(), oldest first, and
- * unmaps; returns how many. Nothing taken: 0. take NULL: drops them,
- * said in one line. */
-long kept_umem_drain(struct kept_umem *k, kept_frame_fn take, void *ctx);
+/* Hands every frame received and not read to take(), each queue's oldest
+ * first, and unmaps; returns how many. take NULL: drops them, said in one
+ * line (`detach`, a run that failed before its workers started). */
+long kept_umems_drain(struct kept_umems *k, kept_frame_fn take, void *ctx);
 
 #endif

@@ -316,7 +316,7 @@ struct run_state {
 	struct sensor_iface iface[CAPTURE_MAX_IFACES];
 	int nifaces;
 	struct worker *workers;
-	struct kept_umem *kept; /* by worker: a killed run's UMEM, until drained */
+	struct kept_umems kept[CAPTURE_MAX_IFACES]; /* a killed run's UMEMs, until drained */
 	/* what publish_stats() last wrote to the pinned `workers` maps: the
 	 * workers' counters, the sink's deliveries, the sockets' statistics */
 	struct xs_worker_stats *published;
@@ -450,67 +450,64 @@ static int prepare_sockets(struct run_state *st)
 	unsigned int i = 0;
 	int err;
 
-	st->kept = calloc(st->nworkers, sizeof(*st->kept));
-	if (!st->kept)
-		return -ENOMEM;
-	for (int f = 0; f < st->nifaces; f++)
+	for (int f = 0; f < st->nifaces; f++) {
+		if (keep_dir())
+			kept_umems_take(keep_dir(), st->iface[f].name, &st->kept[f]);
 		for (int q = 0; q < st->iface[f].nqueues; q++, i++) {
 			char path[128];
 
-			if (keep_dir()) {
-				kept_umem_path(keep_dir(), st->iface[f].name, q, path, sizeof(path));
-				kept_umem_take(path, &st->kept[i]);
-			}
+			if (keep_dir())
+				kept_umem_path(keep_dir(), st->iface[f].name, (__u32)q, path,
+					       sizeof(path));
 			err = xsk_queue_prepare(&st->workers[i].xsk, st->iface[f].name, (__u32)q,
 						st->o->umem_mb, keep_dir() ? path : NULL);
 			if (err)
 				return err;
 		}
+	}
 	return 0;
 }
 
-struct kept_to {
-	struct worker *w;
-	__s64 mono_to_real;
-};
-
-static void take_kept(void *ctx, const __u8 *frame, __u32 len, const struct xs_meta *meta)
-{
-	struct kept_to *to = ctx;
-
-	worker_take_kept(to->w, frame, len, meta, to->mono_to_real);
-}
-
-/* What a killed run's sockets had received and not read: before what was
- * parked after they closed. Only while the workers' threads do not run. */
-static void drain_kept(struct run_state *st, int f, unsigned int first)
-{
-	struct kept_to to = { .mono_to_real = realtime_offset_ns() };
-	long n = 0;
-
-	for (int q = 0; q < st->iface[f].nqueues; q++) {
-		to.w = &st->workers[first + (unsigned int)q];
-		n += kept_umem_drain(&st->kept[first + (unsigned int)q], take_kept, &to);
-	}
-	if (n)
-		pr_info("%s: %ld frames the last run's sockets had received and not read, taken"
-			" from its UMEM (unparked)\n", st->iface[f].name, n);
-}
-
-/* The workers of one interface, by queue: where its parked frames go. */
-struct parked_to {
+/* The workers of one interface, by queue: where the frames a killed run
+ * left (parked, or unread in its UMEM) go. */
+struct left_to {
 	struct worker *workers;
 	int nqueues;
 	__s64 mono_to_real;
 };
 
+/* a queue beyond ours (the count changed meanwhile): the first one */
+static struct worker *worker_of(const struct left_to *to, __u32 queue)
+{
+	return &to->workers[queue < (__u32)to->nqueues ? queue : 0];
+}
+
+static void take_kept(void *ctx, __u32 queue, const __u8 *frame, __u32 len,
+		      const struct xs_meta *meta)
+{
+	struct left_to *to = ctx;
+
+	worker_take_kept(worker_of(to, queue), frame, len, meta, to->mono_to_real);
+}
+
+/* What a killed run's sockets had received and not read: before what was
+ * parked after they closed. Only while the workers' threads do not run. */
+static void drain_kept(struct run_state *st, int f, struct worker *workers)
+{
+	struct left_to to = { .workers = workers, .nqueues = st->iface[f].nqueues,
+			      .mono_to_real = realtime_offset_ns() };
+	long n = kept_umems_drain(&st->kept[f], take_kept, &to);
+
+	if (n)
+		pr_info("%s: %ld frames the last run's sockets had received and not read, taken"
+			" from its UMEM (unparked)\n", st->iface[f].name, n);
+}
+
 static void take_parked(void *ctx, const struct xs_parked_frame *f)
 {
-	struct parked_to *to = ctx;
+	struct left_to *to = ctx;
 
-	/* a queue beyond ours (its count changed meanwhile): the first one */
-	worker_take_parked(&to->workers[f->queue < (__u32)to->nqueues ? f->queue : 0], f,
-			   to->mono_to_real);
+	worker_take_parked(worker_of(to, f->queue), f, to->mono_to_real);
 }
 
 /* Hands what the datapath parked while no socket was open (a dead run's
@@ -520,8 +517,8 @@ static void take_parked(void *ctx, const struct xs_parked_frame *f)
 static void drain_parked(struct run_state *st, int f, struct worker *workers)
 {
 	struct sensor_iface *s = &st->iface[f];
-	struct parked_to to = { .workers = workers, .nqueues = s->nqueues,
-				.mono_to_real = realtime_offset_ns() };
+	struct left_to to = { .workers = workers, .nqueues = s->nqueues,
+			      .mono_to_real = realtime_offset_ns() };
 	long n;
 
 	if (!s->skel)
@@ -560,7 +557,7 @@ static int start_workers(struct run_state *st)
 				return err;
 		}
 		/* every socket is in: nothing is parked any more */
-		drain_kept(st, f, i);
+		drain_kept(st, f, first);
 		drain_parked(st, f, first);
 		for (int q = 0; q < s->nqueues; q++, i++) {
 			err = worker_start(&st->workers[i]);
@@ -805,9 +802,8 @@ out:
 		else
 			sensor_teardown(&st.iface[i], o.sensor.keep_pins);
 	}
-	for (unsigned int i = 0; st.kept && i < st.nworkers; i++)
-		kept_umem_drain(&st.kept[i], NULL, NULL); /* a run that failed first: unmapped */
-	free(st.kept);
+	for (int i = 0; i < st.nifaces; i++) /* a run that failed before its workers ran */
+		kept_umems_drain(&st.kept[i], NULL, NULL);
 	free(st.workers);
 	free(st.published);
 	free(st.sink_workers);

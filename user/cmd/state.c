@@ -343,8 +343,13 @@ int cmd_detach(int argc, char **argv)
 	/* a vanished interface may still have pins and a state file */
 	ifindex = (int)if_nametoindex(o.ifname);
 	err = sensor_clean_stale(o.ifname, ifindex, o.force, &found, NULL);
-	if (lock != -EBUSY && keep_dir()) /* a running sensor's is its own */
-		kept_umem_drop(keep_dir(), o.ifname);
+	if (lock != -EBUSY && keep_dir()) { /* a running sensor's are its own */
+		struct kept_umems kept;
+
+		kept_umems_take(keep_dir(), o.ifname, &kept);
+		found |= kept.n > 0;
+		kept_umems_drain(&kept, NULL, NULL);
+	}
 	if (!err && !found)
 		pr_info("%s: nothing of xdpsensor's to remove\n", o.ifname);
 	owner_unlock(o.ifname, lock);
