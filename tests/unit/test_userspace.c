@@ -948,7 +948,8 @@ static bool file_exists(const char *dir, const char *name)
 /* A killed run's UMEM files (kept.h): every file of the interface, whatever
  * its queue, and no other interface's; the frames still marked, each
  * queue's oldest first, with their length; a read frame (magic cleared)
- * not; a multi-buffer frame as its first buffer, cut, its length kept. */
+ * not; a multi-buffer frame as its first buffer, cut, its length kept;
+ * the files the new run reuses kept, their marks cleared, the others gone. */
 static void test_kept_umems(void **state)
 {
 	const struct umem_frame q0[] = { { 3, 60, 30, true }, { 1, 64, 10, true },
@@ -966,10 +967,10 @@ static void test_kept_umems(void **state)
 	write_umem(dir, "a.q0.umem", q0, 3);
 	write_umem(dir, "a.q3.umem", q3, 1);
 	write_umem(dir, "a.q1.q0.umem", other, 1); /* interface a.q1's */
-	kept_umems_take(dir, "a", &k);
-	EXPECT_EQ("the interface's two files, not another's", k.n, 2);
-	EXPECT_TRUE("their names removed",
-		    !file_exists(dir, "a.q0.umem") && !file_exists(dir, "a.q3.umem"));
+	kept_umems_take(dir, "a", 2, &k); /* the new run has queues 0 and 1 */
+	EXPECT_EQ("the interface's two files, not another's", k.files, 2);
+	EXPECT_TRUE("queue 0's kept for its new socket, queue 3's removed",
+		    file_exists(dir, "a.q0.umem") && !file_exists(dir, "a.q3.umem"));
 	EXPECT_TRUE("another interface's left", file_exists(dir, "a.q1.q0.umem"));
 	n = kept_umems_drain(&k, record_kept, &seen);
 	EXPECT_EQ("the marked frames", n, 3);
@@ -981,8 +982,12 @@ static void test_kept_umems(void **state)
 	EXPECT_TRUE("each with its length", seen.len[0] == 64 && seen.len[1] == 60);
 	EXPECT_TRUE("a multi-buffer frame cut, its length kept",
 		    seen.len[2] == XSK_SINGLE_MAX && seen.orig_len[2] == 9000);
-	kept_umems_take(dir, "a.q1", &k);
+	kept_umems_take(dir, "a", 2, &k);
+	EXPECT_EQ("taken once: the marks cleared in the file kept", kept_umems_drain(&k, NULL, NULL),
+		  0);
+	kept_umems_take(dir, "a.q1", 0, &k);
 	EXPECT_EQ("dropped when nobody takes them", kept_umems_drain(&k, NULL, NULL), 1);
+	EXPECT_TRUE("and removed", !file_exists(dir, "a.q1.q0.umem"));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		fprintf(stderr, "# cannot remove %s\n", dir);

@@ -22,31 +22,93 @@ void kept_umem_path(const char *dir, const char *ifname, __u32 queue, char *out,
 	snprintf(out, len, "%s/%s.q%u.umem", dir, ifname, queue);
 }
 
-/* Maps one file and removes its name. 0, or -errno (said). */
-static int take_one(const char *path, __u32 queue, struct kept_umem *k)
+/* Appends a copy of one frame. */
+static bool keep(struct kept_umems *k, __u32 queue, const struct xs_meta *m, const __u8 *data)
 {
-	struct stat stb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = 0;
+	struct kept_frame f = { .meta = *m, .queue = queue, .len = m->len };
 
-	*k = (struct kept_umem){ .queue = queue };
+	/* a multi-buffer frame: its first buffer, cut, with its length */
+	if (f.len > XSK_SINGLE_MAX) {
+		f.meta.orig_len = f.meta.orig_len ? f.meta.orig_len : f.len;
+		f.len = XSK_SINGLE_MAX;
+	}
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 1024;
+		struct kept_frame *n = realloc(k->f, cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		k->f = n;
+		k->cap = cap;
+	}
+	if (k->data_len + f.len > k->data_cap) {
+		size_t cap = k->data_cap ? 2 * k->data_cap : 1u << 20;
+		__u8 *n;
+
+		while (cap < k->data_len + f.len)
+			cap *= 2;
+		n = realloc(k->data, cap);
+		if (!n)
+			return false;
+		k->data = n;
+		k->data_cap = cap;
+	}
+	f.off = k->data_len;
+	memcpy(k->data + f.off, data, f.len);
+	k->data_len += f.len;
+	k->f[k->n++] = f;
+	return true;
+}
+
+/* Copies the frames still marked out of one file and clears their marks.
+ * 0, or -errno (said): the caller removes the file. */
+static int take_one(struct kept_umems *k, const char *path, __u32 queue)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), err = 0;
+	size_t len = 0, lost = 0;
+	struct stat stb;
+	__u8 *map = NULL;
+
 	if (fd < 0 || fstat(fd, &stb))
 		err = -errno;
-	else if ((size_t)stb.st_size >= XSK_FRAME_SIZE)
-		k->map = mmap(NULL, (size_t)stb.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	if (k->map == MAP_FAILED) {
+	else if ((len = (size_t)stb.st_size / XSK_FRAME_SIZE * XSK_FRAME_SIZE))
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
 		err = -errno;
-		k->map = NULL;
+		map = NULL;
 	}
-	k->len = k->map ? (size_t)stb.st_size : 0;
 	if (fd >= 0)
 		close(fd);
-	unlink(path); /* the name is the new run's; the mapping keeps the pages */
+	for (size_t at = 0; map && at < len; at += XSK_FRAME_SIZE) {
+		__u8 *data = map + at + DATA_OFF;
+		struct xs_meta *m = (struct xs_meta *)(data - sizeof(*m));
+
+		if (m->magic != XS_META_MAGIC)
+			continue;
+		if (m->len < 14 || !keep(k, queue, m, data))
+			lost++;
+		m->magic = 0; /* taken: not again after the next kill */
+	}
+	if (map)
+		munmap(map, len);
 	if (err)
 		pr_warn("cannot read %s: %s\n", path, strerror(-err));
+	if (lost)
+		pr_warn("%s: %zu frames a killed run left in %s cannot be kept (no memory)\n",
+			k->ifname, lost, path);
 	return err;
 }
 
-void kept_umems_take(const char *dir, const char *ifname, struct kept_umems *k)
+static int by_queue_then_time(const void *a, const void *b)
+{
+	const struct kept_frame *x = a, *y = b;
+
+	if (x->queue != y->queue)
+		return x->queue < y->queue ? -1 : 1;
+	return x->meta.rx_ts_ns < y->meta.rx_ts_ns ? -1 : x->meta.rx_ts_ns > y->meta.rx_ts_ns;
+}
+
+void kept_umems_take(const char *dir, const char *ifname, __u32 queues, struct kept_umems *k)
 {
 	char pattern[PATH_MAX], tail[8];
 	size_t prefix;
@@ -57,84 +119,33 @@ void kept_umems_take(const char *dir, const char *ifname, struct kept_umems *k)
 	snprintf(pattern, sizeof(pattern), "%s/%s.q*.umem", dir, ifname);
 	if (glob(pattern, 0, NULL, &g))
 		return;
-	k->q = calloc(g.gl_pathc, sizeof(*k->q));
 	prefix = strlen(dir) + 1 + strlen(ifname) + 2;
-	for (size_t i = 0; k->q && i < g.gl_pathc; i++) {
+	for (size_t i = 0; i < g.gl_pathc; i++) {
 		unsigned int queue;
 
 		/* QUEUE.umem exactly: "a.q1.q0.umem" is interface a.q1's */
-		if (sscanf(g.gl_pathv[i] + prefix, "%u%7s", &queue, tail) == 2 &&
-		    !strcmp(tail, ".umem") && !take_one(g.gl_pathv[i], queue, &k->q[k->n]))
-			k->n++;
+		if (sscanf(g.gl_pathv[i] + prefix, "%u%7s", &queue, tail) != 2 ||
+		    strcmp(tail, ".umem"))
+			continue;
+		k->files++;
+		if (take_one(k, g.gl_pathv[i], queue) || queue >= queues)
+			unlink(g.gl_pathv[i]); /* no socket of the new run reuses it */
 	}
 	globfree(&g);
-}
-
-struct kept_frame {
-	__u64 ts;
-	__u32 index;
-};
-
-static int by_time(const void *a, const void *b)
-{
-	const struct kept_frame *x = a, *y = b;
-
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
-}
-
-static const struct xs_meta *meta_of(const struct kept_umem *k, __u32 i)
-{
-	return (const struct xs_meta *)((const __u8 *)k->map + (size_t)i * XSK_FRAME_SIZE +
-					DATA_OFF - sizeof(struct xs_meta));
-}
-
-/* The frames of one queue's UMEM still marked, oldest first; unmaps. */
-static __u32 drain_one(struct kept_umem *k, kept_frame_fn take, void *ctx)
-{
-	__u32 nframes = (__u32)(k->len / XSK_FRAME_SIZE), n = 0;
-	struct kept_frame *found;
-
-	if (!k->map)
-		return 0;
-	found = calloc(nframes, sizeof(*found));
-	if (!found)
-		pr_warn("no memory to read a killed run's UMEM: its unread frames are lost\n");
-	for (__u32 i = 0; found && i < nframes; i++) {
-		const struct xs_meta *m = meta_of(k, i);
-
-		if (m->magic == XS_META_MAGIC && m->len >= 14)
-			found[n++] = (struct kept_frame){ .ts = m->rx_ts_ns, .index = i };
-	}
-	if (take)
-		qsort(found, n, sizeof(*found), by_time);
-	for (__u32 j = 0; take && j < n; j++) {
-		const struct xs_meta *m = meta_of(k, found[j].index);
-		struct xs_meta meta = *m;
-		__u32 len = m->len;
-
-		/* a multi-buffer frame: its first buffer, cut, with its length */
-		if (len > XSK_SINGLE_MAX) {
-			meta.orig_len = meta.orig_len ? meta.orig_len : len;
-			len = XSK_SINGLE_MAX;
-		}
-		take(ctx, k->queue, (const __u8 *)(m + 1), len, &meta);
-	}
-	free(found);
-	munmap(k->map, k->len);
-	k->map = NULL;
-	return n;
+	qsort(k->f, k->n, sizeof(*k->f), by_queue_then_time);
 }
 
 long kept_umems_drain(struct kept_umems *k, kept_frame_fn take, void *ctx)
 {
-	long n = 0;
+	long n = (long)k->n;
 
-	for (size_t i = 0; i < k->n; i++)
-		n += drain_one(&k->q[i], take, ctx);
+	for (size_t i = 0; take && i < k->n; i++)
+		take(ctx, k->f[i].queue, k->data + k->f[i].off, k->f[i].len, &k->f[i].meta);
 	if (!take && n)
 		pr_warn("%s: %ld frames a killed run's sockets had received and not read are"
 			" dropped\n", k->ifname, n);
-	free(k->q);
+	free(k->f);
+	free(k->data);
 	*k = (struct kept_umems){ 0 };
 	return n;
 }

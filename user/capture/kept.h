@@ -7,9 +7,9 @@
  * writes each captured frame's length and a magic in front of it (struct
  * xs_meta), and the worker clears the magic once it has taken the frame:
  * a frame whose magic is still set was received and not read. The next
- * run takes the file before it makes its own, and hands those frames to
- * the queue's worker, oldest first, before the parked ones (which came
- * after the socket closed).
+ * run takes those frames out before its sockets reuse the files, and
+ * hands them to the queues' workers, oldest first, before the parked ones
+ * (which came after the sockets closed).
  */
 #ifndef XS_KEPT_H
 #define XS_KEPT_H
@@ -18,32 +18,40 @@
 #include <linux/types.h>
 #include "xdpsensor.h" /* struct xs_meta */
 
-/* An earlier run's UMEM of one queue, mapped. */
-struct kept_umem {
-	void *map;
-	size_t len;
+/* A frame taken out of a killed run's UMEM. */
+struct kept_frame {
+	struct xs_meta meta;
 	__u32 queue;
+	__u32 len;
+	size_t off; /* in kept_umems.data */
 };
 
-/* All an earlier run left for one interface. */
+/* What an earlier run left unread for one interface. */
 struct kept_umems {
-	struct kept_umem *q;
-	size_t n;
+	struct kept_frame *f; /* by queue, each queue's oldest first */
+	size_t n, cap;
+	__u8 *data;
+	size_t data_len, data_cap;
+	size_t files;
 	char ifname[16];
 };
 
 /* The UMEM file of ifname's queue in dir (keep_dir.h). */
 void kept_umem_path(const char *dir, const char *ifname, __u32 queue, char *out, size_t len);
 
-/* Takes every UMEM file an earlier run left for ifname in dir, whatever its
- * queue count was: mapped, the names removed (the new run's go there). */
-void kept_umems_take(const char *dir, const char *ifname, struct kept_umems *k);
+/*
+ * Takes the unread frames out of every UMEM file an earlier run left for
+ * ifname in dir, whatever its queue count was, and clears their marks. The
+ * files of queues below `queues` stay for the new run's sockets to reuse
+ * (no new allocation, no freeing at the restart); the others go.
+ */
+void kept_umems_take(const char *dir, const char *ifname, __u32 queues, struct kept_umems *k);
 
 typedef void (*kept_frame_fn)(void *ctx, __u32 queue, const __u8 *frame, __u32 len,
 			      const struct xs_meta *meta);
 
-/* Hands every frame received and not read to take(), each queue's oldest
- * first, and unmaps; returns how many. take NULL: drops them, said in one
+/* Hands the frames taken to take(), by queue, each queue's oldest first,
+ * and frees them; returns how many. take NULL: drops them, said in one
  * line (`detach`, a run that failed before its workers started). */
 long kept_umems_drain(struct kept_umems *k, kept_frame_fn take, void *ctx);
 

@@ -56,8 +56,9 @@ __u64 xsk_umem_bytes(unsigned int umem_mb);
  * two) for ifname/queue_id: the kernel pins every page, tens of ms for the
  * default, done before the program is attached so that frames do not wait
  * for it with no socket. Its memory is the file keep_path on a tmpfs, so
- * that frames received and not yet read outlive a kill -9 (kept.h); NULL,
- * or a file that cannot be made (said in one line): anonymous memory.
+ * that frames received and not yet read outlive a kill -9 (kept.h: take
+ * them out of a killed run's file first, this one reuses it); NULL, or a
+ * file that cannot be made (said in one line): anonymous memory.
  * 0, or -errno after one line (q closed).
  */
 int xsk_queue_prepare(struct xsk_queue *q, const char *ifname, __u32 queue_id,

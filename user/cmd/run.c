@@ -444,7 +444,8 @@ static int open_workers(struct run_state *st)
 }
 
 /* The UMEMs, before the program is attached (xsk_queue_prepare), each in
- * place of a killed run's, whose unread frames are taken first (kept.h). */
+ * a killed run's file if there is one, its unread frames taken out first
+ * (kept.h). */
 static int prepare_sockets(struct run_state *st)
 {
 	unsigned int i = 0;
@@ -452,7 +453,8 @@ static int prepare_sockets(struct run_state *st)
 
 	for (int f = 0; f < st->nifaces; f++) {
 		if (keep_dir())
-			kept_umems_take(keep_dir(), st->iface[f].name, &st->kept[f]);
+			kept_umems_take(keep_dir(), st->iface[f].name,
+					(__u32)st->iface[f].nqueues, &st->kept[f]);
 		for (int q = 0; q < st->iface[f].nqueues; q++, i++) {
 			char path[128];
 

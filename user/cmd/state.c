@@ -346,8 +346,8 @@ int cmd_detach(int argc, char **argv)
 	if (lock != -EBUSY && keep_dir()) { /* a running sensor's are its own */
 		struct kept_umems kept;
 
-		kept_umems_take(keep_dir(), o.ifname, &kept);
-		found |= kept.n > 0;
+		kept_umems_take(keep_dir(), o.ifname, 0, &kept);
+		found |= kept.files > 0;
 		kept_umems_drain(&kept, NULL, NULL);
 	}
 	if (!err && !found)

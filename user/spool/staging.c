@@ -77,6 +77,7 @@ static int map_file(struct staging *st, const char *stage_dir, const char *name)
 	st->map = tmpfs_map(st->path, st->map_len, &err);
 	if (!st->map)
 		return err;
+	memset(st->map, 0, bufs_off(st->nbufs)); /* a restored file's: every slot free */
 	head = st->map;
 	head->nbufs = st->nbufs;
 	head->buf_size = st->buf_size;
@@ -185,7 +186,7 @@ long staging_restore(const char *stage_dir, const char *dir)
 {
 	char name[PATH_MAX], path[PATH_MAX + 64];
 	const struct stage_head *head;
-	const struct stage_slot *slots;
+	struct stage_slot *slots;
 	unsigned int *pending, n = 0;
 	long records = 0, lost = 0;
 	struct stat stb;
@@ -196,11 +197,11 @@ long staging_restore(const char *stage_dir, const char *dir)
 		return 0;
 	spool_name(dir, name);
 	stage_path(stage_dir, name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	map = fstat(fd, &stb) || (size_t)stb.st_size < bufs_off(0) ? MAP_FAILED :
-		mmap(NULL, (size_t)stb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		mmap(NULL, (size_t)stb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {
 		pr_warn("spool %s: %s is not a staging file: left alone\n", dir, path);
@@ -214,7 +215,7 @@ long staging_restore(const char *stage_dir, const char *dir)
 		munmap(map, (size_t)stb.st_size);
 		return 0;
 	}
-	slots = (const struct stage_slot *)((const __u8 *)map + slots_off());
+	slots = (struct stage_slot *)((__u8 *)map + slots_off());
 	pending = calloc(head->nbufs + 1, sizeof(*pending));
 	if (!pending) {
 		munmap(map, (size_t)stb.st_size);
@@ -239,8 +240,9 @@ long staging_restore(const char *stage_dir, const char *dir)
 		}
 	}
 	free(pending);
+	/* written: not again after the next kill; the file is reused (staging_open) */
+	memset(slots, 0, head->nbufs * sizeof(*slots));
 	munmap(map, (size_t)stb.st_size);
-	unlink(path);
 	if (err)
 		pr_warn("spool %s: %ld records an earlier run had not written could not be kept:"
 			" %s\n", dir, lost, strerror(-err));

@@ -43,9 +43,9 @@ struct staging {
 };
 
 /*
- * Maps nbufs buffers of buf_size bytes, for the spool in dir, in a new
- * file under stage_dir (replacing an earlier run's: restore it first),
- * allocated whole. stage_dir NULL keeps them in memory only; so does one
+ * Maps nbufs buffers of buf_size bytes, for the spool in dir, in a file
+ * under stage_dir (an earlier run's reused: restore it first), allocated
+ * whole. stage_dir NULL keeps them in memory only; so does one
  * that is not a tmpfs, or a file that cannot be made (said in one line).
  * 0, or -errno (no memory).
  */
@@ -58,8 +58,8 @@ void staging_close(struct staging *st, bool remove);
 
 /*
  * Writes what an earlier run on dir left in its staging file into the
- * segments, in the order it handed them over, and removes the file.
- * Returns the records written (0: no file), or -errno after one line.
+ * segments, in the order it handed them over, and marks the file's
+ * buffers free. Returns the records written (0: no file), or -errno.
  */
 long staging_restore(const char *stage_dir, const char *dir);
 

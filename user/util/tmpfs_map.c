@@ -33,12 +33,12 @@ void *tmpfs_map(const char *path, size_t len, int *err)
 	*err = check_tmpfs(path);
 	if (*err)
 		return NULL;
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		*err = -errno;
 		return NULL;
 	}
-	*err = -posix_fallocate(fd, 0, (off_t)len);
+	*err = ftruncate(fd, (off_t)len) ? -errno : -posix_fallocate(fd, 0, (off_t)len);
 	if (!*err) {
 		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED)

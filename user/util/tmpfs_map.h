@@ -6,9 +6,10 @@
 #include <stddef.h>
 
 /*
- * Creates (or empties) path, allocates len bytes of it at once (a full
- * tmpfs says ENOSPC here, not SIGBUS at a later store) and maps it shared
- * read-write. Refuses a directory that is not a tmpfs (-EXDEV): a disk's
+ * Creates path, or reuses it as it is (its pages already allocated: a
+ * restart neither zeroes nor frees them), at len bytes, all allocated now
+ * (a full tmpfs says ENOSPC here, not SIGBUS at a later store), and maps it
+ * shared read-write. Refuses a directory that is not a tmpfs (-EXDEV): a disk's
  * writeback would make the stores wait. The mapping, or NULL with *err
  * set to -errno and nothing left behind.
  */
