@@ -85,7 +85,7 @@ static int take_one(struct kept_umems *k, const char *path, __u32 queue)
 
 		if (m->magic != XS_META_MAGIC)
 			continue;
-		if (m->len < 14 || !keep(k, queue, m, data))
+		if (m->len >= 14 && !keep(k, queue, m, data)) /* shorter: no frame */
 			lost++;
 		m->magic = 0; /* taken: not again after the next kill */
 	}
