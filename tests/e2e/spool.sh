@@ -500,11 +500,12 @@ EOF
 # it over and sends the parked frames first; `detach` removes what the
 # last one left. Every frame arrives once, in order.
 test_handover() {
-	local label="restart with --handover" d=$W/handover topic count=$((RATE * 6)) RUN=1 n1 n2 u
+	local label="restart with --handover" d=$W/handover topic count=$((RATE * 6)) RUN=1 n1 n2 u held
 	begin handover --handover || return
 	traffic_bg "$d" "$count"
 	sleep 1.5
 	! "$XS" stats -i "$VA" | grep -q "no sensor runs" || fail "stats says no sensor runs while one does"
+	[ "$(stats_json "$VA" | json_get sensor)" = running ] || fail "stats --json: sensor is not running"
 	sensor_stop TERM
 	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
 	check_summary "$d/sensor1.out"
@@ -514,6 +515,8 @@ test_handover() {
 	"$XS" stats -i "$VA" >"$d/stats.left" 2>&1
 	grep -q "no sensor runs here" "$d/stats.left" && grep -q "parks the frames" "$d/stats.left" ||
 		fail "stats does not say the run is gone and its program parks: $(head -n 3 "$d/stats.left" | tr '\n' ' ')"
+	held=$(stats_json "$VA" | json_get sensor)
+	[ "$held" = left_parking ] || fail "stats --json: sensor is '$held', not left_parking"
 	sleep 1
 	RUN=2
 	start "$d" "$topic" --handover || { report "$label: the sensor restarts"; sensor_stop KILL; return; }

@@ -94,22 +94,38 @@ static bool parks(const char *ifname)
 	return on;
 }
 
-/* Pins and no sensor: a run was killed, or stopped with --handover. */
-static void say_if_left(const char *ifname)
+/* Who holds an interface's pins: a running sensor, or none (its last run
+ * was killed, or stopped with --handover) and then what its XDP program,
+ * if still attached, does with the frames to capture. */
+enum pins_holder { HELD_BY_RUN, LEFT_DETACHED, LEFT_PARKING, LEFT_PASSING };
+
+static enum pins_holder pins_holder(const char *ifname)
 {
 	struct attached_prog cur = {};
 	int ifindex = (int)if_nametoindex(ifname);
 
 	if (owner_pid(ifname))
+		return HELD_BY_RUN;
+	if (!ifindex || xdp_query(ifindex, &cur) || !cur.id)
+		return LEFT_DETACHED;
+	return parks(ifname) ? LEFT_PARKING : LEFT_PASSING;
+}
+
+static const char *const holder_json[] = {
+	[HELD_BY_RUN] = "running", [LEFT_DETACHED] = "left_detached",
+	[LEFT_PARKING] = "left_parking", [LEFT_PASSING] = "left_passing",
+};
+
+static void say_holder(const char *ifname, enum pins_holder h)
+{
+	if (h == HELD_BY_RUN)
 		return;
 	printf(" no sensor runs here: the counters its last run left (killed, or stopped"
 	       " with --handover)\n");
-	if (!ifindex || xdp_query(ifindex, &cur) || !cur.id)
-		return;
-	if (parks(ifname))
+	if (h == LEFT_PARKING)
 		printf(" its XDP program parks the frames to capture for the next run"
 		       " (`xdpsensor detach -i %s` removes it)\n", ifname);
-	else
+	else if (h == LEFT_PASSING)
 		printf(" its XDP program still runs: the frames to capture find no socket and"
 		       " pass, counted as capture_no_socket (`xdpsensor detach -i %s` removes it)\n",
 		       ifname);
@@ -140,7 +156,8 @@ static int show_stats(const char *ifname, void *arg)
 		   s[XS_STAT_COUNTED] + s[XS_STAT_DROPPED];
 
 	if (o->json) {
-		printf("{\"iface\":\"%s\"", ifname);
+		printf("{\"iface\":\"%s\",\"sensor\":\"%s\"", ifname,
+		       holder_json[pins_holder(ifname)]);
 		for (int i = 0; i < XS_STAT_MAX; i++)
 			printf(",\"%s\":%llu", stat_name(i), (unsigned long long)s[i]);
 		printf(",\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"xsk_fill_ring_empty\":%llu,"
@@ -170,7 +187,7 @@ static int show_stats(const char *ifname, void *arg)
 	}
 #define ROW(label, v, note) printf("  %-28s %14llu  %s\n", label, (unsigned long long)(v), note)
 	printf("%s\n", ifname);
-	say_if_left(ifname);
+	say_holder(ifname, pins_holder(ifname));
 	printf(" XDP program (every packet is counted once):\n");
 	ROW("rx_packets", s[XS_STAT_RX], "");
 	ROW("  captured", s[XS_STAT_CAPTURED], "redirected to AF_XDP");
