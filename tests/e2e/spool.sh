@@ -415,9 +415,11 @@ test_parked_in_restart() {
 		fail "lost_in_restart $(j "$d/sensor2.out" lost_in_restart)"
 	grep -q "taken from the parking ring" "$d/sensor2.err" ||
 		fail "the restart does not say it: $(grep -v '^{' "$d/sensor2.err" | head -n 3 | tr '\n' ' ')"
+	# the broker stayed up: the parked frames' reports are no stall
+	[ "$(j "$d/sensor2.out" reclaimed)" = 0 ] ||
+		fail "run 2 took $(j "$d/sensor2.out" reclaimed) records back from its producer"
 	report "$label: parked by the dead run's program, sent by the next one before what its" \
-		"socket received (unparked $n, received $r, $NCAP sent, lost_in_restart 0)"
-	# copies: taken back from the producer while sent (a slow start), counted
+		"socket received (unparked $n, received $r, $NCAP sent, lost_in_restart 0, none taken back)"
 	records "$d" "$topic" "$(j "$d/sensor2.out" maybe_dup)" "$label"
 }
 
@@ -537,6 +539,9 @@ test_handover() {
 		fail "run 1 read $n1, run 2 $n2 (unparked $u); $NCAP frames to capture were sent"
 	[ "$(j "$d/sensor2.out" lost_in_restart)" = 0 ] ||
 		fail "lost_in_restart $(j "$d/sensor2.out" lost_in_restart)"
+	# the broker stayed up: no stall, nothing taken back from the producer
+	[ "$(j "$d/sensor2.out" reclaimed)" = 0 ] ||
+		fail "run 2 took $(j "$d/sensor2.out" reclaimed) records back from its producer"
 	report "$label: run 1 read $n1, run 2 took $u parked between the runs and read" \
 		"$((n2 - u)) more; $NCAP sent, lost_in_restart 0; detach cleans up"
 	records "$d" "$topic" "$(($(j "$d/sensor1.out" maybe_dup) + $(j "$d/sensor2.out" maybe_dup)))" "$label"

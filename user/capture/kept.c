@@ -14,7 +14,10 @@
 #include "log.h"
 #include "xsk.h"
 
-/* Where the kernel puts a frame in a UMEM frame (no UMEM headroom). */
+/* Where the kernel puts a frame in a UMEM chunk: XDP_PACKET_HEADROOM past
+ * its start (no UMEM headroom), in copy mode and, since the buffer pool
+ * became common to all (5.10: xp_alloc sets data), in every zero-copy
+ * driver. */
 #define DATA_OFF 256
 
 void kept_umem_path(const char *dir, const char *ifname, __u32 queue, char *out, size_t len)

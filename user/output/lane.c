@@ -282,6 +282,15 @@ static enum sink_outcome to_spool(struct lane *l, const struct seg_meta *m, cons
 	return err == -ENOSPC ? SINK_SPOOL_FULL : SINK_SPOOL_ERROR;
 }
 
+/* One more record in the producer. The first after none starts the stall
+ * timer: records may go out before the worker serves its lane (a
+ * restart's parked frames), and waiting for their report starts then. */
+static void went_out(struct lane *l)
+{
+	if (!l->in_producer++)
+		l->quiet_since_ns = now_ns();
+}
+
 enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec)
 {
 	__u8 key[RECORD_KEY_MAX];
@@ -305,7 +314,7 @@ enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec)
 	};
 	err = kafka_produce(l->k, &kr);
 	if (!err) {
-		l->in_producer++;
+		went_out(l);
 		return SINK_PRODUCED;
 	}
 	if (err == -ENOBUFS)
@@ -333,7 +342,7 @@ static void read_back(struct lane *l, __u64 budget)
 		if (kafka_produce(l->k, &kr))
 			break;
 		spool_take(l->spool);
-		l->in_producer++;
+		went_out(l);
 		l->c.spool_out++;
 	}
 }
