@@ -31,18 +31,6 @@ int parse_ts_unit(const char *s, enum ts_unit *out)
 	return 0;
 }
 
-void put_be64(__u8 *p, __u64 v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (__u8)v;
-}
-
-void put_be32(__u8 *p, __u32 v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (__u8)v;
-}
-
 size_t record_key(enum key_scheme scheme, enum ts_unit unit, const struct capture_rec *rec,
 		  __u8 *out)
 {
