@@ -102,7 +102,7 @@ def ledger(page, iface, stats):
     xdpsensor_NAME_total, or a label of the outcome or L2 families."""
     f, missing = {}, []
     for k in stats:
-        if k == "iface":
+        if k in ("iface", "sensor"):  # who, not a count (a page is a running sensor's)
             continue
         if k in AGES:
             if find(page, AGES[k], iface=iface) is None:
