@@ -10,6 +10,8 @@
 #   sensor-restart  the broker stays up; after --outage seconds the sensor is
 #                 stopped (SIGTERM) and started again at once: an upgrade;
 #                 --handover passes run's --handover to both runs
+#   sensor-crash  the broker stays up; after --outage seconds the sensor is
+#                 killed (kill -9, as a crash) and started again at once
 # Then the sensor drains its spool and stops. Prints one JSON line: frames
 # sent, delivered, records in the topic, copies (maybe_dup), lost (sent -
 # distinct records: 0 is the target), records out of capture order per key,
@@ -22,7 +24,7 @@
 # sockets are in, and taken from the ring by the next run (unparked), or
 # lost if the ring was full (lost_in_restart, capture_no_socket).
 #
-# usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart [--rate PPS]
+# usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart|sensor-crash [--rate PPS]
 #        [--outage S] [--flows N] [--spool-max BYTES] [--handover]
 # (root; default rate 100k, outage 30 s, 1024 flows, a 4 GiB spool: the
 # outage's records must fit, about 150 bytes each for 64-byte frames, and a
@@ -42,10 +44,10 @@ while (($#)); do
 	--flows) flows=$2; shift 2 ;;
 	--spool-max) spool_max=$2; shift 2 ;;
 	--handover) run_args+=(--handover); shift ;;
-	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart [--rate PPS] [--outage S] [--flows N] [--spool-max BYTES] [--handover]" >&2; exit 2 ;;
+	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart|sensor-crash [--rate PPS] [--outage S] [--flows N] [--spool-max BYTES] [--handover]" >&2; exit 2 ;;
 	esac
 done
-case $fault in stop | kill | sensor-kill | sensor-restart) ;; *) echo "unknown --fault $fault" >&2; exit 2 ;; esac
+case $fault in stop | kill | sensor-kill | sensor-restart | sensor-crash) ;; *) echo "unknown --fault $fault" >&2; exit 2 ;; esac
 [[ $(id -u) == 0 ]] || { echo "bench/fault.sh: needs root" >&2; exit 1; }
 
 XS=build/xdpsensor GEN=build/bench/xs-gen CONSUME=build/e2e/xs-consume
@@ -128,10 +130,11 @@ if [[ $fault == sensor-kill ]]; then
 	sensor 2
 	t_up=$(date +%s.%N)
 	sleep $((outage - outage / 2))
-elif [[ $fault == sensor-restart ]]; then
+elif [[ $fault == sensor-restart || $fault == sensor-crash ]]; then
+	[[ $fault == sensor-crash ]] && stats >"$w/before-kill.json"
 	t_kill=$(date +%s.%N)
-	kill -TERM "$spid"
-	wait "$spid" || true
+	kill -"$([[ $fault == sensor-crash ]] && echo KILL || echo TERM)" "$spid"
+	wait "$spid" 2>/dev/null || true
 	sensor 2
 	t_up=$(date +%s.%N)
 	sleep "$outage"
@@ -167,9 +170,10 @@ w, n, fault, rate, outage = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.
 gen = json.loads(open(w + "/gen.json").read().strip().splitlines()[-1])
 # a run killed with -9 printed no summary: its stats just before stand in
 # (sensor-restart: both runs printed theirs)
-first = n if fault == "sensor-kill" else 1
+killed = fault in ("sensor-kill", "sensor-crash")
+first = n if killed else 1
 runs = [json.loads(open("%s/sensor%d.out" % (w, i)).read()) for i in range(first, n + 1)]
-before = json.loads(open(w + "/before-kill.json").read()) if fault == "sensor-kill" else None
+before = json.loads(open(w + "/before-kill.json").read()) if killed else None
 seen, copies, disorder = set(), 0, 0
 last = {}
 others = 0
