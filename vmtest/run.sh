@@ -8,6 +8,10 @@
 # the VM could not be set up / booted or died before CMD finished; when the
 # kernel panicked/oopsed: CMD's status if non-zero, otherwise 1.
 #
+# A guest kernel that has not started init after VMTEST_BOOT_TIMEOUT
+# seconds (default 240; seen once under TCG: a stall right after the
+# switch to the hpet clocksource) is stopped and booted once more.
+#
 # Environment: KERNEL (same as --kernel), VMTEST_TIMEOUT (default 900),
 #   VMTEST_MEMORY (2G), VMTEST_CPUS (2), VMTEST_ACCEL (auto|kvm|tcg),
 #   VMTEST_OUT (log dir, default <repo>/build/vmtest), VMTEST_NO_INSTALL=1
@@ -27,8 +31,10 @@ usage() {
 }
 fail() { echo "vmtest: ERROR: $*" >&2; exit 125; }
 
+orig_args=("$@")
 kernel=${KERNEL:-}
 tsecs=${VMTEST_TIMEOUT:-900}
+boot_secs=${VMTEST_BOOT_TIMEOUT:-240}
 while [ $# -gt 0 ]; do
     case $1 in
         --kernel) [ $# -ge 2 ] || usage; kernel=$2; shift 2 ;;
@@ -192,10 +198,16 @@ start=$(date +%s)
 PATH="$VNG_VENV/bin:$PATH" timeout -k 10 $((tsecs + 30)) "$VNG_VENV/bin/vng" "${vng_args[@]}" \
     </dev/null >"$fifo_out" 2>"$fifo_err" &
 vng_pid=$!
-timed_out=0
+timed_out=0 boot_hung=0
 while alive "$vng_pid"; do
     if [ $(( $(date +%s) - start )) -ge "$tsecs" ]; then
         timed_out=1
+        stop_vm
+        break
+    fi
+    if [ $(( $(date +%s) - start )) -ge "$boot_secs" ] &&
+        ! grep -a -q 'Run /init as init process' "$console"; then
+        boot_hung=1
         stop_vm
         break
     fi
@@ -213,6 +225,18 @@ show_console() {
     tail -n "$1" "$console" >&2
     echo "---- (full console log: $console) ----" >&2
 }
+
+if [ "$boot_hung" = 1 ]; then
+    show_console 3
+    if [ "${VMTEST_BOOT_RETRY:-0}" = 0 ]; then
+        echo "vmtest: the guest kernel did not start init within ${boot_secs}s; booting once more" >&2
+        cleanup
+        trap - EXIT
+        VMTEST_BOOT_RETRY=1 VMTEST_NO_INSTALL=1 exec "$0" "${orig_args[@]}"
+    fi
+    echo "vmtest: FAIL: the guest kernel did not start init within ${boot_secs}s, twice" >&2
+    exit 125
+fi
 
 marker=$(grep -a -o "@@vmtest:$token:exit=[0-9]*@@" "$output" | tail -n 1)
 cmd_rc=
