@@ -154,12 +154,9 @@ struct port_rule_key {
  * (bpf_xdp_adjust_meta); the AF_XDP worker finds it just before the data.
  */
 #define XS_META_MAGIC 0x58534d31 /* "XSM1" */
-/* set by the worker instead of clearing the magic: the frame went to the
- * producer as it is in the UMEM, and stays there until its delivery report */
-#define XS_META_HELD 0x58534d48 /* "XSMH" */
 struct xs_meta {
 	__u64 rx_ts_ns; /* bpf_ktime_get_ns() when the program ran */
-	__u32 magic;    /* cleared by the worker once it is done with the frame */
+	__u32 magic;    /* cleared by the worker once it has taken the frame */
 	__u32 orig_len; /* length on the wire when the program cut the frame, else 0 */
 	__u32 len;      /* handed to the socket: what a killed run's UMEM holds (kept.h) */
 	__u32 reserved;

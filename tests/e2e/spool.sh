@@ -383,43 +383,6 @@ test_kill_in_traffic() {
 	records "$d" "$topic" "$((${m1:-0} + $(j "$d/sensor2.out" maybe_dup)))" "$label"
 }
 
-# kill -9 with the broker up while the producer holds records: a linger of
-# half a second keeps them there (under the 1 s a stall takes), and the
-# sensor is stopped (SIGSTOP) first, its producer with it. They were
-# produced straight from the UMEM (lent), marked there until their report,
-# so the next run finds them and sends them again, counted in maybe_dup.
-# Nothing may be lost.
-test_crash_in_producer() {
-	local label="sensor kill -9, records in the producer" d=$W/crash topic RUN=1 k lent
-	begin crash -X linger.ms=500 || return
-	traffic_bg "$d" $((RATE * 4))
-	sleep 2
-	kill -STOP "$SENSOR_PID"
-	sleep 0.5
-	sensor_stop KILL
-	RUN=2
-	start "$d" "$topic" || { report "$label: the sensor restarts"; sensor_stop KILL; return; }
-	k=$(sed -n "s/.* \([0-9]*\) frames the last run's sockets had received and not read.*/\1/p" \
-		"$d/sensor2.err")
-	lent=$(sed -n "s/.*had not seen delivered (\([0-9]*\): they may be in the topic.*/\1/p" \
-		"$d/sensor2.err")
-	[ "${lent:-0}" -gt 0 ] 2>/dev/null ||
-		fail "the restart takes ${k:-no} frames from the UMEM, none of them lent to the producer"
-	traffic_wait "$d"
-	sleep 1
-	wait_stats "$VA" 60 "s['in_flight'] == 0 and s['spooled'] == 0" >/dev/null ||
-		fail "not all delivered"
-	sensor_stop TERM
-	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
-	check_summary "$d/sensor2.out"
-	check_clean "$VA" "$d/settings.before"
-	[ "$(j "$d/sensor2.out" maybe_dup)" = "${lent:-0}" ] ||
-		fail "maybe_dup $(j "$d/sensor2.out" maybe_dup), ${lent:-0} sent again"
-	report "$label: the next run takes the ${lent:-0} records the killed run's producer held" \
-		"from its UMEM and sends them, counted in maybe_dup"
-	records "$d" "$topic" "$(j "$d/sensor2.out" maybe_dup)" "$label"
-}
-
 # Frames that come while no sensor runs (it was killed): its program, still
 # attached, counts them; the next run says how many, and sums them in its
 # summary (lost_in_restart).
@@ -593,7 +556,6 @@ test_broker_outage stop
 test_broker_outage kill
 test_sensor_kill
 test_kill_in_traffic
-test_crash_in_producer
 test_parked_in_restart
 test_parking_full
 test_sigterm_replay

@@ -3,7 +3,6 @@
 #ifndef XS_CAPTURE_H
 #define XS_CAPTURE_H
 
-#include <stdbool.h>
 #include "flow_parse.h"
 
 /* Workers a run may have: 8 interfaces x 64 RX queues (64: the size of the
@@ -23,8 +22,6 @@ struct capture_rec {
 	__u32 queue;
 	const char *ifname;
 	unsigned int worker; /* index of the worker, < CAPTURE_MAX_WORKERS */
-	bool lendable;  /* data is a UMEM frame the worker can hold until its report */
-	bool maybe_dup; /* a killed run had produced it: it may be in the topic */
 };
 
 #endif

@@ -86,12 +86,10 @@ static int take_one(struct kept_umems *k, const char *path, __u32 queue)
 		__u8 *data = map + at + DATA_OFF;
 		struct xs_meta *m = (struct xs_meta *)(data - sizeof(*m));
 
-		if (m->magic != XS_META_MAGIC && m->magic != XS_META_HELD)
+		if (m->magic != XS_META_MAGIC)
 			continue;
 		if (m->len >= 14 && !keep(k, queue, m, data)) /* shorter: no frame */
 			lost++;
-		else if (m->len >= 14 && m->magic == XS_META_HELD)
-			k->lent++;
 		m->magic = 0; /* taken: not again after the next kill */
 	}
 	if (map)
@@ -147,8 +145,8 @@ long kept_umems_drain(struct kept_umems *k, kept_frame_fn take, void *ctx)
 	for (size_t i = 0; take && i < k->n; i++)
 		take(ctx, k->f[i].queue, k->data + k->f[i].off, k->f[i].len, &k->f[i].meta);
 	if (!take && n)
-		pr_warn("%s: %ld frames a killed run's sockets had received and not read, or"
-			" its producer had not reported, are dropped\n", k->ifname, n);
+		pr_warn("%s: %ld frames a killed run's sockets had received and not read are"
+			" dropped\n", k->ifname, n);
 	free(k->f);
 	free(k->data);
 	*k = (struct kept_umems){ 0 };

@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Frames a killed run's socket had received and its worker had not read,
- * or had produced without a copy and not yet seen reported.
+ * Frames a killed run's socket had received and its worker had not read.
  *
  * Each queue's UMEM is a file on tmpfs (xsk_queue_prepare's keep_path),
  * which outlives the process; its RX ring does not. So the XDP program
  * writes each captured frame's length and a magic in front of it (struct
  * xs_meta), and the worker clears the magic once it has taken the frame:
- * a frame whose magic is still set was received and not read. A frame
- * the worker produced straight from the UMEM (lent, worker.h) is marked
- * XS_META_HELD until its delivery report: it may or may not be in the
- * topic, and is sent again, counted in maybe_dup. The next
+ * a frame whose magic is still set was received and not read. The next
  * run takes those frames out before its sockets reuse the files, and
  * hands them to the queues' workers, oldest first, before the parked ones
  * (which came after the sockets closed).
@@ -37,7 +33,6 @@ struct kept_umems {
 	__u8 *data;
 	size_t data_len, data_cap;
 	size_t files;
-	size_t lent; /* of the frames, those lent to its producer (XS_META_HELD) */
 	char ifname[16];
 };
 

@@ -26,39 +26,29 @@
 #define BUSY_NAP_US 1000
 #define RX_LOSS_WINDOW_NS 100000000ull /* how often the ring's losses are looked at */
 
-/* The XDP program wrote the metadata: its mark, or the worker's for a
- * frame lent (a killed run's, taken from its UMEM). */
-static bool has_meta(const struct xs_meta *meta)
-{
-	return meta->magic == XS_META_MAGIC || meta->magic == XS_META_HELD;
-}
-
 /* The XDP program's timestamp sits just before the frame (xs_meta). */
 static __u64 frame_timestamp(struct worker *w, const struct xs_meta *meta, __s64 mono_to_real)
 {
-	if (has_meta(meta))
+	if (meta->magic == XS_META_MAGIC)
 		return meta->rx_ts_ns + (__u64)mono_to_real;
 	w->count.no_meta++;
 	return clock_ns(CLOCK_REALTIME);
 }
 
-/* frame: len bytes of a frame of wire_len (more if the datapath cut it).
- * Returns true when the sink took the frame itself (SINK_LENT). */
-static bool handle_frame(struct worker *w, const __u8 *frame, __u32 len, __u32 wire_len,
-			 const struct xs_meta *meta, __s64 mono_to_real, bool lendable)
+/* frame: len bytes of a frame of wire_len (more if the datapath cut it). */
+static void handle_frame(struct worker *w, const __u8 *frame, __u32 len, __u32 wire_len,
+			 const struct xs_meta *meta, __s64 mono_to_real)
 {
 	__u8 outer_key[sizeof(struct flow_key)];
 	struct xs_packet outer;
 	struct capture_rec rec = {
 		.data = frame,
-		.orig_len = has_meta(meta) && meta->orig_len ? meta->orig_len : wire_len,
+		.orig_len = meta->magic == XS_META_MAGIC && meta->orig_len ? meta->orig_len
+									 : wire_len,
 		.len = w->snaplen && len > w->snaplen ? w->snaplen : len,
 		.queue = w->xsk.queue_id,
 		.ifname = w->ifname,
 		.worker = w->index,
-		.lendable = lendable,
-		/* a killed run had produced it: it may be in the topic already */
-		.maybe_dup = meta->magic == XS_META_HELD,
 	};
 
 	rec.ts_ns = frame_timestamp(w, meta, mono_to_real);
@@ -70,9 +60,6 @@ static bool handle_frame(struct worker *w, const __u8 *frame, __u32 len, __u32 w
 	}
 	w->count.read_bytes += len;
 	switch (sink_write(w->sink, &rec)) {
-	case SINK_LENT:
-		w->count.produced++;
-		return true;
 	case SINK_PRODUCED:
 		w->count.produced++;
 		break;
@@ -92,35 +79,11 @@ static bool handle_frame(struct worker *w, const __u8 *frame, __u32 len, __u32 w
 		w->count.sink_errors++;
 		break;
 	}
-	return false;
-}
-
-static void return_frames(struct worker *w)
-{
-	xsk_queue_refill(&w->xsk, w->returned, w->nreturned);
-	w->nreturned = 0;
-}
-
-/* The report of a lent frame came (sink_lend): the frame is ours again. */
-static void give_back(void *ctx, const void *data)
-{
-	struct worker *w = ctx;
-	struct xs_meta *meta = (struct xs_meta *)((__u8 *)data - sizeof(*meta));
-	__u64 off = (__u64)((const __u8 *)data - (const __u8 *)w->xsk.area);
-
-	if (meta->magic != XS_META_HELD)
-		return;
-	meta->magic = 0;
-	w->lent--;
-	w->returned[w->nreturned++] = off - off % XSK_FRAME_SIZE;
-	if (w->nreturned == WORKER_RETURN_BATCH)
-		return_frames(w);
 }
 
 /* One RX descriptor: a whole frame, or one buffer of a multi-buffer one.
- * Returns 1 when it completed a frame; *lent: the sink holds the frame. */
-static int handle_desc(struct worker *w, const struct xdp_desc *d, __s64 mono_to_real,
-		       bool *lent)
+ * Returns 1 when it completed a frame. */
+static int handle_desc(struct worker *w, const struct xdp_desc *d, __s64 mono_to_real)
 {
 	__u8 *data = xsk_umem__get_data(w->xsk.area, d->addr);
 	struct xs_meta *meta = (struct xs_meta *)(data - sizeof(*meta));
@@ -130,22 +93,19 @@ static int handle_desc(struct worker *w, const struct xdp_desc *d, __s64 mono_to
 		if (!reasm_add(&w->reasm, data, d->len, more))
 			return 0;
 		handle_frame(w, w->reasm.buf, w->reasm.len, w->reasm.wire_len, &w->reasm.meta,
-			     mono_to_real, false);
+			     mono_to_real);
 		return 1;
 	}
-	*lent = handle_frame(w, data, d->len, d->len, meta, mono_to_real, w->lent < w->lend_max);
-	/* clear the magic so a frame reused without metadata is not misread;
-	 * a lent frame is marked until its report: should the process die
-	 * meanwhile, the next run finds it in the UMEM and sends it again */
-	meta->magic = *lent ? XS_META_HELD : 0;
-	w->lent += *lent;
+	handle_frame(w, data, d->len, d->len, meta, mono_to_real);
+	/* clear the magic so a frame reused without metadata is not misread */
+	meta->magic = 0;
 	return 1;
 }
 
 void worker_take_kept(struct worker *w, const __u8 *frame, __u32 len,
 		      const struct xs_meta *meta, __s64 mono_to_real)
 {
-	handle_frame(w, frame, len, len, meta, mono_to_real, false);
+	handle_frame(w, frame, len, len, meta, mono_to_real);
 	w->count.unparked++;
 }
 
@@ -153,7 +113,7 @@ void worker_take_parked(struct worker *w, const struct xs_parked_frame *f, __s64
 {
 	struct xs_meta meta = { .rx_ts_ns = f->rx_ts_ns, .magic = XS_META_MAGIC };
 
-	handle_frame(w, f->data, f->len, f->len, &meta, mono_to_real, false);
+	handle_frame(w, f->data, f->len, f->len, &meta, mono_to_real);
 	w->count.unparked++;
 }
 
@@ -180,28 +140,24 @@ static void wait_in_poll(struct worker *w)
 }
 
 /* Reads up to a batch from the RX ring into the sink and gives the frames
- * back to the fill ring, but those lent to the sink; returns how many. */
+ * back to the fill ring; returns how many. */
 static __u32 read_batch(struct worker *w)
 {
 	__u64 addrs[RX_BATCH];
-	__u32 idx, back = 0, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
+	__u32 idx, n = xsk_ring_cons__peek(&w->xsk.rx, RX_BATCH, &idx);
 	/* one clock pair per batch converts every frame's own timestamp */
 	__s64 mono_to_real = n ? realtime_offset_ns() : 0;
 
-	if (w->nreturned)
-		return_frames(w);
 	for (__u32 i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->xsk.rx, idx + i);
-		bool lent = false;
 
-		w->count.read += handle_desc(w, d, mono_to_real, &lent);
-		if (!lent)
-			addrs[back++] = xsk_umem__extract_addr(d->addr);
+		w->count.read += handle_desc(w, d, mono_to_real);
+		addrs[i] = xsk_umem__extract_addr(d->addr);
 	}
 	if (!n)
 		return 0;
 	xsk_ring_cons__release(&w->xsk.rx, n);
-	xsk_queue_refill(&w->xsk, addrs, back);
+	xsk_queue_refill(&w->xsk, addrs, n);
 	if (xsk_ring_prod__needs_wakeup(&w->xsk.fill))
 		recvfrom(xsk_socket__fd(w->xsk.xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
 	return n;
@@ -268,8 +224,6 @@ int worker_start(struct worker *w)
 	int err = w->xsk.multibuf ? -reasm_init(&w->reasm) : 0;
 	char name[16];
 
-	w->lend_max = w->xsk.nframes / 4;
-	sink_lend(w->sink, w->index, w->xsk.area, w->xsk.area_len, give_back, w);
 	snprintf(name, sizeof(name), "xs-w%u", w->index);
 	if (!err)
 		err = thread_start(&w->thread, worker_main, w, name);

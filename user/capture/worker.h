@@ -23,9 +23,6 @@ struct worker_counters {
 	__u64 no_meta;     /* timestamp taken here: no XDP metadata */
 };
 
-/* frames given back by the sink, put in the fill ring together */
-#define WORKER_RETURN_BATCH 64
-
 struct worker {
 	pthread_t thread;
 	struct xsk_queue xsk;
@@ -36,11 +33,6 @@ struct worker {
 	unsigned int rx_sleep_us;      /* nap on an empty ring; 0: wait in poll() */
 	__u32 decap_max;               /* tunnels opened for the key (--key-layer) */
 	struct reasm reasm;            /* a multi-buffer frame being put together */
-	/* frames lent to the sink (produced without a copy) until their report:
-	 * at most a quarter of the UMEM, the rest is copied */
-	__u32 lent, lend_max;
-	__u64 returned[WORKER_RETURN_BATCH]; /* given back, not yet in the fill ring */
-	__u32 nreturned;
 	struct worker_counters count;
 	int running;                   /* 1 while the thread serves the ring */
 	const volatile sig_atomic_t *stop;
@@ -51,9 +43,8 @@ int worker_start(struct worker *w);
  * socket, handled like one read from the ring. Only while the worker's
  * thread does not run (before worker_start, after worker_join). */
 void worker_take_parked(struct worker *w, const struct xs_parked_frame *f, __s64 mono_to_real);
-/* A frame a killed run's socket had received and not read, or had lent
- * to its producer with no report yet (kept.h), counted and handled as a
- * parked one. */
+/* A frame a killed run's socket had received and not read (kept.h),
+ * counted and handled as a parked one. */
 void worker_take_kept(struct worker *w, const __u8 *frame, __u32 len,
 		      const struct xs_meta *meta, __s64 mono_to_real);
 void worker_join(struct worker *w);

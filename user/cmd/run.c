@@ -498,16 +498,11 @@ static void drain_kept(struct run_state *st, int f, struct worker *workers)
 {
 	struct left_to to = { .workers = workers, .nqueues = st->iface[f].nqueues,
 			      .mono_to_real = realtime_offset_ns() };
-	size_t lent = st->kept[f].lent;
 	long n = kept_umems_drain(&st->kept[f], take_kept, &to);
 
-	if (n && !lent)
+	if (n)
 		pr_info("%s: %ld frames the last run's sockets had received and not read, taken"
 			" from its UMEM (unparked)\n", st->iface[f].name, n);
-	else if (n)
-		pr_info("%s: %ld frames the last run's sockets had received and not read, or its"
-			" producer had not seen delivered (%zu: they may be in the topic already,"
-			" maybe_dup), taken from its UMEM (unparked)\n", st->iface[f].name, n, lent);
 }
 
 static void take_parked(void *ctx, const struct xs_parked_frame *f)
@@ -792,6 +787,7 @@ out:
 	 * without socket while we ran (its count changed): parked */
 	for (int i = 0, w = 0; i < st.nifaces && ran && !hand_over; w += st.iface[i].nqueues, i++)
 		drain_parked(&st, i, &st.workers[w]);
+	close_sockets(&st);
 	for (int i = 0; i < st.nifaces && ran; i++)
 		flow_exporter_finish(st.flows[i]); /* the last word on every flow still open */
 	if (st.sink)
@@ -801,8 +797,6 @@ out:
 	/* it reads the maps, the sink and the flow exporters: before they go */
 	metrics_stop(st.metrics);
 	sink_close(st.sink);
-	/* after the producers: they may hold frames of the UMEMs (lent) */
-	close_sockets(&st);
 	for (int i = 0; i < st.nifaces; i++) {
 		flow_exporter_free(st.flows[i]);
 		if (hand_over)

@@ -356,9 +356,6 @@ static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct k
 	enum headers_mode mode = r->ifname ? k->o.headers : HEADERS_NONE;
 	ssize_t meta_len;
 	int64_t ts_ms = (int64_t)(r->ts_ns / 1000000);
-	/* a UMEM frame is reused once the worker gives it back: copied, unless
-	 * the worker holds it until the report */
-	int flags = r->borrowed ? 0 : RD_KAFKA_MSG_F_COPY;
 
 	switch (mode) {
 	case HEADERS_COMPACT: /* one header (librdkafka allocates each one), two in a tunnel */
@@ -367,7 +364,7 @@ static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct k
 		if (r->outer_key)
 			return rd_kafka_producev(
 				k->rk, RD_KAFKA_V_RKT(k->rkt),
-				RD_KAFKA_V_MSGFLAGS(flags),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 				RD_KAFKA_V_VALUE((void *)r->value, r->len),
 				RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
 				RD_KAFKA_V_TIMESTAMP(ts_ms),
@@ -376,7 +373,7 @@ static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct k
 						  RECORD_OUTER_KEY_LEN),
 				RD_KAFKA_V_OPAQUE(r->opaque), RD_KAFKA_V_END);
 		return rd_kafka_producev(
-			k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(flags),
+			k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_VALUE((void *)r->value, r->len),
 			RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
 			RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADER(RECORD_META_HEADER, meta, meta_len),
@@ -386,7 +383,7 @@ static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct k
 		put_be32(queue_be, r->queue);
 		put_be32(len_be, r->orig_len);
 		return rd_kafka_producev(
-			k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(flags),
+			k->rk, RD_KAFKA_V_RKT(k->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 			RD_KAFKA_V_VALUE((void *)r->value, r->len),
 			RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
 			RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADER("xs.ts_ns", ts_be, 8),
@@ -401,7 +398,7 @@ static rd_kafka_resp_err_t produce_once(struct kafka_producer *k, const struct k
 		break;
 	}
 	return rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(k->rkt),
-				 RD_KAFKA_V_MSGFLAGS(flags),
+				 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), /* UMEM frames are reused */
 				 RD_KAFKA_V_VALUE((void *)r->value, r->len),
 				 RD_KAFKA_V_KEY(r->key_len ? r->key : NULL, r->key_len),
 				 RD_KAFKA_V_TIMESTAMP(r->ifname ? ts_ms : 0),

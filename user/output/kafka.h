@@ -34,8 +34,7 @@ struct kafka_opts {
 	const volatile sig_atomic_t *stop; /* ends --block waits */
 };
 
-/* One record as the producer takes it: copied, as the caller's buffers are
- * reused, unless borrowed. */
+/* One record as the producer takes it (copied: the caller's buffers are reused). */
 struct kafka_record {
 	const void *key, *value;
 	__u32 key_len, len;
@@ -47,7 +46,6 @@ struct kafka_record {
 	const char *ifname;
 	const __u8 *outer_key; /* keyed inside a tunnel: the tunnel's 5tuple key, else NULL */
 	void *opaque; /* record_ref.h */
-	bool borrowed; /* value stays as it is until its report: not copied */
 };
 
 enum kafka_outcome {

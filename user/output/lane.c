@@ -61,11 +61,6 @@ struct lane {
 	__u64 pace_last_ns;
 	__u64 pace_out;          /* spool_out when the window began */
 	__u64 committed_ns;      /* the spool's delivered offsets last written */
-	/* the worker's UMEM: a record whose value lies there is a lent frame */
-	const __u8 *lent_base;
-	size_t lent_len;
-	sink_give_back_fn *give_back;
-	void *give_back_ctx;
 	struct taken_back *back; /* set while a purge's reports are served */
 	bool taking_back;        /* a purge's reports are awaited (back NULL: no room) */
 	__u64 back_deadline_ns;
@@ -121,8 +116,9 @@ static int keep_back(struct taken_back *b, const struct kafka_report *r, const s
 	return 0;
 }
 
-static void account_report(struct lane *l, const struct kafka_report *r)
+static void on_report(void *ctx, const struct kafka_report *r)
 {
+	struct lane *l = ctx;
 	bool from_spool = record_ref_is_spool(r->opaque);
 	__u32 ticket = record_ref_ticket(r->opaque);
 	const struct seg_meta *tm = from_spool && l->spool ? spool_ticket_meta(l->spool, ticket) : NULL;
@@ -166,24 +162,6 @@ static void account_report(struct lane *l, const struct kafka_report *r)
 			l->c.maybe_dup++;
 		return;
 	}
-}
-
-static void on_report(void *ctx, const struct kafka_report *r)
-{
-	struct lane *l = ctx;
-
-	account_report(l, r); /* a purged record is copied first */
-	if (l->give_back && (uintptr_t)r->value - (uintptr_t)l->lent_base < l->lent_len)
-		l->give_back(l->give_back_ctx, r->value);
-}
-
-void lane_lend(struct lane *l, const void *base, size_t len, sink_give_back_fn *give_back,
-	       void *ctx)
-{
-	l->lent_base = base;
-	l->lent_len = len;
-	l->give_back = give_back;
-	l->give_back_ctx = ctx;
 }
 
 static int by_capture_time(const void *a, const void *b, void *arg)
@@ -325,8 +303,6 @@ enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec)
 		m.has_outer_key = true;
 		memcpy(m.outer_key, rec->outer_key, sizeof(m.outer_key));
 	}
-	if (rec->maybe_dup)
-		l->c.maybe_dup++;
 	if (l->spool && (l->spooling || l->in_producer >= LANE_HIGH_WATER || l->resume_ns ||
 			 l->taking_back))
 		return to_spool(l, &m, key, key_len, rec);
@@ -334,12 +310,12 @@ enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec)
 		.key = key, .key_len = (__u32)key_len, .value = rec->data, .len = rec->len,
 		.ts_ns = rec->ts_ns, .orig_len = rec->orig_len, .queue = rec->queue,
 		.dir = rec->pkt.dir, .ifname = rec->ifname, .outer_key = rec->outer_key,
-		.opaque = record_ref_direct(rec->ts_ns), .borrowed = rec->lendable && l->give_back,
+		.opaque = record_ref_direct(rec->ts_ns),
 	};
 	err = kafka_produce(l->k, &kr);
 	if (!err) {
 		went_out(l);
-		return kr.borrowed ? SINK_LENT : SINK_PRODUCED;
+		return SINK_PRODUCED;
 	}
 	if (err == -ENOBUFS)
 		return to_spool(l, &m, key, key_len, rec);

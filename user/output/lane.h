@@ -43,7 +43,7 @@ struct lane_counts {
 	__u64 delivered;
 	__u64 failed;
 	__u64 reclaimed;       /* taken back from the producer into the spool */
-	__u64 maybe_dup;       /* taken back while sent, or sent by a killed run: the broker may have them */
+	__u64 maybe_dup;       /* of those, taken back while sent: the broker may have them */
 	__u64 spool_recovered; /* left by an earlier run */
 	__u64 spool_torn;
 	__u64 spool_corrupt;
@@ -60,9 +60,6 @@ struct lane;
  * used is said, and the lane goes on without it. */
 struct lane *lane_open(const struct lane_opts *o);
 enum sink_outcome lane_write(struct lane *l, const struct capture_rec *rec);
-/* Frames in [base, base + len) may be produced without a copy (sink_lend). */
-void lane_lend(struct lane *l, const void *base, size_t len, sink_give_back_fn *give_back,
-	       void *ctx);
 /* Delivery reports, stall detection and, with drain, reading the spool
  * back (the worker asks for it only once its RX ring is served: new
  * frames go first, the backlog gets the time left). */

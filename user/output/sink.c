@@ -164,13 +164,6 @@ enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec)
 	return SINK_PRODUCED;
 }
 
-void sink_lend(struct sink *s, unsigned int worker, const void *base, size_t len,
-	       sink_give_back_fn *give_back, void *ctx)
-{
-	if (s->kind == SINK_KAFKA)
-		lane_lend(s->lanes[worker], base, len, give_back, ctx);
-}
-
 void sink_service(struct sink *s, unsigned int worker, bool drain)
 {
 	if (s->kind == SINK_KAFKA)

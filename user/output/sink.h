@@ -33,8 +33,6 @@ struct sink;
 /* What became of one record: the worker that hands it over counts it. */
 enum sink_outcome {
 	SINK_PRODUCED,    /* taken by the producer; its delivery is counted by the sink */
-	SINK_LENT,        /* the same, the frame itself: the worker holds it until
-			   * the sink gives it back (sink_lend) */
 	SINK_SPOOLED,     /* kept in the spool, to be produced when Kafka has room */
 	SINK_QUEUE_FULL,  /* dropped: the producer queue is full (no spool) */
 	SINK_SPOOL_FULL,  /* dropped: the spool is full (--spool-max, or the disk) */
@@ -56,12 +54,6 @@ struct sink *sink_open(const struct sink_opts *o, const struct sink_worker *work
 		       unsigned int nworkers);
 /* Hands over one record; called by its worker's thread only. */
 enum sink_outcome sink_write(struct sink *s, const struct capture_rec *rec);
-/* A worker's frames [base, base + len) may be lent (capture_rec.lendable):
- * give_back(ctx, data) is called with each one's data once its delivery
- * is reported, in the thread that serves the worker's lane. */
-typedef void sink_give_back_fn(void *ctx, const void *data);
-void sink_lend(struct sink *s, unsigned int worker, const void *base, size_t len,
-	       sink_give_back_fn *give_back, void *ctx);
 /* The worker's share of the sink's work (Kafka: its delivery reports and
  * spool), once per loop of the worker's thread; drain: also read the spool
  * back (once the RX ring is served). */
