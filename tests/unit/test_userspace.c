@@ -37,6 +37,7 @@
 #include "record_key.h"
 #include "record_meta.h"
 #include "record_ref.h"
+#include "grow.h"
 #include "rules.h"
 #include "rx_nap.h"
 #include "xsk.h"
@@ -950,6 +951,26 @@ static bool file_exists(const char *dir, const char *name)
  * queue's oldest first, with their length; a read frame (magic cleared)
  * not; a multi-buffer frame as its first buffer, cut, its length kept;
  * the files the new run reuses kept, their marks cleared, the others gone. */
+static void test_grow(void **state)
+{
+	__u32 *a = NULL;
+	size_t cap = 0;
+
+	(void)state;
+	EXPECT_EQ("empty: from the first size", grow(&a, &cap, 1, sizeof(*a), 16), 0);
+	EXPECT_EQ("16 items", cap, 16);
+	a[15] = 7;
+	EXPECT_EQ("room enough: as it was", grow(&a, &cap, 16, sizeof(*a), 16) || cap != 16, 0);
+	EXPECT_EQ("one more: doubled", grow(&a, &cap, 17, sizeof(*a), 16) || cap != 32, 0);
+	EXPECT_EQ("far more: doubled until it fits", grow(&a, &cap, 100, sizeof(*a), 16) || cap != 128,
+		  0);
+	EXPECT_EQ("what it held, kept", a[15], 7);
+	EXPECT_EQ("too much: refused, as it was",
+		  grow(&a, &cap, SIZE_MAX / 2, sizeof(*a), 16) == -ENOMEM && cap == 128, 1);
+	free(a);
+	end_checks("grow");
+}
+
 static void test_kept_umems(void **state)
 {
 	const struct umem_frame q0[] = { { 3, 60, 30, true }, { 1, 64, 10, true },
@@ -996,7 +1017,7 @@ static void test_kept_umems(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 16];
+	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 20];
 	char cid_names[ARRAY_SIZE(cid_cases)][128];
 	char names[ARRAY_SIZE(rule_cases)][64];
 	size_t n = 0;
@@ -1044,6 +1065,8 @@ int main(void)
 					  test_reasm, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "kafka conf: defaults < -b < -c FILE < -X, bad ones said",
 					  test_kafka_conf, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "grow: doubled until it fits, refused past SIZE_MAX",
+					  test_grow, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "kept umems: a killed run's unread frames, by queue, in"
 					  " order", test_kept_umems, NULL, NULL, NULL };
 	return _cmocka_run_group_tests("userspace", tests, n, NULL, NULL);

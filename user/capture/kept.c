@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "grow.h"
 #include "kept.h"
 #include "log.h"
 #include "xsk.h"
@@ -35,27 +36,9 @@ static bool keep(struct kept_umems *k, __u32 queue, const struct xs_meta *m, con
 		f.meta.orig_len = f.meta.orig_len ? f.meta.orig_len : f.len;
 		f.len = XSK_SINGLE_MAX;
 	}
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 1024;
-		struct kept_frame *n = realloc(k->f, cap * sizeof(*n));
-
-		if (!n)
-			return false;
-		k->f = n;
-		k->cap = cap;
-	}
-	if (k->data_len + f.len > k->data_cap) {
-		size_t cap = k->data_cap ? 2 * k->data_cap : 1u << 20;
-		__u8 *n;
-
-		while (cap < k->data_len + f.len)
-			cap *= 2;
-		n = realloc(k->data, cap);
-		if (!n)
-			return false;
-		k->data = n;
-		k->data_cap = cap;
-	}
+	if (grow(&k->f, &k->cap, k->n + 1, sizeof(*k->f), 1024) ||
+	    grow(&k->data, &k->data_cap, k->data_len + f.len, 1, 1 << 20))
+		return false;
 	f.off = k->data_len;
 	memcpy(k->data + f.off, data, f.len);
 	k->data_len += f.len;

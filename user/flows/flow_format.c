@@ -8,6 +8,7 @@
 #include "community_id.h"
 #include "flow_format.h"
 #include "flow_parse.h"
+#include "grow.h"
 #include "rules.h"
 
 void format_addr(const __u8 addr[16], __u8 family, char out[INET6_ADDRSTRLEN])
@@ -91,19 +92,14 @@ out:
 static int read_by_key(int flows_fd, struct flow_entry **out, size_t *count)
 {
 	struct flow_key key, next;
-	struct flow_entry *v = NULL, *grown;
+	struct flow_entry *v = NULL;
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(flows_fd, prev, &next)) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			grown = realloc(v, cap * sizeof(*v));
-			if (!grown) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = grown;
+		if (grow(&v, &cap, n + 1, sizeof(*v), 1024)) {
+			free(v);
+			return -ENOMEM;
 		}
 		v[n].key = next;
 		/* an entry deleted meanwhile (expiry) is skipped, not an error */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "grow.h"
 #include "lane.h"
 #include "log.h"
 #include "record_ref.h"
@@ -36,7 +37,7 @@ struct taken_back {
 	struct spool_back *recs;
 	__u64 *order;    /* arrival order: ties in capture time keep it */
 	__u8 *data;      /* keys and values; recs point into it once complete */
-	size_t n, cap, len, data_cap;
+	size_t n, recs_cap, order_cap, len, data_cap;
 };
 
 struct lane {
@@ -78,30 +79,10 @@ static int keep_back(struct taken_back *b, const struct kafka_report *r, const s
 	struct spool_back *sb;
 	size_t need = (size_t)r->key_len + r->len;
 
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 1024;
-		struct spool_back *n = realloc(b->recs, cap * sizeof(*n));
-		__u64 *o = n ? realloc(b->order, cap * sizeof(*o)) : NULL;
-
-		if (n)
-			b->recs = n;
-		if (!o)
-			return -ENOMEM;
-		b->order = o;
-		b->cap = cap;
-	}
-	if (b->len + need > b->data_cap) {
-		size_t cap = b->data_cap ? 2 * b->data_cap : 1 << 20;
-		__u8 *d;
-
-		while (cap < b->len + need)
-			cap *= 2;
-		d = realloc(b->data, cap);
-		if (!d)
-			return -ENOMEM;
-		b->data = d;
-		b->data_cap = cap;
-	}
+	if (grow(&b->recs, &b->recs_cap, b->n + 1, sizeof(*b->recs), 1024) ||
+	    grow(&b->order, &b->order_cap, b->n + 1, sizeof(*b->order), 1024) ||
+	    grow(&b->data, &b->data_cap, b->len + need, 1, 1 << 20))
+		return -ENOMEM;
 	sb = &b->recs[b->n];
 	*sb = (struct spool_back){ .meta = *m, .key_len = r->key_len, .value_len = r->len,
 				   .from_spool = from_spool, .ticket = ticket };

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "grow.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "topic_scan.h"
@@ -280,15 +281,8 @@ static int heap_push(struct scan *s, const struct topic_rec *r)
 {
 	size_t i;
 
-	if (s->heap_len == s->heap_cap) {
-		size_t cap = s->heap_cap ? s->heap_cap * 2 : 1024;
-		struct topic_rec *h = realloc(s->heap, cap * sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		s->heap = h;
-		s->heap_cap = cap;
-	}
+	if (grow(&s->heap, &s->heap_cap, s->heap_len + 1, sizeof(*s->heap), 1024))
+		return -ENOMEM;
 	for (i = s->heap_len++; i && rec_less(r, &s->heap[(i - 1) / 2]); i = (i - 1) / 2)
 		s->heap[i] = s->heap[(i - 1) / 2];
 	s->heap[i] = *r;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "log.h"
 #include "spool.h"
 #include "spool_check.h"
@@ -124,15 +125,8 @@ static struct seg *find_seg(struct spool *sp, __u64 seq)
 /* Inserts a segment at index at (0: in front of all, nsegs: last). */
 static struct seg *insert_seg(struct spool *sp, size_t at, const struct seg *s)
 {
-	if (sp->nsegs == sp->cap) {
-		size_t cap = sp->cap ? 2 * sp->cap : 16;
-		struct seg *n = realloc(sp->segs, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		sp->segs = n;
-		sp->cap = cap;
-	}
+	if (grow(&sp->segs, &sp->cap, sp->nsegs + 1, sizeof(*sp->segs), 16))
+		return NULL;
 	memmove(&sp->segs[at + 1], &sp->segs[at], (sp->nsegs - at) * sizeof(*s));
 	sp->segs[at] = *s;
 	sp->nsegs++;
@@ -219,15 +213,10 @@ static int recover(struct spool *sp, struct spool_found *f)
 		if (sscanf(e->d_name, "%16llx%7s", &seq, tail) != 2 || strcmp(tail, ".seg") ||
 		    strlen(e->d_name) != 20)
 			continue;
-		if (n == cap) {
-			__u64 *m = realloc(seqs, (cap = cap ? 2 * cap : 64) * sizeof(*seqs));
-
-			if (!m) {
-				closedir(d);
-				free(seqs);
-				return -ENOMEM;
-			}
-			seqs = m;
+		if (grow(&seqs, &cap, n + 1, sizeof(*seqs), 64)) {
+			closedir(d);
+			free(seqs);
+			return -ENOMEM;
 		}
 		seqs[n++] = seq;
 	}
