@@ -14,7 +14,8 @@
 # --probe measures the classic probe (build/bench/pcap-probe) instead, the
 # peer of issue #11's CPU target: its threads side by side with the sensor's.
 # Root; starts a broker of its own. One JSON line: ns per delivered record
-# per thread name, and the total.
+# per thread name, and the total; context switches per 1000 records per
+# thread name (its wake-ups: on a VM each costs microseconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=50000 secs=10 probe=
@@ -56,7 +57,12 @@ else
 	spid=$! ready="capturing;"
 fi
 until grep -q "$ready" "$w/err"; do sleep 0.1; done
-snap() { for t in /proc/"$spid"/task/*; do echo "$(<"$t/comm") $(cut -d' ' -f1 "$t/schedstat")"; done; }
+# per thread: its name, CPU time (ns) and context switches (its wakeups)
+snap() {
+	for t in /proc/"$spid"/task/*; do
+		echo "$(<"$t/comm") $(cut -d' ' -f1 "$t/schedstat") $(awk '/ctxt_switches/ { s += $2 } END { print s }' "$t/status")"
+	done
+}
 snap >"$w/before"
 ip netns exec "$ns" "${gpin[@]}" build/bench/xs-gen -i "$vb" -m "$(<"/sys/class/net/$va/address")" \
 	-r "$rate" -n $((rate * secs)) -s 64 -f 1024 >/dev/null 2>&1
@@ -69,16 +75,20 @@ python3 - "$w" "$rate" "$*" <<'PY'
 import collections, json, re, sys
 w, rate, args = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def load(p):
-    d = collections.Counter()
+    cpu, switches = collections.Counter(), collections.Counter()
     for line in open(p):
-        name, ns = line.rsplit(" ", 1)
-        d[re.sub(r"\d+$", "N", name)] += int(ns)
-    return d
-b, a = load(w + "/before"), load(w + "/after")
+        name, ns, cs = line.rsplit(" ", 2)
+        name = re.sub(r"\d+$", "N", name)
+        cpu[name] += int(ns)
+        switches[name] += int(cs)
+    return cpu, switches
+(b, bs), (a, as_) = load(w + "/before"), load(w + "/after")
 s = json.loads(open(w + "/out").read())
 n = max(s["delivered"], 1)
 per = {k: round((a[k] - b.get(k, 0)) / n) for k in a}
+wakeups = {k: round(1000 * (as_[k] - bs.get(k, 0)) / n, 1) for k in as_}
 print(json.dumps({"rate": rate, "args": args, "delivered": s["delivered"],
                   "spool_in": s.get("spool_in", 0), "ns_per_record": per,
-                  "total_ns_per_record": sum(per.values())}))
+                  "total_ns_per_record": sum(per.values()),
+                  "switches_per_1k_records": wakeups}))
 PY

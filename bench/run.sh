@@ -53,6 +53,10 @@ usage: bench/run.sh [options]
   --reference NAME     variant whose CPU per packet the others are compared
                        with (default ceiling)
   --rx-cpu N           CPU of the receiver (default 1)
+  --rx-cpu-limit PCT   give the receiver (all its threads) at most PCT % of
+                       a CPU (a cgroup's CPU quota, 10 ms periods): a
+                       CPU-bound regime, where the zero-loss rate shows the
+                       receive path's cost and not the generator's reach
   --settle S           seconds between generator end and receiver stop
                        (default 0.5)
   --build DIR          build dir, {build} (default build)
@@ -70,7 +74,7 @@ variants_file=$here/variants.conf
 only_variants='' phases=max,common,search
 trials='' common_trials='' count='' search_count='' search_steps='' common_secs=''
 common_rate=200000 size=64 flows=1024 partitions=2
-gen_cpu=0 rx_cpu=1 settle=0.5 gen_mode=xdp reference=ceiling broker_cpu=''
+gen_cpu=0 rx_cpu=1 rx_cpu_limit='' settle=0.5 gen_mode=xdp reference=ceiling broker_cpu=''
 build_dir='' bin_dir='' out_dir=''
 
 while (($#)); do
@@ -94,6 +98,7 @@ while (($#)); do
 	--reference) reference=$2; shift ;;
 	--broker-cpu) broker_cpu=$2; shift ;;
 	--rx-cpu) rx_cpu=$2; shift ;;
+	--rx-cpu-limit) rx_cpu_limit=$2; shift ;;
 	--settle) settle=$2; shift ;;
 	--build) build_dir=$2; shift ;;
 	--bin) bin_dir=$2; shift ;;
@@ -140,9 +145,11 @@ vlog() { if ((verbose)); then log "$*"; fi; }
 
 (($(id -u) == 0)) || die "needs root (network namespaces, XDP, AF_XDP)"
 [[ -r $variants_file ]] || die "no variants file $variants_file"
-[[ -x $bin_dir/xs-gen ]] || die "$bin_dir/xs-gen missing: make -f bench/bench.mk bench-build"
+[[ -x $bin_dir/xs-gen ]] || die "$bin_dir/xs-gen missing: make bench-build"
 ncpu=$(nproc)
 ((gen_cpu < ncpu && rx_cpu < ncpu)) || die "CPUs $gen_cpu/$rx_cpu: this machine has $ncpu"
+[[ -z $rx_cpu_limit || $rx_cpu_limit =~ ^[1-9][0-9]?$ ]] ||
+	die "--rx-cpu-limit $rx_cpu_limit: a percentage of one CPU, 1 to 99"
 
 # --- variants --------------------------------------------------------------
 
@@ -187,7 +194,7 @@ gen_ns=xsb-gen-$tag rx_ns=xsb-rx-$tag
 gen_if=gen0 rx_if=rx0
 gen_mac=02:00:00:00:00:01 rx_mac=02:00:00:00:00:02
 tmp=$(mktemp -d -t xsbench.XXXXXX)
-kafka_dir='' brokers='' rx_pid='' perf_pid='' made_ns=0
+kafka_dir='' brokers='' rx_pid='' perf_pid='' made_ns=0 rx_cgroup=''
 
 cleanup() {
 	local rc=$?
@@ -216,6 +223,10 @@ cleanup() {
 			ip netns del "$ns" 2>/dev/null || true
 		done
 	fi
+	if [[ -n $rx_cgroup ]]; then # empty once the processes killed above are gone
+		for _ in {1..30}; do rmdir "$rx_cgroup" 2>/dev/null && break; sleep 0.1; done
+		[[ ! -d $rx_cgroup ]] || log "could not remove $rx_cgroup"
+	fi
 	rm -rf "$tmp"
 	exit "$rc"
 }
@@ -241,6 +252,27 @@ setup_net() {
 	done
 	ip -n "$gen_ns" link set "$gen_if" up
 	ip -n "$rx_ns" link set "$rx_if" up
+}
+
+# The receiver's CPU quota (--rx-cpu-limit): a cgroup of its own, v2 where
+# the unified hierarchy has the cpu controller, else v1's cpu hierarchy.
+# Sets rx_cgroup.
+setup_cpu_limit() {
+	local period=10000 quota=$((rx_cpu_limit * 100)) v2
+	for v2 in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		[[ -r $v2/cgroup.controllers && " $(<"$v2/cgroup.controllers") " == *" cpu "* ]] || continue
+		echo +cpu >"$v2/cgroup.subtree_control" 2>/dev/null || continue
+		rx_cgroup=$v2/xsbench-$tag
+		mkdir "$rx_cgroup"
+		echo "$quota $period" >"$rx_cgroup/cpu.max"
+		return
+	done
+	[[ -w /sys/fs/cgroup/cpu/cgroup.procs ]] ||
+		die "--rx-cpu-limit: no cgroup cpu controller (v2 or v1) to set a quota with"
+	rx_cgroup=/sys/fs/cgroup/cpu/xsbench-$tag
+	mkdir "$rx_cgroup"
+	echo "$period" >"$rx_cgroup/cpu.cfs_period_us"
+	echo "$quota" >"$rx_cgroup/cpu.cfs_quota_us"
 }
 
 # --- measurements --------------------------------------------------------------
@@ -316,6 +348,11 @@ start_rx() {
 		'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec '"$cmd" \
 		>"$tmp/rx.out" 2>"$tmp/rx.err" </dev/null &
 	rx_pid=$!
+	# into the quota's cgroup at once, from here (ip netns exec mounts a
+	# sysfs without it): the threads it starts later are in it too
+	if [[ -n $rx_cgroup ]] && ! echo "$rx_pid" 2>/dev/null >"$rx_cgroup/cgroup.procs"; then
+		if kill -0 "$rx_pid" 2>/dev/null; then die "cannot put the receiver in $rx_cgroup"; fi
+	fi
 }
 
 # wait_ready IDX: 0 when the variant says it is ready, 1 if it died
@@ -511,7 +548,7 @@ for i in "${SEL[@]}"; do
 			log "skipping ${V_NAME[$i]}: $prog not built"
 			continue
 		fi
-		die "${V_NAME[$i]}: $prog missing (make -f bench/bench.mk bench-build)"
+		die "${V_NAME[$i]}: $prog missing (make bench-build)"
 	fi
 	has_flag "$i" kafka && need_kafka=1
 done
@@ -529,6 +566,10 @@ if ((idle_busy_pct > 10)); then
 fi
 
 setup_net
+if [[ -n $rx_cpu_limit ]]; then
+	setup_cpu_limit
+	log "the receiver gets at most $rx_cpu_limit% of CPU $rx_cpu ($rx_cgroup)"
+fi
 
 if ((need_kafka)); then
 	if [[ ! -x $root/tests/kafka/broker.sh ]]; then
@@ -714,8 +755,8 @@ elapsed=$(($(date +%s) - start_ts))
 		"$( ((quick)) && echo "bench-quick" || echo "bench")" "$(date -u +%Y-%m-%dT%H:%MZ)" \
 		"$size" "$flows" "$(uname -r)" "$ncpu" \
 		"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
-	printf 'Generator (xs-gen, %s backend) on CPU %s, receiver on CPU %s, veth pair between two netns. ' \
-		"$gen_mode" "$gen_cpu" "$rx_cpu"
+	printf 'Generator (xs-gen, %s backend) on CPU %s, receiver on CPU %s%s, veth pair between two netns. ' \
+		"$gen_mode" "$gen_cpu" "$rx_cpu" "${rx_cpu_limit:+ (at most $rx_cpu_limit% of it: --rx-cpu-limit)}"
 	printf 'Max-rate trials: %s × %s packets; common rate: %s pps, %s trial(s); ' \
 		"$trials" "$count" "$common_rate" "$common_trials"
 	printf 'zero-loss search: %s steps × %s packets. ' "$search_steps" "$search_count"

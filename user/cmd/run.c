@@ -184,7 +184,7 @@ static const struct opt_def run_defs[] = {
 	{ "rx-sleep-us", 0, OPT_UINT, RUN(rx_sleep_us), 0, 10000, .arg = "N",
 	  .help = "while traffic flows, look at an empty RX ring again\n"
 		  "after a nap fitted to the rate, of at most N us,\n"
-		  "instead of being woken (default 1000; 0: always\n"
+		  "instead of being woken (default 4000; 0: always\n"
 		  "wait to be woken, in poll())" },
 	{ "umem-mb", 0, OPT_UINT, RUN(umem_mb), XSK_UMEM_MB_MIN, XSK_UMEM_MB_MAX, .arg = "MIB",
 	  .help = "packet buffer of each AF_XDP socket (one per RX queue),\n"
@@ -248,7 +248,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	o->sink.spool_max = SPOOL_DEFAULT_MAX;
 	o->flow_timeout_s = 300;
 	o->flow_active_s = 60;
-	o->rx_sleep_us = 1000;
+	o->rx_sleep_us = 4000; /* fewer wake-ups, less CPU: bench/RESULTS.md */
 	o->umem_mb = XSK_UMEM_MB_DEFAULT;
 	tables[0] = (struct opt_table){ .defs = run_defs, .base = o };
 	tables[1] = rule_options(&o->rules);
