@@ -38,7 +38,7 @@ BENCH_LIBKAFKA = $(call once,BENCH_LIBRDKAFKA,pkg-config --libs rdkafka) $(JEMAL
 BENCH_BINS := $(addprefix $(BENCH_OUT)/,xs-gen xdp-drop afxdp-bare pcap-probe kafka-alone)
 BENCH_BPF_OBJS := $(addprefix $(BENCH_OUT)/,xdp_drop.bpf.o xsk_redirect.bpf.o)
 
-.PHONY: bench-build bench bench-quick bench-clean bench-fault
+.PHONY: bench-build bench bench-quick bench-cpu bench-clean bench-fault
 .DELETE_ON_ERROR:
 
 bench-build: $(BENCH_BINS) $(BENCH_BPF_OBJS)
@@ -48,6 +48,14 @@ bench: bench-build
 
 bench-quick: bench-build
 	$(BENCH_SRC)/run.sh --quick --out $(BENCH_OUT)
+
+# Issue 11's targets 1 and 2 where the CPU is the limit, not the generator:
+# the receiver gets BENCH_CPU_LIMIT % of its CPU (bench/RESULTS.md)
+BENCH_CPU_LIMIT ?= 15
+bench-cpu: bench-build $(BUILD)/xdpsensor
+	$(BENCH_SRC)/run.sh --variants pcap-kafka,kafka-alone-meta,xdpsensor-kafka \
+		--rx-cpu-limit $(BENCH_CPU_LIMIT) --trials 3 --common-rate 100k \
+		--search-count 3M --search-steps 6 --out $(BENCH_OUT)/cpu
 
 # Issue 11's target 4: the broker stopped, killed, and the sensor killed in
 # the backlog, FAULT_OUTAGE seconds at FAULT_RATE (half the sensor's
