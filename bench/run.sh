@@ -261,7 +261,12 @@ setup_cpu_limit() {
 	local period=10000 quota=$((rx_cpu_limit * 100)) v2
 	for v2 in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 		[[ -r $v2/cgroup.controllers && " $(<"$v2/cgroup.controllers") " == *" cpu "* ]] || continue
-		echo +cpu >"$v2/cgroup.subtree_control" 2>/dev/null || continue
+		# enabled for the children of the root only if it is not yet (left so:
+		# systemd's hosts have it on already)
+		if [[ " $(<"$v2/cgroup.subtree_control") " != *" cpu "* ]]; then
+			echo +cpu >"$v2/cgroup.subtree_control" 2>/dev/null || continue
+			log "enabled the cpu controller in $v2/cgroup.subtree_control"
+		fi
 		rx_cgroup=$v2/xsbench-$tag
 		mkdir "$rx_cgroup"
 		echo "$quota $period" >"$rx_cgroup/cpu.max"
