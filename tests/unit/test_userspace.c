@@ -957,16 +957,16 @@ static void test_grow(void **state)
 	size_t cap = 0;
 
 	(void)state;
-	EXPECT_EQ("empty: from the first size", grow(&a, &cap, 1, sizeof(*a), 16), 0);
+	EXPECT_EQ("empty: from the first size", grow(&a, &cap, 1, 16), 0);
 	EXPECT_EQ("16 items", cap, 16);
 	a[15] = 7;
-	EXPECT_EQ("room enough: as it was", grow(&a, &cap, 16, sizeof(*a), 16) || cap != 16, 0);
-	EXPECT_EQ("one more: doubled", grow(&a, &cap, 17, sizeof(*a), 16) || cap != 32, 0);
-	EXPECT_EQ("far more: doubled until it fits", grow(&a, &cap, 100, sizeof(*a), 16) || cap != 128,
+	EXPECT_EQ("room enough: as it was", grow(&a, &cap, 16, 16) || cap != 16, 0);
+	EXPECT_EQ("one more: doubled", grow(&a, &cap, 17, 16) || cap != 32, 0);
+	EXPECT_EQ("far more: doubled until it fits", grow(&a, &cap, 100, 16) || cap != 128,
 		  0);
 	EXPECT_EQ("what it held, kept", a[15], 7);
 	EXPECT_EQ("too much: refused, as it was",
-		  grow(&a, &cap, SIZE_MAX / 2, sizeof(*a), 16) == -ENOMEM && cap == 128, 1);
+		  grow(&a, &cap, SIZE_MAX / 2, 16) == -ENOMEM && cap == 128, 1);
 	free(a);
 	end_checks("grow");
 }

@@ -36,8 +36,8 @@ static bool keep(struct kept_umems *k, __u32 queue, const struct xs_meta *m, con
 		f.meta.orig_len = f.meta.orig_len ? f.meta.orig_len : f.len;
 		f.len = XSK_SINGLE_MAX;
 	}
-	if (grow(&k->f, &k->cap, k->n + 1, sizeof(*k->f), 1024) ||
-	    grow(&k->data, &k->data_cap, k->data_len + f.len, 1, 1 << 20))
+	if (grow(&k->f, &k->cap, k->n + 1, 1024) ||
+	    grow(&k->data, &k->data_cap, k->data_len + f.len, 1 << 20))
 		return false;
 	f.off = k->data_len;
 	memcpy(k->data + f.off, data, f.len);

@@ -97,7 +97,7 @@ static int read_by_key(int flows_fd, struct flow_entry **out, size_t *count)
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(flows_fd, prev, &next)) {
-		if (grow(&v, &cap, n + 1, sizeof(*v), 1024)) {
+		if (grow(&v, &cap, n + 1, 1024)) {
 			free(v);
 			return -ENOMEM;
 		}

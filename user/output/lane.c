@@ -34,10 +34,9 @@ _Static_assert(SEG_OUTER_KEY_LEN == RECORD_OUTER_KEY_LEN &&
 
 /* Records handed back by a purge, copied until they are put in the spool. */
 struct taken_back {
-	struct spool_back *recs;
-	__u64 *order;    /* arrival order: ties in capture time keep it */
+	struct spool_back *recs; /* in arrival order */
 	__u8 *data;      /* keys and values; recs point into it once complete */
-	size_t n, recs_cap, order_cap, len, data_cap;
+	size_t n, recs_cap, len, data_cap;
 };
 
 struct lane {
@@ -79,9 +78,8 @@ static int keep_back(struct taken_back *b, const struct kafka_report *r, const s
 	struct spool_back *sb;
 	size_t need = (size_t)r->key_len + r->len;
 
-	if (grow(&b->recs, &b->recs_cap, b->n + 1, sizeof(*b->recs), 1024) ||
-	    grow(&b->order, &b->order_cap, b->n + 1, sizeof(*b->order), 1024) ||
-	    grow(&b->data, &b->data_cap, b->len + need, 1, 1 << 20))
+	if (grow(&b->recs, &b->recs_cap, b->n + 1, 1024) ||
+	    grow(&b->data, &b->data_cap, b->len + need, 1 << 20))
 		return -ENOMEM;
 	sb = &b->recs[b->n];
 	*sb = (struct spool_back){ .meta = *m, .key_len = r->key_len, .value_len = r->len,
@@ -92,7 +90,6 @@ static int keep_back(struct taken_back *b, const struct kafka_report *r, const s
 	sb->value = (const void *)(uintptr_t)(b->len + r->key_len);
 	memcpy(b->data + b->len + r->key_len, r->value, r->len);
 	b->len += need;
-	b->order[b->n] = b->n;
 	b->n++;
 	return 0;
 }
@@ -148,7 +145,7 @@ static void on_report(void *ctx, const struct kafka_report *r)
 static int by_capture_time(const void *a, const void *b, void *arg)
 {
 	const struct taken_back *t = arg;
-	size_t i = (size_t)(*(const __u64 *)a), j = (size_t)(*(const __u64 *)b);
+	size_t i = *(const size_t *)a, j = *(const size_t *)b; /* arrival order */
 	__u64 x = t->recs[i].meta.ts_ns, y = t->recs[j].meta.ts_ns;
 
 	if (x != y)
@@ -182,6 +179,7 @@ static void take_back_end(struct lane *l)
 {
 	struct taken_back *b = l->back;
 	struct spool_back *sorted;
+	size_t *order; /* indexes into b->recs: ties in capture time keep arrival order */
 
 	l->back = NULL;
 	l->taking_back = false;
@@ -189,22 +187,25 @@ static void take_back_end(struct lane *l)
 		return;
 	if (b->n) {
 		sorted = malloc(b->n * sizeof(*sorted));
-		if (sorted) {
-			qsort_r(b->order, b->n, sizeof(*b->order), by_capture_time, b);
+		order = malloc(b->n * sizeof(*order));
+		if (sorted && order) {
+			for (size_t i = 0; i < b->n; i++)
+				order[i] = i;
+			qsort_r(order, b->n, sizeof(*order), by_capture_time, b);
 			for (size_t i = 0; i < b->n; i++) {
-				sorted[i] = b->recs[b->order[i]];
+				sorted[i] = b->recs[order[i]];
 				sorted[i].key = b->data + (uintptr_t)sorted[i].key;
 				sorted[i].value = b->data + (uintptr_t)sorted[i].value;
 			}
 			spool_put_back(l->spool, sorted, b->n);
-			free(sorted);
 		} else {
 			pr_warn("spool: out of memory: %zu records taken back are lost\n", b->n);
 		}
+		free(order);
+		free(sorted);
 		l->spooling = true;
 	}
 	free(b->recs);
-	free(b->order);
 	free(b->data);
 	free(b);
 }

@@ -281,7 +281,7 @@ static int heap_push(struct scan *s, const struct topic_rec *r)
 {
 	size_t i;
 
-	if (grow(&s->heap, &s->heap_cap, s->heap_len + 1, sizeof(*s->heap), 1024))
+	if (grow(&s->heap, &s->heap_cap, s->heap_len + 1, 1024))
 		return -ENOMEM;
 	for (i = s->heap_len++; i && rec_less(r, &s->heap[(i - 1) / 2]); i = (i - 1) / 2)
 		s->heap[i] = s->heap[(i - 1) / 2];

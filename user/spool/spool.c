@@ -125,7 +125,7 @@ static struct seg *find_seg(struct spool *sp, __u64 seq)
 /* Inserts a segment at index at (0: in front of all, nsegs: last). */
 static struct seg *insert_seg(struct spool *sp, size_t at, const struct seg *s)
 {
-	if (grow(&sp->segs, &sp->cap, sp->nsegs + 1, sizeof(*sp->segs), 16))
+	if (grow(&sp->segs, &sp->cap, sp->nsegs + 1, 16))
 		return NULL;
 	memmove(&sp->segs[at + 1], &sp->segs[at], (sp->nsegs - at) * sizeof(*s));
 	sp->segs[at] = *s;
@@ -213,7 +213,7 @@ static int recover(struct spool *sp, struct spool_found *f)
 		if (sscanf(e->d_name, "%16llx%7s", &seq, tail) != 2 || strcmp(tail, ".seg") ||
 		    strlen(e->d_name) != 20)
 			continue;
-		if (grow(&seqs, &cap, n + 1, sizeof(*seqs), 64)) {
+		if (grow(&seqs, &cap, n + 1, 64)) {
 			closedir(d);
 			free(seqs);
 			return -ENOMEM;

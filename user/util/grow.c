@@ -5,9 +5,8 @@
 
 #include "grow.h"
 
-int grow(void *items, size_t *cap, size_t need, size_t size, size_t first)
+int grow_array(void **array, size_t *cap, size_t need, size_t size, size_t first)
 {
-	void **array = items;
 	size_t n = *cap ? *cap : first;
 	void *bigger;
 
