@@ -9,23 +9,27 @@
 #
 # XS=PATH measures another build of the sensor (an A/B of one change).
 # WRAP="TOOL ARGS" runs the receiver under a tool (bench/callgrind.sh: valgrind).
-# usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe] [-- RUN ARGS...]
+# usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe|--alone] [-- ARGS...]
 #   e.g. bench/cpu_split.sh --rate 50000 -- --headers all
 # --probe measures the classic probe (build/bench/pcap-probe) instead, the
 # peer of issue #11's CPU target: its threads side by side with the sensor's.
+# --alone measures kafka-alone paced at the rate, no capture at all (ARGS:
+# its options, e.g. -M IFNAME for the sensor's compact header): the floor
+# librdkafka's per-record calls put under any receiver that uses them.
 # Root; starts a broker of its own. One JSON line: ns per delivered record
 # per thread name, and the total; context switches per 1000 records per
 # thread name (its wake-ups: on a VM each costs microseconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=50000 secs=10 probe=
+rate=50000 secs=10 probe= alone=
 while (($#)); do
 	case $1 in
 	--rate) rate=$2; shift 2 ;;
 	--seconds) secs=$2; shift 2 ;;
 	--probe) probe=1; shift ;;
+	--alone) alone=1; shift ;;
 	--) shift; break ;;
-	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe] [-- RUN ARGS...]" >&2; exit 2 ;;
+	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe|--alone] [-- ARGS...]" >&2; exit 2 ;;
 	esac
 done
 ns=xscpu-$$ va=xc$$a vb=xc$$b w=$(mktemp -d /tmp/xs-cpu.XXXXXX) spid=
@@ -49,14 +53,17 @@ XS=${XS:-build/xdpsensor} pin=(taskset -c 1) gpin=(taskset -c 0)
 (($(nproc) >= 2)) || pin=() gpin=()
 read -r -a wrap <<<"${WRAP:-}"
 pin+=("${wrap[@]}")
-if [[ $probe ]]; then
+if [[ $alone ]]; then
+	"${pin[@]}" build/bench/kafka-alone -b "$broker" -t cpu -r "$rate" -n $((rate * secs)) "$@" >"$w/out" 2>"$w/err" &
+	spid=$! ready=ready
+elif [[ $probe ]]; then
 	"${pin[@]}" build/bench/pcap-probe -i "$va" -o kafka -b "$broker" -t cpu "$@" >"$w/out" 2>"$w/err" &
 	spid=$! ready=ready
 else
 	"${pin[@]}" "$XS" run -i "$va" -b "$broker" -t cpu --spool-dir "$w/spool" "$@" >"$w/out" 2>"$w/err" &
 	spid=$! ready="capturing;"
 fi
-until grep -q "$ready" "$w/err"; do sleep 0.1; done
+until grep -qs "$ready" "$w/err"; do sleep 0.1; done
 # per thread: its name, CPU time (ns) and context switches (its wakeups)
 snap() {
 	for t in /proc/"$spid"/task/*; do
@@ -64,9 +71,13 @@ snap() {
 	done
 }
 snap >"$w/before"
-ip netns exec "$ns" "${gpin[@]}" build/bench/xs-gen -i "$vb" -m "$(<"/sys/class/net/$va/address")" \
-	-r "$rate" -n $((rate * secs)) -s 64 -f 1024 >/dev/null 2>&1
-sleep 2
+if [[ $alone ]]; then # its line comes after its last delivery report
+	until grep -q '"tool"' "$w/out"; do sleep 0.1; done
+else
+	ip netns exec "$ns" "${gpin[@]}" build/bench/xs-gen -i "$vb" -m "$(<"/sys/class/net/$va/address")" \
+		-r "$rate" -n $((rate * secs)) -s 64 -f 1024 >/dev/null 2>&1
+	sleep 2
+fi
 snap >"$w/after"
 kill -INT "$spid"
 wait "$spid" || true

@@ -6,6 +6,12 @@
  * librdkafka takes them, with the shared producer settings. On QUEUE_FULL
  * it serves delivery reports and retries (--drop-on-full: counts a drop,
  * as pcap-probe does). Prints records/s up to the last delivery report.
+ *
+ * --rate paces it as a receiver would be paced by its traffic: every
+ * RATE_TICK_NS it produces what is due and serves the delivery reports,
+ * then sleeps (the sensor naps up to 4 ms). After the last report it waits
+ * for SIGINT/SIGTERM, so that bench/cpu_split.sh --alone can read its
+ * threads' CPU time: what librdkafka alone costs per record at that rate.
  */
 #include "../lib/bench_util.h"
 #include "flow_parse.h"
@@ -17,6 +23,7 @@
 
 #define ALONE_MAX_FLOWS (1u << 20)
 #define ALONE_MAX_VALUE (1u << 20)
+#define RATE_TICK_NS 4000000ull
 
 struct alone_ctx {
 	struct bench_delivery dr; /* delivery reports */
@@ -33,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "drop-on-full", no_argument, NULL, 'D' },
 	{ "flush-ms", required_argument, NULL, 'F' },
 	{ "cpu", required_argument, NULL, 'c' },
+	{ "rate", required_argument, NULL, 'r' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -52,6 +60,8 @@ static void usage(FILE *f)
 		"  -D, --drop-on-full  count QUEUE_FULL as a drop instead of retrying\n"
 		"  -F, --flush-ms MS   flush timeout at the end (default 30000)\n"
 		"  -c, --cpu CPU       pin to CPU (librdkafka's threads too)\n"
+		"  -r, --rate PPS      paced: what is due every 4 ms, reports served, then\n"
+		"                      a sleep; after the last report, wait for SIGINT\n"
 		"  -v, --verbose, --version, -h --help\n");
 }
 
@@ -73,12 +83,28 @@ static void flow_key_of(uint32_t i, struct flow_key *key)
 	*key = pkt.key;
 }
 
+/* Serves the delivery reports, sleeps to the next tick; returns how many
+ * records are due by then (of count) at rate per second from start. */
+static uint64_t pace(rd_kafka_t *rk, uint64_t start, uint64_t rate, uint64_t count)
+{
+	uint64_t tick, due;
+	struct timespec ts;
+
+	rd_kafka_poll(rk, 0);
+	tick = start + ((bench_now_ns() - start) / RATE_TICK_NS + 1) * RATE_TICK_NS;
+	ts.tv_sec = (time_t)(tick / 1000000000ull);
+	ts.tv_nsec = (long)(tick % 1000000000ull);
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	due = rate * (tick - start) / 1000000000ull;
+	return due < count ? due : count;
+}
+
 int main(int argc, char **argv)
 {
 	const char *brokers = NULL, *topic = "xsbench", *hdr_iface = NULL, *meta_iface = NULL;
 	uint8_t meta[16 + 16];
 	size_t meta_len = 0;
-	uint64_t count = 1000000, size = 60, flows = 1024, v;
+	uint64_t count = 1000000, size = 60, flows = 1024, rate = 0, v;
 	uint64_t produced = 0, queue_full = 0, errors = 0;
 	unsigned int flush_ms = 30000;
 	struct alone_ctx ctx = { 0 };
@@ -91,7 +117,7 @@ int main(int argc, char **argv)
 	char errstr[512];
 	uint8_t *value = NULL;
 
-	while ((c = getopt_long(argc, argv, "b:t:n:s:k:H:M:DF:c:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:t:n:s:k:H:M:DF:c:r:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': brokers = optarg; break;
 		case 't': topic = optarg; break;
@@ -114,6 +140,7 @@ int main(int argc, char **argv)
 			flush_ms = (unsigned int)v;
 			break;
 		case 'c': cpu = atoi(optarg); break;
+		case 'r': if (bench_parse_u64(optarg, &rate) || !rate) goto bad; break;
 		case 'v': verbose = 1; break;
 		case 'V': printf("kafka-alone %s\n", XS_BENCH_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -168,12 +195,16 @@ bad:
 	bench_ready();
 
 	start = bench_now_ns();
-	for (uint64_t i = 0; i < count && !bench_stop;) {
+	for (uint64_t i = 0, due = rate ? 0 : count; i < count && !bench_stop;) {
 		uint64_t now = clock_ns(CLOCK_REALTIME), ts_be = htobe64(now);
 		uint32_t queue_be = 0, len_be = htonl((uint32_t)size);
 		uint8_t dir = (uint8_t)(i & 1);
 		rd_kafka_resp_err_t r;
 
+		if (i >= due) { /* paced: the reports, a sleep, what is due then */
+			due = pace(rk, start, rate, count);
+			continue;
+		}
 		if (meta_iface) { /* as the sensor builds it per record */
 			meta_len = 16 + strnlen(meta_iface, 16);
 			meta[0] = 1;
@@ -247,6 +278,9 @@ bad:
 	       (unsigned long long)user_ns, (unsigned long long)sys_ns);
 	bench_print_latency(&ctx.dr);
 	printf("}\n");
+	fflush(stdout);
+	while (rate && !bench_stop) /* the caller reads our threads' CPU, then stops us */
+		usleep(100000);
 	ret = ctx.dr.delivered == count && !ctx.dr.failed ? 0 : 1;
 
 cleanup:
