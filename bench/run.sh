@@ -9,7 +9,8 @@
 #   max     xs-gen at its maximum rate, --trials times
 #   common  xs-gen paced at --common-rate: CPU per delivered packet
 #   search  binary search of the highest zero-loss paced rate
-# and "alone" variants (kafka-alone) run --trials times in the max phase.
+# and "alone" variants (kafka-alone) run --trials times in the max phase;
+# "paced" ones (kafka-alone -r) in the common phase, at the common rate.
 # Per trial: generator pps, the receiver's count, loss, system-wide and
 # per-core busy time (/proc/stat: wall time minus idle time), the
 # receiver's CPU (all its threads, /proc/PID/task/*/schedstat: exact) and
@@ -336,7 +337,7 @@ subst() { # subst TEMPLATE IDX
 	c=${c//\{iface\}/$rx_if} c=${c//\{brokers\}/$brokers} c=${c//\{topic\}/$topic}
 	c=${c//\{bin\}/$bin_dir} c=${c//\{build\}/$build_dir} c=${c//\{root\}/$root}
 	c=${c//\{count\}/$count} c=${c//\{flows\}/$flows} c=${c//\{size\}/$size}
-	c=${c//\{frame_len\}/$frame_len} c=${c//\{cpu\}/$rx_cpu}
+	c=${c//\{frame_len\}/$frame_len} c=${c//\{cpu\}/$rx_cpu} c=${c//\{rate\}/${pace_rate:-0}}
 	printf '%s' "$c"
 }
 
@@ -492,6 +493,36 @@ alone_trial() {
 	log "$(printf '%-14s max    #%-2s %s records in %s ns' "${V_NAME[$i]}" "$trial" "$got" "$el")"
 }
 
+# paced_trial IDX TRIAL RATE COUNT: a paced variant produces COUNT records
+# at RATE, prints its line after the last delivery report and waits for
+# SIGINT: its CPU up to that line, per record, as a receiver's at the
+# common rate (subst reads pace_rate and count from here)
+paced_trial() {
+	local i=$1 trial=$2 pace_rate=$3 count=$4 rxj got p0 p1 t0 t1 a0 a1 _g _r
+	start_rx "$i"
+	if ! wait_ready "$i"; then
+		stop_rx
+		fail_trial "$i" common "did not start"
+		return
+	fi
+	p0=$(proc_cpu "$rx_pid")
+	read -r t0 a0 _g _r < <(cpu_snapshot)
+	while ! grep -q '^{' "$tmp/rx.out" && kill -0 "$rx_pid" 2>/dev/null; do sleep 0.05; done
+	read -r t1 a1 _g _r < <(cpu_snapshot)
+	p1=$(proc_cpu "$rx_pid")
+	stop_rx
+	rxj=$(rx_json)
+	got=$(jget "$rxj" "${V_FIELD[$i]}")
+	if [[ -z $got || -z $p1 ]]; then
+		fail_trial "$i" common "no result"
+		return
+	fi
+	printf '{"phase":"common","variant":"%s","trial":%s,"rate":%s,"offered":%s,"got":%s,"loss":%s,"wall_ns":%s,"ncpu":%s,"sys_busy_ns":%s,"rx_proc_ns":%s,"rx":%s}\n' \
+		"${V_NAME[$i]}" "$trial" "$pace_rate" "$count" "$got" $((count - got)) $((t1 - t0)) \
+		"$ncpu" "$(busy_ns "$t0" "$t1" "$a0" "$a1" "$ncpu")" $((p1 - p0)) "$rxj" >>"$raw"
+	log "$(printf '%-14s common #%-2s rate %-8s %s records' "${V_NAME[$i]}" "$trial" "$pace_rate" "$got")"
+}
+
 # --- statistics --------------------------------------------------------------
 
 kfmt() { awk -v v="$1" 'BEGIN { if (v >= 1e6) printf "%.2fM", v / 1e6; else printf "%.0fk", v / 1e3 }'; }
@@ -627,7 +658,7 @@ if [[ ,$phases, == *,max,* ]]; then
 		for i in "${active[@]}"; do
 			if has_flag "$i" alone; then
 				alone_trial "$i" "$t"
-			else
+			elif has_flag "$i" traffic; then
 				traffic_trial "$i" max "$t" 0 "$count"
 			fi
 		done
@@ -637,8 +668,12 @@ fi
 # phase 2: the common offered rate
 if [[ ,$phases, == *,common,* ]]; then
 	for ((t = 1; t <= common_trials; t++)); do
-		for i in "${traffic[@]}"; do
-			traffic_trial "$i" common "$t" "$common_rate" "$((common_rate * common_secs))"
+		for i in "${active[@]}"; do
+			if has_flag "$i" paced; then
+				paced_trial "$i" "$t" "$common_rate" "$((common_rate * common_secs))"
+			elif has_flag "$i" traffic; then
+				traffic_trial "$i" common "$t" "$common_rate" "$((common_rate * common_secs))"
+			fi
 		done
 	done
 fi
@@ -732,7 +767,7 @@ loss_table() {
 			lat=$(awk -v a="$(stat "$phase" "$n" p50 median)" -v b="$(stat "$phase" "$n" p99 median)" \
 				'BEGIN { printf "%.2f / %.2f", a / 1000, b / 1000 }')
 		fi
-		if has_flag "$i" alone; then
+		if has_flag "$i" alone || has_flag "$i" paced; then
 			printf '| %s | – | – | – | %s |\n' "$n" "$lat"
 			continue
 		fi
@@ -789,6 +824,12 @@ elapsed=$(($(date +%s) - start_ts))
 		if has_flag "$i" alone; then
 			printf '| %s | – | %s records/s | – | – | – | %s ns/record | – | – | – | – | – |\n' \
 				"$n" "$(stat max "$n" rps)" "$(stat max "$n" sys_ns_pkt)"
+			continue
+		fi
+		if has_flag "$i" paced; then
+			printf '| %s | – | – | – | – | %s | – | – | – | %s | %s | – |\n' "$n" \
+				"$(stat common "$n" loss_pct)" "$(stat common "$n" proc_ns_pkt)" \
+				"$(stat common "$n" proc_pct)"
 			continue
 		fi
 		zl=–
