@@ -9,7 +9,8 @@
  * (producer_conf.h). QUEUE_FULL counts a drop, it never blocks.
  * --output null reads and keys but produces nothing.
  *
- * At SIGINT/SIGTERM/--duration: flush with a timeout, print one JSON line.
+ * At SIGINT/SIGTERM/--duration: read the ring to the end (pcap_recv =
+ * received + pcap_drop), flush with a timeout, print one JSON line.
  */
 #include "../lib/bench_util.h"
 #include "flow_parse.h"
@@ -264,6 +265,38 @@ static int open_producer(struct probe_ctx *ctx)
 	return 0;
 }
 
+/*
+ * At a stop, what the ring holds is read to the end, as the sensor reads
+ * its RX ring (read_to_end): every frame the kernel counted in pcap_recv
+ * is then read or counted in pcap_drop. A block the kernel has not retired
+ * yet shows once the block timeout has passed: done after two empty looks
+ * that far apart, or after 30 s.
+ */
+static void drain(pcap_t *p, struct probe_ctx *ctx)
+{
+	uint64_t deadline = bench_now_ns() + 30000000000ull;
+	char errbuf[PCAP_ERRBUF_SIZE];
+	int idle = 0, n;
+
+	if (pcap_setnonblock(p, 1, errbuf)) {
+		fprintf(stderr, "pcap_setnonblock: %s\n", errbuf);
+		return;
+	}
+	while (idle < 2 && bench_now_ns() < deadline) {
+		n = pcap_dispatch(p, -1, on_packet, (u_char *)ctx);
+		if (n == PCAP_ERROR)
+			return;
+		if (ctx->rk)
+			rd_kafka_poll(ctx->rk, 0);
+		if (n > 0 || n == PCAP_ERROR_BREAK) { /* a break request, now cleared */
+			idle = 0;
+			continue;
+		}
+		idle++;
+		usleep((ctx->o->timeout_ms + 10) * 1000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct probe_opts o = {
@@ -307,6 +340,8 @@ int main(int argc, char **argv)
 			rd_kafka_poll(ctx.rk, 0);
 	}
 	end = bench_now_ns();
+	if (!err)
+		drain(p, &ctx);
 	if (pcap_stats(p, &ps))
 		fprintf(stderr, "pcap_stats: %s\n", pcap_geterr(p));
 	if (ctx.rk) {
