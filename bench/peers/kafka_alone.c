@@ -196,15 +196,15 @@ bad:
 
 	start = bench_now_ns();
 	for (uint64_t i = 0, due = rate ? 0 : count; i < count && !bench_stop;) {
+		if (i >= due) { /* paced: the reports, a sleep, what is due then */
+			due = pace(rk, start, rate, count);
+			continue;
+		}
 		uint64_t now = clock_ns(CLOCK_REALTIME), ts_be = htobe64(now);
 		uint32_t queue_be = 0, len_be = htonl((uint32_t)size);
 		uint8_t dir = (uint8_t)(i & 1);
 		rd_kafka_resp_err_t r;
 
-		if (i >= due) { /* paced: the reports, a sleep, what is due then */
-			due = pace(rk, start, rate, count);
-			continue;
-		}
 		if (meta_iface) { /* as the sensor builds it per record */
 			meta_len = 16 + strnlen(meta_iface, 16);
 			meta[0] = 1;
