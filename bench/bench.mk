@@ -6,7 +6,7 @@
 # starts with BENCH_ or bench-.
 #
 # Targets:
-#   bench-build   build/bench/{xs-gen,xdp-drop,afxdp-bare,pcap-probe,kafka-alone}
+#   bench-build   build/bench/{xs-gen,xdp-drop,afxdp-bare,pcap-probe,kafka-alone,kafka-batch}
 #                 and the BPF objects they load
 #   bench         bench-build, then the full run of bench/run.sh (needs root)
 #   bench-quick   bench-build, then bench/run.sh --quick (under a minute)
@@ -35,7 +35,7 @@ BENCH_LIBPCAP = $(call once,BENCH_LIBPCAP,pkg-config --libs libpcap)
 # librdkafka's per-record allocations on both sides of a comparison
 BENCH_LIBKAFKA = $(call once,BENCH_LIBRDKAFKA,pkg-config --libs rdkafka) $(JEMALLOC)
 
-BENCH_BINS := $(addprefix $(BENCH_OUT)/,xs-gen xdp-drop afxdp-bare pcap-probe kafka-alone)
+BENCH_BINS := $(addprefix $(BENCH_OUT)/,xs-gen xdp-drop afxdp-bare pcap-probe kafka-alone kafka-batch)
 BENCH_BPF_OBJS := $(addprefix $(BENCH_OUT)/,xdp_drop.bpf.o xsk_redirect.bpf.o)
 
 .PHONY: bench-build bench bench-quick bench-cpu bench-clean bench-fault
@@ -53,7 +53,7 @@ bench-quick: bench-build
 # the receiver gets BENCH_CPU_LIMIT % of its CPU (bench/RESULTS.md)
 BENCH_CPU_LIMIT ?= 15
 bench-cpu: bench-build $(BUILD)/xdpsensor
-	$(BENCH_SRC)/run.sh --variants pcap-kafka,kafka-alone-meta,kafka-alone-meta-paced,xdpsensor-kafka \
+	$(BENCH_SRC)/run.sh --variants pcap-kafka,kafka-alone-meta,kafka-alone-meta-paced,kafka-batch-meta-paced,xdpsensor-kafka \
 		--rx-cpu-limit $(BENCH_CPU_LIMIT) --trials 3 --common-rate 100k \
 		--search-count 3M --search-steps 6 --out $(BENCH_OUT)/cpu
 
@@ -100,6 +100,11 @@ $(BENCH_OUT)/pcap-probe: $(BENCH_SRC)/peers/pcap_probe.c user/util/latency.c $(P
 	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_LIBPCAP) $(BENCH_LIBKAFKA)
 
 $(BENCH_OUT)/kafka-alone: $(BENCH_SRC)/peers/kafka_alone.c user/util/latency.c $(PKG_STAMP) | $(BENCH_OUT)
+	$(BENCH_MSG) CC $@
+	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_LIBKAFKA)
+
+# links librdkafka only for its murmur2 partitioner (the sensor's)
+$(BENCH_OUT)/kafka-batch: $(BENCH_SRC)/peers/kafka_batch.c user/util/latency.c $(PKG_STAMP) | $(BENCH_OUT)
 	$(BENCH_MSG) CC $@
 	$(BENCH_Q)$(CC) $(BENCH_CFLAGS) $(filter %.c,$^) -o $@ $(BENCH_LIBKAFKA)
 

@@ -9,27 +9,30 @@
 #
 # XS=PATH measures another build of the sensor (an A/B of one change).
 # WRAP="TOOL ARGS" runs the receiver under a tool (bench/callgrind.sh: valgrind).
-# usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe|--alone] [-- ARGS...]
+# usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe|--alone|--batch] [-- ARGS...]
 #   e.g. bench/cpu_split.sh --rate 50000 -- --headers all
 # --probe measures the classic probe (build/bench/pcap-probe) instead, the
 # peer of issue #11's CPU target: its threads side by side with the sensor's.
 # --alone measures kafka-alone paced at the rate, no capture at all (ARGS:
 # its options, e.g. -M IFNAME for the sensor's compact header): the floor
 # librdkafka's per-record calls put under any receiver that uses them.
+# --batch measures kafka-batch the same way: the same records through
+# record batches of its own (no librdkafka), what a producer of ours costs.
 # Root; starts a broker of its own. One JSON line: ns per delivered record
 # per thread name, and the total; context switches per 1000 records per
 # thread name (its wake-ups: on a VM each costs microseconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=50000 secs=10 probe= alone=
+rate=50000 secs=10 probe= alone= batch=
 while (($#)); do
 	case $1 in
 	--rate) rate=$2; shift 2 ;;
 	--seconds) secs=$2; shift 2 ;;
 	--probe) probe=1; shift ;;
 	--alone) alone=1; shift ;;
+	--batch) alone=1 batch=1; shift ;;
 	--) shift; break ;;
-	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe|--alone] [-- ARGS...]" >&2; exit 2 ;;
+	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe|--alone|--batch] [-- ARGS...]" >&2; exit 2 ;;
 	esac
 done
 ns=xscpu-$$ va=xc$$a vb=xc$$b w=$(mktemp -d /tmp/xs-cpu.XXXXXX) spid=
@@ -53,7 +56,10 @@ XS=${XS:-build/xdpsensor} pin=(taskset -c 1) gpin=(taskset -c 0)
 (($(nproc) >= 2)) || pin=() gpin=()
 read -r -a wrap <<<"${WRAP:-}"
 pin+=("${wrap[@]}")
-if [[ $alone ]]; then
+if [[ $batch ]]; then
+	"${pin[@]}" build/bench/kafka-batch -b "$broker" -t cpu -r "$rate" -n $((rate * secs)) "$@" >"$w/out" 2>"$w/err" &
+	spid=$! ready=ready
+elif [[ $alone ]]; then
 	"${pin[@]}" build/bench/kafka-alone -b "$broker" -t cpu -r "$rate" -n $((rate * secs)) "$@" >"$w/out" 2>"$w/err" &
 	spid=$! ready=ready
 elif [[ $probe ]]; then

@@ -771,7 +771,11 @@ loss_table() {
 			printf '| %s | – | – | – | %s |\n' "$n" "$lat"
 			continue
 		fi
-		line=$(median_loss_trial "$n")
+		line=$(median_loss_trial "$n" || true)
+		if [[ -z $line ]]; then # no max-rate trials (--phases)
+			printf '| %s | – | – | – | %s |\n' "$n" "$lat"
+			continue
+		fi
 		lost=$(raw_field "$line" loss)
 		where='' left=$lost
 		for k in "${drop_keys[@]}"; do

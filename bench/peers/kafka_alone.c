@@ -7,14 +7,14 @@
  * it serves delivery reports and retries (--drop-on-full: counts a drop,
  * as pcap-probe does). Prints records/s up to the last delivery report.
  *
- * --rate paces it as a receiver would be paced by its traffic: every
- * RATE_TICK_NS it produces what is due and serves the delivery reports,
- * then sleeps (the sensor naps up to 4 ms). After the last report it waits
+ * --rate paces it as a receiver would be paced by its traffic: every 4 ms
+ * it produces what is due and serves the delivery reports, then sleeps
+ * (the sensor naps up to 4 ms). After the last report it waits
  * for SIGINT/SIGTERM, so that bench/cpu_split.sh --alone can read its
  * threads' CPU time: what librdkafka alone costs per record at that rate.
  */
 #include "../lib/bench_util.h"
-#include "flow_parse.h"
+#include "../lib/alone_records.h"
 #include "producer_conf.h"
 
 #include <endian.h>
@@ -23,7 +23,6 @@
 
 #define ALONE_MAX_FLOWS (1u << 20)
 #define ALONE_MAX_VALUE (1u << 20)
-#define RATE_TICK_NS 4000000ull
 
 struct alone_ctx {
 	struct bench_delivery dr; /* delivery reports */
@@ -65,44 +64,18 @@ static void usage(FILE *f)
 		"  -v, --verbose, --version, -h --help\n");
 }
 
-/* The key xs-gen's flow i gets: 198.18.0.0 + (i mod 65536) port
- * 1024 + (i mod 50000) -> 198.19.0.1:9, through the sensor's parser. */
-static void flow_key_of(uint32_t i, struct flow_key *key)
-{
-	uint8_t f[42] = { [12] = 0x08, [14] = 0x45, [17] = 28, [23] = 17,
-			  [26] = 198, [27] = 18, [30] = 198, [31] = 19, [33] = 1,
-			  [37] = 9, [39] = 8 };
-	uint16_t sport = (uint16_t)(1024 + i % 50000);
-	struct xs_packet pkt;
-
-	f[28] = (uint8_t)(i >> 8);
-	f[29] = (uint8_t)i;
-	f[34] = (uint8_t)(sport >> 8);
-	f[35] = (uint8_t)sport;
-	xs_parse_frame(f, f + sizeof(f), &pkt, XS_MAX_DECAP);
-	*key = pkt.key;
-}
-
 /* Serves the delivery reports, sleeps to the next tick; returns how many
- * records are due by then (of count) at rate per second from start. */
+ * records are due by then. */
 static uint64_t pace(rd_kafka_t *rk, uint64_t start, uint64_t rate, uint64_t count)
 {
-	uint64_t tick, due;
-	struct timespec ts;
-
 	rd_kafka_poll(rk, 0);
-	tick = start + ((bench_now_ns() - start) / RATE_TICK_NS + 1) * RATE_TICK_NS;
-	ts.tv_sec = (time_t)(tick / 1000000000ull);
-	ts.tv_nsec = (long)(tick % 1000000000ull);
-	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-	due = rate * (tick - start) / 1000000000ull;
-	return due < count ? due : count;
+	return bench_pace(start, rate, count);
 }
 
 int main(int argc, char **argv)
 {
 	const char *brokers = NULL, *topic = "xsbench", *hdr_iface = NULL, *meta_iface = NULL;
-	uint8_t meta[16 + 16];
+	uint8_t meta[BENCH_META_MAX];
 	size_t meta_len = 0;
 	uint64_t count = 1000000, size = 60, flows = 1024, rate = 0, v;
 	uint64_t produced = 0, queue_full = 0, errors = 0;
@@ -166,7 +139,7 @@ bad:
 		goto cleanup;
 	}
 	for (uint32_t i = 0; i < flows; i++)
-		flow_key_of(i, &keys[i]);
+		bench_flow_key(i, &keys[i]);
 	for (uint64_t i = 0; i < size; i++)
 		value[i] = (uint8_t)i;
 
@@ -205,15 +178,8 @@ bad:
 		uint8_t dir = (uint8_t)(i & 1);
 		rd_kafka_resp_err_t r;
 
-		if (meta_iface) { /* as the sensor builds it per record */
-			meta_len = 16 + strnlen(meta_iface, 16);
-			meta[0] = 1;
-			meta[1] = dir;
-			meta[2] = meta[3] = 0;
-			memcpy(meta + 4, &len_be, 4);
-			memcpy(meta + 8, &ts_be, 8);
-			memcpy(meta + 16, meta_iface, meta_len - 16);
-		}
+		if (meta_iface) /* as the sensor builds it per record */
+			meta_len = bench_meta_encode(meta, meta_iface, dir, (uint32_t)size, now);
 		r = meta_iface ?
 			rd_kafka_producev(
 				rk, RD_KAFKA_V_RKT(rkt),

@@ -24,6 +24,7 @@
 #     the kernel allows it: exactly once and byte-identical in the topic
 #   the sensor as a service (service.sh): --metrics with promtool and a
 #     Prometheus server, a secured Kafka (TLS + SCRAM)
+#   the bench's kafka-batch writes what kafka-alone writes (issue #11)
 # After every test: no XDP program, pins, state file or changed offload.
 #
 # Environment: XDPSENSOR (default build/xdpsensor), PCAPS_DIR (default
@@ -690,6 +691,55 @@ test_jumbo() {
 	report "$label: nothing left behind"
 }
 
+# The bench's kafka-batch (bench/peers/kafka_batch.c: issue #11's measure
+# of record batches of our own) must write what kafka-alone writes through
+# librdkafka, or its figure means nothing: the broker checks each batch's
+# CRC, and a consumer reads the same keys, values and header, partition by
+# partition in the same order (the same murmur2).
+test_batch_peer() {
+	local label="kafka-batch (bench peer)" d=$W/batch n=5000 t
+	mkdir -p "$d"
+	if [ -z "$BROKER" ]; then
+		tap_not_ok "$label: no Kafka broker (it should have started above)"
+		return
+	fi
+	for t in batch alone; do
+		tests/kafka/broker.sh create-topic "$BROKER_DIR" "xs-e2e-$t-$$" "$PARTS" 2>"$d/topic.err" ||
+			fail "cannot create topic xs-e2e-$t-$$: $(tail -n 2 "$d/topic.err" | tr '\n' ' ')"
+		"build/bench/kafka-$t" -b "$BROKER" -t "xs-e2e-$t-$$" -n "$n" -k 100 -M "$VA" \
+			>"$d/$t.json" 2>"$d/$t.err" ||
+			fail "kafka-$t exited $?: $(tail -n 2 "$d/$t.err" | tr '\n' ' ')"
+		timeout 120 "$CONSUME" -b "$BROKER" -t "xs-e2e-$t-$$" -e -I 20000 >"$d/$t.jsonl" \
+			2>"$d/$t.consume.err" || fail "consuming xs-e2e-$t-$$ failed"
+	done
+	python3 - "$d" "$n" "$VA" <<'PY' || fail "$(cat "$d/compare.err")"
+import collections, json, sys
+d, n, iface = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def load(t):
+    by_part = collections.defaultdict(list)
+    for line in open(f"{d}/{t}.jsonl"):
+        r = json.loads(line)
+        if r["key"] is None:  # kafka-alone's warm-up record
+            continue
+        meta = bytes.fromhex(r["headers"].get("xs.meta") or "")
+        by_part[r["partition"]].append((r["key"], r["value"], meta[:1], meta[4:8], meta[16:]))
+    return by_part
+batch, alone = load("batch"), load("alone")
+problems = []
+total = sum(map(len, batch.values()))
+if total != n:
+    problems.append(f"{total} of {n} records in the topic")
+if batch != alone:
+    problems.append("its records differ from kafka-alone's (key, value, header or partition order)")
+want = (b"\x01", (60).to_bytes(4, "big"), iface.encode())
+if any(rec[2:] != want for recs in batch.values() for rec in recs):
+    problems.append("a record without the compact header kafka-alone writes")
+open(f"{d}/compare.err", "w").write("; ".join(problems))
+sys.exit(1 if problems else 0)
+PY
+	report "$label: its $n records are kafka-alone's, read back by a consumer"
+}
+
 # ------------------------------------------------------------------ main
 
 trap cleanup EXIT
@@ -718,4 +768,5 @@ test_metrics_port_busy
 test_metrics
 test_secured_kafka
 test_jumbo
+test_batch_peer
 tap_end
