@@ -265,7 +265,7 @@ static int take_response(struct writer *w, int timeout_ms)
  * response first when 5 are in flight). Returns 0 or -1. */
 static int send_batches(struct writer *w)
 {
-	uint8_t head[256], parts[MAX_PARTITIONS][8], *p;
+	uint8_t head[320], parts[MAX_PARTITIONS][8], *p; /* head: a topic of up to 200 bytes */
 	struct iovec iov[1 + 2 * MAX_PARTITIONS];
 	struct request *q;
 	int n = 1, used = 0, err;
