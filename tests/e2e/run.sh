@@ -703,6 +703,10 @@ test_batch_peer() {
 		tap_not_ok "$label: no Kafka broker (it should have started above)"
 		return
 	fi
+	if [ ! -x build/bench/kafka-batch ] || [ ! -x build/bench/kafka-alone ]; then
+		tap_skip "$label" "build/bench/kafka-batch or kafka-alone missing (make test-build)"
+		return
+	fi
 	for t in batch alone; do
 		tests/kafka/broker.sh create-topic "$BROKER_DIR" "xs-e2e-$t-$$" "$PARTS" 2>"$d/topic.err" ||
 			fail "cannot create topic xs-e2e-$t-$$: $(tail -n 2 "$d/topic.err" | tr '\n' ' ')"
