@@ -25,14 +25,14 @@
 # costs microseconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=50000 secs=10 probe= alone= batch=
+rate=50000 secs=10 probe= peer=
 while (($#)); do
 	case $1 in
 	--rate) rate=$2; shift 2 ;;
 	--seconds) secs=$2; shift 2 ;;
 	--probe) probe=1; shift ;;
-	--alone) alone=1; shift ;;
-	--batch) alone=1 batch=1; shift ;;
+	--alone) peer=kafka-alone; shift ;;
+	--batch) peer=kafka-batch; shift ;;
 	--) shift; break ;;
 	*) echo "usage: bench/cpu_split.sh [--rate PPS] [--seconds S] [--probe|--alone|--batch] [-- ARGS...]" >&2; exit 2 ;;
 	esac
@@ -58,11 +58,9 @@ XS=${XS:-build/xdpsensor} pin=(taskset -c 1) gpin=(taskset -c 0)
 (($(nproc) >= 2)) || pin=() gpin=()
 read -r -a wrap <<<"${WRAP:-}"
 pin+=("${wrap[@]}")
-if [[ $batch ]]; then
-	"${pin[@]}" build/bench/kafka-batch -b "$broker" -t cpu -r "$rate" -n $((rate * secs)) "$@" >"$w/out" 2>"$w/err" &
-	spid=$! ready=ready
-elif [[ $alone ]]; then
-	"${pin[@]}" build/bench/kafka-alone -b "$broker" -t cpu -r "$rate" -n $((rate * secs)) "$@" >"$w/out" 2>"$w/err" &
+if [[ $peer ]]; then # a Kafka-only peer, paced
+	"${pin[@]}" "build/bench/$peer" -b "$broker" -t cpu -r "$rate" -n $((rate * secs)) "$@" \
+		>"$w/out" 2>"$w/err" &
 	spid=$! ready=ready
 elif [[ $probe ]]; then
 	"${pin[@]}" build/bench/pcap-probe -i "$va" -o kafka -b "$broker" -t cpu "$@" >"$w/out" 2>"$w/err" &
@@ -79,7 +77,7 @@ snap() {
 	done
 }
 snap >"$w/before"
-if [[ $alone ]]; then # its line comes after its last delivery report
+if [[ $peer ]]; then # its line comes after its last delivery report (response)
 	until grep -q '"tool"' "$w/out"; do sleep 0.1; done
 else
 	ip netns exec "$ns" "${gpin[@]}" build/bench/xs-gen -i "$vb" -m "$(<"/sys/class/net/$va/address")" \
@@ -106,7 +104,7 @@ s = json.loads(open(w + "/out").read())
 n = max(s["delivered"], 1)
 per = {k: round((a[k] - b.get(k, 0)) / n) for k in a}
 wakeups = {k: round(1000 * (as_[k] - bs.get(k, 0)) / n, 1) for k in as_}
-# offered: what xs-gen was asked to send (or Kafka alone to produce); this
+# offered: what xs-gen was asked to send (or the Kafka-only peer to produce); this
 # script measures CPU, not loss: a shortfall may be the generator's or the
 # veth pair's, which the receiver's own counters do not see
 print(json.dumps({"rate": rate, "args": args, "offered": rate * secs,
