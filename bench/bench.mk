@@ -53,19 +53,22 @@ bench-quick: bench-build
 # the receiver gets BENCH_CPU_LIMIT % of its CPU (bench/RESULTS.md)
 BENCH_CPU_LIMIT ?= 15
 bench-cpu: bench-build $(BUILD)/xdpsensor
-	$(BENCH_SRC)/run.sh --variants pcap-kafka,kafka-alone-meta,kafka-alone-meta-paced,kafka-batch-meta-paced,xdpsensor-kafka \
+	$(BENCH_SRC)/run.sh --variants pcap-kafka,kafka-alone-meta,kafka-alone-meta-paced,kafka-batch-meta-paced,xdpsensor-kafka,xdpsensor-kafka-batch \
 		--rx-cpu-limit $(BENCH_CPU_LIMIT) --trials 3 --common-rate 100k \
 		--search-count 3M --search-steps 6 --out $(BENCH_OUT)/cpu
 
 # Issue 11's target 4: the broker stopped, killed, and the sensor killed in
 # the backlog, FAULT_OUTAGE seconds at FAULT_RATE (half the sensor's
 # zero-loss rate of `make bench`); one JSON line each (bench/fault.sh).
+# FAULT_PRODUCER=batch: the same through the sensor's own writer.
 FAULT_RATE ?= 100000
 FAULT_OUTAGE ?= 30
+FAULT_PRODUCER ?= librdkafka
 bench-fault: bench-build $(BUILD)/xdpsensor $(BUILD)/e2e/xs-consume
 	$(BENCH_Q)for f in stop kill sensor-kill; do \
-		$(BENCH_SRC)/fault.sh --fault $$f --rate $(FAULT_RATE) --outage $(FAULT_OUTAGE) || exit 1; \
-	done | tee $(BENCH_OUT)/fault.jsonl
+		$(BENCH_SRC)/fault.sh --fault $$f --rate $(FAULT_RATE) --outage $(FAULT_OUTAGE) \
+			--producer $(FAULT_PRODUCER) || exit 1; \
+	done | tee $(BENCH_OUT)/fault-$(FAULT_PRODUCER).jsonl
 
 bench-clean:
 	$(BENCH_Q)rm -rf $(BENCH_OUT)

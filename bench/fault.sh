@@ -25,7 +25,7 @@
 # lost if the ring was full (lost_in_restart, capture_no_socket).
 #
 # usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart|sensor-crash [--rate PPS]
-#        [--outage S] [--flows N] [--spool-max BYTES] [--handover]
+#        [--outage S] [--flows N] [--spool-max BYTES] [--handover] [--producer KIND]
 # (root; default rate 100k, outage 30 s, 1024 flows, a 4 GiB spool: the
 # outage's records must fit, about 150 bytes each for 64-byte frames, and a
 # killed broker takes another ~10 s to come back)
@@ -44,7 +44,8 @@ while (($#)); do
 	--flows) flows=$2; shift 2 ;;
 	--spool-max) spool_max=$2; shift 2 ;;
 	--handover) run_args+=(--handover); shift ;;
-	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart|sensor-crash [--rate PPS] [--outage S] [--flows N] [--spool-max BYTES] [--handover]" >&2; exit 2 ;;
+	--producer) run_args+=(--producer "$2"); shift 2 ;;
+	*) echo "usage: bench/fault.sh --fault stop|kill|sensor-kill|sensor-restart|sensor-crash [--rate PPS] [--outage S] [--flows N] [--spool-max BYTES] [--handover] [--producer KIND]" >&2; exit 2 ;;
 	esac
 done
 case $fault in stop | kill | sensor-kill | sensor-restart | sensor-crash) ;; *) echo "unknown --fault $fault" >&2; exit 2 ;; esac

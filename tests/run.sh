@@ -54,9 +54,13 @@ run_suite() {
 	build) tests/build/run.sh >"$out" 2>&1; rc=$?; count_tap build <"$out" ;;
 	pcaps) tests/pcaps/run.sh >"$out" 2>&1; rc=$?; count_tap pcaps <"$out" ;;
 	e2e)
-		# the spool's faults need a broker of their own: tests/e2e/spool.sh
+		# the spool's faults need a broker of their own: tests/e2e/spool.sh,
+		# once with each producer (--producer batch: the sensor's own writer)
 		tests/e2e/run.sh >"$out" 2>&1; rc=$?; count_tap e2e <"$out"
 		tests/e2e/spool.sh >"$out" 2>&1; rc2=$?; count_tap e2e/spool <"$out"
+		[ $rc -ne 0 ] || rc=$rc2
+		E2E_PRODUCER=batch tests/e2e/spool.sh >"$out" 2>&1; rc2=$?
+		count_tap e2e/spool-batch <"$out"
 		[ $rc -ne 0 ] || rc=$rc2 ;;
 	query) tests/query/run.sh >"$out" 2>&1; rc=$?; count_tap query <"$out" ;;
 	vm)

@@ -17,7 +17,6 @@
  */
 #include "../lib/bench_util.h"
 #include "../lib/alone_records.h"
-#include "../lib/kafka_wire.h"
 
 #include <endian.h>
 #include <getopt.h>
@@ -29,13 +28,56 @@
 #include <sys/uio.h>
 #include <librdkafka/rdkafka.h> /* only its murmur2 partitioner */
 #include "clock.h"
+#include "kafka_wire.h"
 #include "latency.h"
 
 #define MAX_PARTITIONS 64
+#define BATCH_MAX (1u << 20)	/* the broker's default max.message.bytes */
 #define MAX_IN_FLIGHT 5
 #define UNPACED_BURST 10000	/* records per request without --rate */
 
 enum { API_PRODUCE = 0, API_METADATA = 3 };
+
+/* One partition's batch being filled: BATCH_HEADER bytes left free, then
+ * the records. */
+struct record_batch {
+	uint8_t *buf;
+	size_t len;
+	uint32_t records;
+	int64_t first_ts, max_ts;
+};
+
+/* Appends one record (with one header, xs.meta, when meta is not NULL);
+ * 0, or -1 when the batch is full. */
+static int record_batch_add(struct record_batch *b, const void *key, size_t key_len,
+			    const void *value, size_t value_len, const void *meta, size_t meta_len,
+			    int64_t ts_ms)
+{
+	const struct wire_header h = { .name = "xs.meta", .value = meta, .len = (int32_t)meta_len };
+	const struct wire_record r = { .key = key, .key_len = (int32_t)key_len, .value = value,
+				       .value_len = (int32_t)value_len, .headers = &h,
+				       .nheaders = meta ? 1 : 0 };
+	int64_t ts_delta = b->records ? ts_ms - b->first_ts : 0;
+
+	if (b->len + wire_record_size(&r, ts_delta, b->records) > BATCH_MAX)
+		return -1;
+	if (!b->records)
+		b->first_ts = b->max_ts = ts_ms;
+	b->len = (size_t)(wire_record_put(b->buf + b->len, &r, ts_delta, b->records) - b->buf);
+	b->records++;
+	if (ts_ms > b->max_ts)
+		b->max_ts = ts_ms;
+	return 0;
+}
+
+/* Seals the batch as a plain producer's (no producer id); its size. */
+static size_t record_batch_seal(struct record_batch *b)
+{
+	static const struct wire_producer none = { .id = -1, .epoch = -1, .base_seq = -1 };
+
+	wire_batch_seal(b->buf, b->len, b->records, b->first_ts, b->max_ts, &none);
+	return b->len;
+}
 
 /* When each record was produced (wall-clock ns): its latency is from
  * there to its request's response, as kafka-alone's is to its report. */
@@ -122,11 +164,11 @@ static int send_all(int fd, struct iovec *iov, int n)
 /* The request header (v1) after the size, which is filled last. */
 static uint8_t *request_start(struct writer *w, uint8_t *p, int16_t api, int16_t version)
 {
-	p = put32(p, 0);
-	p = put16(p, api);
-	p = put16(p, version);
-	p = put32(p, ++w->corr);
-	return put_str(p, "xsbench-kafka-batch");
+	p = wire_put32(p, 0);
+	p = wire_put16(p, api);
+	p = wire_put16(p, version);
+	p = wire_put32(p, ++w->corr);
+	return wire_put_str(p, "xsbench-kafka-batch");
 }
 
 /* Reads one whole response into w->rx (blocking up to timeout_ms, or 0 to
@@ -173,37 +215,37 @@ static int learn_partitions(struct writer *w)
 	struct iovec iov;
 	ssize_t size;
 
-	p = put32(p, 1);
-	p = put_str(p, w->topic);
-	put32(req, (int32_t)(p - req - 4));
+	p = wire_put32(p, 1);
+	p = wire_put_str(p, w->topic);
+	wire_put32(req, (int32_t)(p - req - 4));
 	iov = (struct iovec){ req, (size_t)(p - req) };
 	if (send_all(w->fd, &iov, 1) || (size = read_response(w, 10000)) <= 0) {
 		fprintf(stderr, "kafka-batch: no metadata from the broker\n");
 		return -1;
 	}
-	struct reader r = { w->rx + 4, w->rx + 4 + size, 0 };
+	struct wire_reader r = { w->rx + 4, w->rx + 4 + size, 0 };
 	int64_t brokers, topics, err, n, leader = -1;
 
-	get(&r, 4); /* correlation id */
-	brokers = get(&r, 4);
+	wire_get(&r, 4); /* correlation id */
+	brokers = wire_get(&r, 4);
 	for (int64_t i = 0; i < brokers && !r.bad; i++) {
-		get(&r, 4);
-		skip_str(&r);
-		get(&r, 4);
+		wire_get(&r, 4);
+		wire_skip_str(&r);
+		wire_get(&r, 4);
 	}
-	topics = get(&r, 4);
-	err = get(&r, 2);
-	skip_str(&r);
-	n = get(&r, 4);
+	topics = wire_get(&r, 4);
+	err = wire_get(&r, 2);
+	wire_skip_str(&r);
+	n = wire_get(&r, 4);
 	for (int64_t i = 0; i < n && !r.bad; i++) {
-		int64_t perr = get(&r, 2), id = get(&r, 4), lead = get(&r, 4);
+		int64_t perr = wire_get(&r, 2), id = wire_get(&r, 4), lead = wire_get(&r, 4);
 
 		if (perr || id < 0 || id >= n || (leader >= 0 && lead != leader))
 			r.bad = 1;
 		leader = lead;
 		for (int k = 0; k < 2; k++) /* replicas, in-sync replicas */
-			for (int64_t j = get(&r, 4); j > 0 && !r.bad; j--)
-				get(&r, 4);
+			for (int64_t j = wire_get(&r, 4); j > 0 && !r.bad; j--)
+				wire_get(&r, 4);
 	}
 	consume_response(w, (size_t)size);
 	if (r.bad || brokers != 1 || topics != 1 || err || n < 1 || n > MAX_PARTITIONS) {
@@ -229,17 +271,17 @@ static int take_response(struct writer *w, int timeout_ms)
 			fprintf(stderr, "kafka-batch: reading from the broker: %s\n", strerror((int)-size));
 		return size ? -1 : 0;
 	}
-	struct reader r = { w->rx + 4, w->rx + 4 + size, 0 };
+	struct wire_reader r = { w->rx + 4, w->rx + 4 + size, 0 };
 
-	if (get(&r, 4) != q->corr)
+	if (wire_get(&r, 4) != q->corr)
 		r.bad = 1;
-	get(&r, 4); /* one topic */
-	skip_str(&r);
-	for (int64_t n = get(&r, 4); n > 0 && !r.bad; n--) {
-		int64_t part = get(&r, 4), err = get(&r, 2);
+	wire_get(&r, 4); /* one topic */
+	wire_skip_str(&r);
+	for (int64_t n = wire_get(&r, 4); n > 0 && !r.bad; n--) {
+		int64_t part = wire_get(&r, 4), err = wire_get(&r, 2);
 
-		get(&r, 8); /* base offset */
-		get(&r, 8); /* log append time */
+		wire_get(&r, 8); /* base offset */
+		wire_get(&r, 8); /* log append time */
 		if (part < 0 || part >= w->partitions)
 			r.bad = 1;
 		else if (err)
@@ -281,12 +323,12 @@ static int send_batches(struct writer *w)
 	q = &w->in_flight[(w->head + w->queued) % MAX_IN_FLIGHT];
 	p = request_start(w, head, API_PRODUCE, 3);
 	q->corr = w->corr;
-	p = put16(p, -1); /* transactional id: none */
-	p = put16(p, -1); /* acks: all */
-	p = put32(p, 30000);
-	p = put32(p, 1);
-	p = put_str(p, w->topic);
-	p = put32(p, used);
+	p = wire_put16(p, -1); /* transactional id: none */
+	p = wire_put16(p, -1); /* acks: all */
+	p = wire_put32(p, 30000);
+	p = wire_put32(p, 1);
+	p = wire_put_str(p, w->topic);
+	p = wire_put32(p, used);
 	total = (size_t)(p - head);
 	for (int32_t i = 0; i < w->partitions; i++) {
 		struct record_batch *b = &w->batch[i];
@@ -296,12 +338,12 @@ static int send_batches(struct writer *w)
 			continue;
 		size_t len = record_batch_seal(b);
 
-		put32(put32(parts[i], i), (int32_t)len);
+		wire_put32(wire_put32(parts[i], i), (int32_t)len);
 		iov[n++] = (struct iovec){ parts[i], 8 };
 		iov[n++] = (struct iovec){ b->buf, len };
 		total += 8 + len;
 	}
-	put32(head, (int32_t)(total - 4));
+	wire_put32(head, (int32_t)(total - 4));
 	iov[0] = (struct iovec){ head, (size_t)(p - head) };
 	if ((err = send_all(w->fd, iov, n))) {
 		fprintf(stderr, "kafka-batch: sending to the broker: %s\n", strerror(-err));

@@ -867,6 +867,9 @@ def main():
     p.add_argument("--iface", required=True)
     p.add_argument("--queues", type=int, default=1)
     p.add_argument("--headers", default="compact", choices=("compact", "all"))
+    # the sensor's option, accepted so that one argument list serves both:
+    # either producer must write the same records, checked the same way
+    p.add_argument("--producer", choices=("librdkafka", "batch"))
     p.add_argument("--max-dups", type=int, default=0)
     p.set_defaults(fn=cmd_records)
     p = sub.add_parser("summary")

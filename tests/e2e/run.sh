@@ -191,6 +191,10 @@ test_bad_options() {
 	run_expect_fail "ether: rule below 0x0600 (an 802.3 length): exit 2, names it" 2 \
 		"ether:0x05dc" -i "$VA" -b 127.0.0.1:9 --capture ether:0x05dc
 	run_expect_fail "no -b: exit 2, says what is missing" 2 "-b" -i "$VA"
+	run_expect_fail "unknown --producer: exit 2, names it" 2 "--producer" \
+		-i "$VA" -b 127.0.0.1:9 --producer java
+	run_expect_fail "--producer batch with TLS: exit 2, says plaintext only" 2 "plaintext" \
+		-i "$VA" -b 127.0.0.1:9 --producer batch -X security.protocol=SSL
 }
 
 test_no_such_interface() {
@@ -533,12 +537,13 @@ check_kafka_records() {
 		--iface "$VA" --queues "$(ls -d /sys/class/net/"$VA"/queues/rx-* | wc -l)" "$@"
 }
 
+# test_unreachable_broker [ARGS...]: ARGS go to the sensor (--producer).
 test_unreachable_broker() {
-	local label="broker unreachable" d=$W/unreachable topic=xs-e2e-late-$$ port s
+	local label="broker unreachable${1:+ ($*)}" d=$W/unreachable topic=xs-e2e-late-$$ port s
 	mkdir -p "$d"
 	port=$(free_port)
 	iface_settings "$VA" >"$d/settings.before"
-	sensor_start "$d/sensor" -i "$VA" -b "127.0.0.1:$port" -t "$topic" --spool-dir "$W/spool"
+	sensor_start "$d/sensor" -i "$VA" -b "127.0.0.1:$port" -t "$topic" --spool-dir "$W/spool" "$@"
 	if ! sensor_wait_ready "$d/sensor.err" 60; then
 		fail "not capturing without a broker: $(tail -n 2 "$d/sensor.err" | tr '\n' ' ')"
 		report "$label: the sensor starts and warns"
@@ -591,8 +596,9 @@ test_key_scheme() {
 	[ -n "$unit" ] && args+=(--ts-unit "$unit")
 	args+=("${@:3}")
 	label="${args[*]}"
-	topic=xs-e2e-$scheme-$$
-	d=$W/key-$scheme
+	KEY_RUNS=$((${KEY_RUNS:-0} + 1)) # a scheme may run twice (--producer)
+	topic=xs-e2e-$scheme-$$-$KEY_RUNS
+	d=$W/key-$scheme-$KEY_RUNS
 	mkdir -p "$d"
 	if [ -z "$BROKER" ]; then
 		tap_not_ok "$label: no Kafka broker (it should have started above)"
@@ -638,11 +644,11 @@ test_key_scheme() {
 }
 
 # Every Ethernet capture of PCAPS_DIR and a generated jumbo conversation at
-# MTU 9000: frames up to 9014 bytes (the largest here: 7306), in several
+# MTU 9000 (ARGS to the sensor): frames up to 9014 bytes (the largest here: 7306), in several
 # buffers in the datapath and in several AF_XDP descriptors where the kernel
 # has multi-buffer (6.6+); each arrives once, whole.
 test_jumbo() {
-	local label="MTU 9000, every capture" topic=xs-e2e-jumbo-$$ d=$W/jumbo mode
+	local label="MTU 9000, every capture${1:+ ($*)}" topic=xs-e2e-jumbo-$$-${#@} d=$W/jumbo${#@} mode
 	mkdir -p "$d"
 	if [ -z "$BROKER" ]; then
 		tap_not_ok "$label: no Kafka broker (it should have started above)"
@@ -655,7 +661,7 @@ test_jumbo() {
 	tests/kafka/broker.sh create-topic "$BROKER_DIR" "$topic" "$PARTS" 2>"$d/topic.err" ||
 		fail "cannot create topic $topic: $(tail -n 2 "$d/topic.err" | tr '\n' ' ')"
 	iface_settings "$VA" >"$d/settings.before"
-	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$W/spool" -v
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$W/spool" -v "$@"
 	if ! sensor_wait_ready "$d/sensor.err"; then
 		fail "not capturing: $(grep -v '^$' "$d/sensor.err" | tail -n 3 | tr '\n' ' ')"
 		report "$label: the sensor starts at MTU 9000"
@@ -766,11 +772,15 @@ fi
 test_key_scheme 5tuple
 test_key_scheme community-id "" --headers all
 test_key_scheme metron us
+# the packet writer of our own: the same records, checked the same way
+test_key_scheme 5tuple "" --producer batch
+test_key_scheme metron ms --producer batch --headers all
 test_flow_records
 test_flow_table_full
 test_metrics_port_busy
 test_metrics
 test_secured_kafka
 test_jumbo
+test_jumbo --producer batch
 test_batch_peer
 tap_end

@@ -5,6 +5,7 @@
 #
 #   the broker stopped (kill -STOP) during traffic, then resumed
 #   the broker killed (kill -9) during traffic, then restarted
+#   the broker down before the sensor starts, then started
 #   the sensor killed (kill -9) during the backlog, restarted on its spool
 #   the sensor killed (kill -9) while frames flow into the backlog: what its
 #   socket had received and not read, and what its spool had not written yet,
@@ -20,12 +21,14 @@
 # key, exactly once (or as copies the sensor counted in maybe_dup), and
 # the ledger must add up. Rates are modest: the machine is shared.
 #
-# Environment: XDPSENSOR, E2E_SPOOL_RATE (frames/s, default 300), E2E_KEEP=1.
+# Environment: XDPSENSOR, E2E_SPOOL_RATE (frames/s, default 300), E2E_PRODUCER
+# (librdkafka or batch), E2E_KEEP=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib.sh
 
 RATE=${E2E_SPOOL_RATE:-300}
+PRODUCER=${E2E_PRODUCER:-} # --producer for every run (default: the sensor's)
 PARTS=4
 FLOWS=8
 NS=xssp-$$
@@ -106,7 +109,8 @@ traffic_wait() {
 start() {
 	local d=$1 topic=$2
 	shift 2
-	sensor_start "$d/sensor$RUN" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$d/spool" "$@"
+	sensor_start "$d/sensor$RUN" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$d/spool" \
+		${PRODUCER:+--producer "$PRODUCER"} "$@"
 	sensor_wait_ready "$d/sensor$RUN.err" || {
 		fail "not capturing: $(tail -n 3 "$d/sensor$RUN.err" | tr '\n' ' ')"
 		return 1
@@ -145,6 +149,19 @@ if inflight or s["in_flight"]:
 print("; ".join(bad) or "ok")
 sys.exit(1 if bad else 0)
 EOF
+}
+
+# stopped_clean D: SIGTERM ends the sensor with 0, its summary adds up,
+# nothing in flight, nothing dropped or failed.
+stopped_clean() {
+	local d=$1 k
+	sensor_stop TERM
+	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
+	check_summary_line "$d/sensor.out"
+	check_summary "$d/sensor.out"
+	for k in queue_full spool_full spool_errors failed; do
+		[ "$(j "$d/sensor.out" $k)" = 0 ] || fail "$k = $(j "$d/sensor.out" $k)"
+	done
 }
 
 # records D TOPIC MAXDUPS: every frame in the topic once, byte-identical, in order per key.
@@ -187,20 +204,39 @@ test_broker_outage() {
 	traffic_wait "$d"
 	s=$(wait_stats "$VA" 120 "s['read'] >= $NCAP and s['spooled'] == 0 and s['in_flight'] == 0") ||
 		fail "not all delivered 120 s after the broker came back: $s"
-	sensor_stop TERM
-	[ "$SENSOR_RC" = 0 ] || fail "exit $SENSOR_RC after SIGTERM"
-	check_summary_line "$d/sensor.out"
-	check_summary "$d/sensor.out"
+	stopped_clean "$d"
 	[ "$(j "$d/sensor.out" delivered)" -ge "$NCAP" ] 2>/dev/null ||
 		fail "delivered $(j "$d/sensor.out" delivered) of $NCAP"
-	for k in queue_full spool_full spool_errors failed; do
-		[ "$(j "$d/sensor.out" $k)" = 0 ] || fail "$k = $(j "$d/sensor.out" $k)"
-	done
 	diag "summary: $(cat "$d/sensor.out")"
 	check_clean "$VA" "$d/settings.before"
 	[ ! -e "$d/spool/$VA.q0" ] || fail "the emptied spool left $d/spool/$VA.q0"
 	report "$label: $NCAP frames at $RATE/s, 8 s outage: 0 lost, spooled" \
 		"$(j "$d/sensor.out" spool_in) + reclaimed $(j "$d/sensor.out" reclaimed), ledger adds up"
+	records "$d" "$topic" "$(j "$d/sensor.out" maybe_dup)" "$label"
+}
+
+# The broker down (killed) before the sensor starts: it starts anyway, says
+# so, keeps what it captures, and sends it all once the broker is back.
+test_broker_down_at_start() {
+	local label="broker down at start" d=$W/downatstart topic s count=$((RATE * 6)) RUN=
+	mkdir -p "$d"
+	topic=$(new_topic downatstart) || { tap_not_ok "$label: cannot create a topic"; return; }
+	iface_settings "$VA" >"$d/settings.before"
+	kill -KILL "$(broker_pid)"
+	start "$d" "$topic" || { report "$label: the sensor starts"; sensor_stop KILL; return; }
+	grep -q "not reachable" "$d/sensor.err" || fail "no line saying the broker is not reachable"
+	diag "$(grep "not reachable" "$d/sensor.err" | head -n 1)"
+	traffic_bg "$d" "$count"
+	traffic_wait "$d"
+	s=$(wait_stats "$VA" 30 "s['read'] >= $NCAP") || fail "not all read: $s"
+	[ "$(json_get delivered <<<"$s")" = 0 ] || fail "delivered without a broker? $s"
+	tests/kafka/broker.sh restart "$BROKER_DIR" 2>>"$W/broker.err" ||
+		fail "the broker did not restart: $(tail -n 2 "$W/broker.err")"
+	s=$(wait_stats "$VA" 120 "s['delivered'] >= $NCAP and s['spooled'] == 0 and s['in_flight'] == 0") ||
+		fail "not all delivered 120 s after the broker came up: $s"
+	stopped_clean "$d"
+	check_clean "$VA" "$d/settings.before"
+	report "$label: starts, says so, $NCAP frames kept and delivered once the broker is up"
 	records "$d" "$topic" "$(j "$d/sensor.out" maybe_dup)" "$label"
 }
 
@@ -292,7 +328,8 @@ test_unwritable() {
 		return
 	fi
 	RO_MOUNT=$d/ro
-	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$d/ro/spool"
+	sensor_start "$d/sensor" -i "$VA" -b "$BROKER" -t "$topic" --spool-dir "$d/ro/spool" \
+		${PRODUCER:+--producer "$PRODUCER"}
 	sensor_wait_ready "$d/sensor.err" || fail "not capturing: $(tail -n 2 "$d/sensor.err")"
 	n=$(grep -c "spool $d/ro/spool" "$d/sensor.err")
 	[ "$n" -eq 1 ] || fail "$n lines about the spool directory, not one"
@@ -564,4 +601,6 @@ test_handover
 test_spool_full
 test_unwritable
 test_corrupt_segment
+# last: it restarts the broker, which leaves it slow for a while
+test_broker_down_at_start
 tap_end

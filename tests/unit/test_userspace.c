@@ -3,7 +3,8 @@
  * Userspace-only tests: Community ID against published vectors (computed
  * from packets through the userspace build of xs_parse_frame()), the ICMP
  * port equivalents, the command-line rule parser, and the librdkafka
- * configuration from defaults, -b, -c FILE and -X (kafka_conf.h).
+ * configuration from defaults, -b, -c FILE and -X (kafka_conf.h), and
+ * Kafka's wire format as the packet writer encodes it (kafka_wire.h).
  *
  * The Community ID vectors are those of the reference implementation's
  * test suite (corelight/pycommunityid tests/communityid_test.py), each
@@ -31,6 +32,7 @@
 #include "flow_format.h"
 #include "flow_parse.h"
 #include "kafka_conf.h"
+#include "kafka_wire.h"
 #include "kept.h"
 #include "num.h"
 #include "reasm.h"
@@ -1015,6 +1017,69 @@ static void test_kept_umems(void **state)
 	end_checks("kept umems");
 }
 
+/* ------------------------------------------------------------------ */
+/* Kafka's wire format (kafka_wire.h)                                  */
+
+static void test_kafka_wire(void **state)
+{
+	static const uint8_t check[] = "123456789";
+	uint8_t buf[512], *end;
+	const uint8_t *p;
+	int64_t v;
+	struct wire_header out[4];
+	const struct wire_header hdrs[] = {
+		{ .name = "xs.meta", .value = "\x01\x00", .len = 2 },
+		{ .name = "xs.outer_key", .value = NULL, .len = -1 },
+	};
+	const struct wire_record rec = { .key = NULL, .key_len = -1, .value = "frame",
+					 .value_len = 5, .headers = hdrs, .nheaders = 2 };
+	struct wire_record got;
+	const struct wire_producer pr = { .id = 0x1122334455667788ll, .epoch = 3, .base_seq = 7 };
+
+	(void)state;
+	begin_checks();
+	/* CRC-32C's check value (RFC 3720 B.4: "123456789") */
+	EXPECT_EQ("crc32c(123456789)", crc32c(check, 9), 0xe3069283u);
+	/* zigzag varints: -1 is 0x01, 300 is 600 = d8 04 */
+	end = wire_put_varint(buf, -1);
+	EXPECT_TRUE("varint -1", end - buf == 1 && buf[0] == 1);
+	end = wire_put_varint(buf, 300);
+	EXPECT_TRUE("varint 300", end - buf == 2 && buf[0] == 0xd8 && buf[1] == 0x04);
+	p = buf;
+	EXPECT_TRUE("varint back", !read_varint(&p, end, &v) && v == 300 && p == end);
+	p = buf;
+	EXPECT_TRUE("varint cut", read_varint(&p, buf + 1, &v) == -1);
+	/* a record with a null key and a null header value, read back */
+	size_t size = wire_record_size(&rec, 3, 9);
+
+	end = wire_record_put(buf + BATCH_HEADER, &rec, 3, 9);
+	EXPECT_EQ("record size", end - (buf + BATCH_HEADER), size);
+	p = buf + BATCH_HEADER;
+	EXPECT_EQ("record back", wire_record_get(&p, end, &got, out, 4), 0);
+	EXPECT_TRUE("record end", p == end);
+	EXPECT_TRUE("null key", got.key == NULL && got.key_len == -1);
+	EXPECT_TRUE("value", got.value_len == 5 && !memcmp(got.value, "frame", 5));
+	EXPECT_EQ("headers", got.nheaders, 2);
+	EXPECT_TRUE("header 0", out[0].name_len == 7 && !memcmp(out[0].name, "xs.meta", 7) &&
+					out[0].len == 2 && !memcmp(out[0].value, "\x01\x00", 2));
+	EXPECT_TRUE("header 1 null", out[1].name_len == 12 && out[1].len == -1 && !out[1].value);
+	p = buf + BATCH_HEADER;
+	EXPECT_EQ("torn record", wire_record_get(&p, end - 1, &got, out, 4), -1);
+	/* the batch header: Kafka's field offsets, the CRC over attributes.. */
+	wire_batch_seal(buf, (size_t)(end - buf), 1, 1000, 1003, &pr);
+	EXPECT_EQ("batch length", be32toh(*(uint32_t *)(buf + 8)), (end - buf) - 12);
+	EXPECT_EQ("magic", buf[16], 2);
+	EXPECT_EQ("crc", be32toh(*(uint32_t *)(buf + 17)), crc32c(buf + 21, (size_t)(end - buf) - 21));
+	EXPECT_EQ("producer id", (int64_t)be64toh(*(uint64_t *)(buf + 43)), pr.id);
+	EXPECT_EQ("epoch", (int16_t)be16toh(*(uint16_t *)(buf + 51)), 3);
+	EXPECT_EQ("base sequence", (int32_t)be32toh(*(uint32_t *)(buf + 53)), 7);
+	EXPECT_EQ("records", be32toh(*(uint32_t *)(buf + 57)), 1);
+	/* sequences wrap past INT32_MAX to 0, as the Java producer's */
+	EXPECT_EQ("seq wraps", wire_seq_add(INT32_MAX - 1, 3), 1);
+	EXPECT_EQ("seq", wire_seq_add(5, 10), 15);
+	end_checks("kafka wire");
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[ARRAY_SIZE(cid_cases) + ARRAY_SIZE(rule_cases) + 20];
@@ -1055,6 +1120,8 @@ int main(void)
 					  test_parse_size, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "record ref: a spool ticket or a capture time, back whole",
 					  test_record_ref, NULL, NULL, NULL };
+	tests[n++] = (struct CMUnitTest){ "kafka wire: CRC-32C, varints, a record back, batch header",
+					  test_kafka_wire, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "record meta: xs.meta as documented, the five headers",
 					  test_record_meta, NULL, NULL, NULL };
 	tests[n++] = (struct CMUnitTest){ "flow format: addresses, port-carrying protocols",

@@ -88,6 +88,21 @@ static int opt_headers(void *base, const char *arg)
 	return 0;
 }
 
+static int opt_producer(void *base, const char *arg)
+{
+	struct run_opts *o = base;
+
+	if (!strcmp(arg, "librdkafka"))
+		o->sink.kafka.producer = PRODUCER_LIBRDKAFKA;
+	else if (!strcmp(arg, "batch"))
+		o->sink.kafka.producer = PRODUCER_BATCH;
+	else {
+		pr_warn("--producer takes librdkafka or batch, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int opt_flows_format(void *base, const char *arg)
 {
 	if (!parse_flows_format(arg, &((struct run_opts *)base)->flows_format))
@@ -131,6 +146,10 @@ static const struct opt_def run_defs[] = {
 	{ "headers", 0, OPT_CALL, .call = opt_headers, .arg = "MODE",
 	  .help = "record metadata: compact (default: one binary header,\n"
 		  "xs.meta), all (five: xs.ts_ns, xs.iface, ...) or none" },
+	{ "producer", 0, OPT_CALL, .call = opt_producer, .arg = "KIND",
+	  .help = "packet records through librdkafka (default) or batch:\n"
+		  "the sensor's own record-batch writer (plaintext brokers,\n"
+		  "fixed settings; -X/-c then configure the flow records)" },
 	{ "spool-dir", 0, OPT_STRING, RUN(sink.spool_dir), .arg = "DIR",
 	  .help = "where records Kafka cannot take wait, one directory\n"
 		  "per worker (default " SPOOL_DEFAULT_DIR ")" },

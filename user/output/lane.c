@@ -241,7 +241,8 @@ struct lane *lane_open(const struct lane_opts *o)
 	 * first waits up to 5 s for one that is stopped, and the frames of
 	 * those seconds would be lost; the backlog soon tells. */
 	l->k = kafka_open(o->kafka, o->kafka->topic, on_report, l,
-			  o->check_broker && !found.segments);
+			  KAFKA_PACKETS | (o->check_broker ? KAFKA_CHECK : 0) |
+				  (found.segments ? KAFKA_BACKLOG : 0));
 	if (!l->k) {
 		spool_close(l->spool);
 		free(l);

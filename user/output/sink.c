@@ -103,7 +103,7 @@ static int open_lanes(struct sink *s, const struct sink_opts *o, const struct si
 			return -EIO;
 	}
 	if (o->kafka.flows_topic) {
-		s->flows = kafka_open(&o->kafka, o->kafka.flows_topic, on_flow_report, s, false);
+		s->flows = kafka_open(&o->kafka, o->kafka.flows_topic, on_flow_report, s, 0);
 		if (!s->flows)
 			return -EIO;
 	}

@@ -18,6 +18,8 @@
 #define KAFKA_DEFAULT_TOPIC "xdpsensor"
 
 enum headers_mode { HEADERS_COMPACT, HEADERS_ALL, HEADERS_NONE };
+/* What writes the packet records (flow records always go through librdkafka). */
+enum producer_kind { PRODUCER_LIBRDKAFKA, PRODUCER_BATCH };
 
 struct kafka_opts {
 	const char *brokers;
@@ -26,6 +28,7 @@ struct kafka_opts {
 	enum ts_unit ts_unit;
 	bool block;                /* wait on a full queue instead of spooling or dropping */
 	enum headers_mode headers;
+	enum producer_kind producer;
 	const char *config_file;   /* -c: name=value lines */
 	const char *flows_topic;   /* flow records (JSON), or NULL */
 	const char *stats_interval_ms; /* statistics.interval.ms before -c/-X, or NULL */
@@ -74,9 +77,14 @@ struct kafka_producer;
 
 /* Checks -b, -c and -X without connecting: a bad property is a usage error. */
 int kafka_check_conf(const struct kafka_opts *o);
-/* A producer on topic; quiet: reports whether the broker answers only with check. */
+enum {
+	KAFKA_CHECK = 1 << 0,   /* say whether the broker answers (waiting for it) */
+	KAFKA_PACKETS = 1 << 1, /* the packet records: --producer applies */
+	KAFKA_BACKLOG = 1 << 2, /* records wait in the spool: wait for nothing */
+};
+/* A producer on topic; flags: KAFKA_*. */
 struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
-				  kafka_report_fn *report, void *ctx, bool check);
+				  kafka_report_fn *report, void *ctx, unsigned int flags);
 /* 0, or -ENOBUFS when the queue is full (not with --block), or -EIO. */
 int kafka_produce(struct kafka_producer *k, const struct kafka_record *r);
 /* A fatal error ended the producer (said once, with rd_kafka_fatal_error()). */

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <librdkafka/rdkafka.h>
 
 #include "kafka.h"
 #include "kafka_conf.h"
+#include "kafka_writer.h"
 #include "log.h"
 #include "record_meta.h"
 
@@ -26,6 +28,7 @@ static const char *const defaults[][2] = {
 };
 
 struct kafka_producer {
+	struct kafka_writer *writer; /* --producer batch: the rest is unused */
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;
 	struct kafka_opts o;
@@ -301,15 +304,24 @@ static void check_reachable(struct kafka_producer *k)
 int kafka_check_conf(const struct kafka_opts *o)
 {
 	rd_kafka_conf_t *conf = build_conf(o, NULL);
+	char proto[32] = "";
+	size_t size = sizeof(proto);
 
 	if (!conf)
 		return -EINVAL;
+	/* -c and -X applied: the packet writer has no TLS or SASL */
+	rd_kafka_conf_get(conf, "security.protocol", proto, &size);
 	rd_kafka_conf_destroy(conf);
+	if (o->producer == PRODUCER_BATCH && strcasecmp(proto, "plaintext")) {
+		pr_warn("--producer batch speaks plaintext Kafka only: security.protocol=%s needs"
+			" --producer librdkafka\n", proto);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
-				  kafka_report_fn *report, void *ctx, bool check)
+				  kafka_report_fn *report, void *ctx, unsigned int flags)
 {
 	struct kafka_producer *k = calloc(1, sizeof(*k));
 	rd_kafka_conf_t *conf;
@@ -322,6 +334,16 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
 	k->report = report;
 	k->ctx = ctx;
 	pthread_mutex_init(&k->stats_lock, NULL);
+	if ((flags & KAFKA_PACKETS) && o->producer == PRODUCER_BATCH) {
+		/* the first lane waits for the broker as long as librdkafka's
+		 * check does, the others a second, a restart on a backlog not */
+		int wait_ms = flags & KAFKA_BACKLOG ? 0 : flags & KAFKA_CHECK ? 5000 : 1000;
+
+		k->writer = kafka_writer_open(o, topic, report, ctx, wait_ms);
+		if (!k->writer)
+			goto fail;
+		return k;
+	}
 	conf = build_conf(o, k);
 	if (!conf)
 		goto fail;
@@ -337,7 +359,7 @@ struct kafka_producer *kafka_open(const struct kafka_opts *o, const char *topic,
 		pr_warn("cannot use topic %s: %s\n", topic, rd_kafka_err2str(rd_kafka_last_error()));
 		goto fail;
 	}
-	if (check)
+	if ((flags & KAFKA_CHECK) && !(flags & KAFKA_BACKLOG))
 		check_reachable(k);
 	return k;
 fail:
@@ -409,6 +431,8 @@ int kafka_produce(struct kafka_producer *k, const struct kafka_record *r)
 {
 	rd_kafka_resp_err_t err;
 
+	if (k->writer)
+		return kafka_writer_produce(k->writer, r);
 	for (;;) {
 		err = produce_once(k, r);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !k->o.block || (k->o.stop && *k->o.stop))
@@ -464,6 +488,8 @@ unsigned int kafka_poll(struct kafka_producer *k, int timeout_ms, unsigned int m
 	const rd_kafka_message_t *m;
 	unsigned int n = 0;
 
+	if (k->writer)
+		return kafka_writer_poll(k->writer, timeout_ms, max);
 	while (!max || n < max) {
 		if (!k->dr) {
 			k->dr = rd_kafka_queue_poll(k->reports, n ? 0 : timeout_ms);
@@ -491,11 +517,17 @@ unsigned int kafka_poll(struct kafka_producer *k, int timeout_ms, unsigned int m
 
 int kafka_outq(struct kafka_producer *k)
 {
+	if (k->writer)
+		return kafka_writer_outq(k->writer);
 	return rd_kafka_outq_len(k->rk);
 }
 
 void kafka_purge(struct kafka_producer *k, bool inflight)
 {
+	if (k->writer) {
+		kafka_writer_purge(k->writer, inflight);
+		return;
+	}
 	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | (inflight ? RD_KAFKA_PURGE_F_INFLIGHT : 0));
 }
 
@@ -503,11 +535,16 @@ void kafka_close(struct kafka_producer *k)
 {
 	if (!k)
 		return;
+	if (k->writer)
+		kafka_writer_close(k->writer);
 	if (k->dr)
 		rd_kafka_event_destroy(k->dr);
-	rd_kafka_queue_destroy(k->reports);
-	rd_kafka_topic_destroy(k->rkt);
-	rd_kafka_destroy(k->rk);
+	if (k->reports)
+		rd_kafka_queue_destroy(k->reports);
+	if (k->rkt)
+		rd_kafka_topic_destroy(k->rkt);
+	if (k->rk)
+		rd_kafka_destroy(k->rk);
 	free(k->stats_json);
 	pthread_mutex_destroy(&k->stats_lock);
 	free(k);
