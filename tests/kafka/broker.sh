@@ -6,6 +6,8 @@
 #   broker.sh fetch                            get the jars once (prints their dir)
 #   broker.sh start [DIR]                      start a broker; prints 127.0.0.1:PORT
 #   broker.sh create-topic DIR TOPIC PARTS     create a topic, wait until it is ready
+#   broker.sh join DIR DIR2                    a second broker (node 2, broker only) in DIR's
+#                                              cluster; prints its 127.0.0.1:PORT
 #   broker.sh restart DIR                      start DIR's broker again, same port and data
 #   broker.sh allow-read DIR USER TOPIC        let USER read TOPIC (a KAFKA_SASL or KAFKA_TLS
 #                                              broker's ACLs: Read and Describe, AclCommand)
@@ -60,6 +62,8 @@ usage() {
 usage: broker.sh fetch
        broker.sh start [DIR]
        broker.sh create-topic DIR TOPIC PARTITIONS
+       broker.sh join DIR DIR2
+       broker.sh restart DIR
        broker.sh allow-read DIR USER TOPIC
        broker.sh stop DIR
 EOF
@@ -401,6 +405,8 @@ launch_jvm() {
     done
 }
 
+node_id() { sed -n 's/^node.id=//p' "$1/server.properties"; }
+
 bind_failed() { grep -qs 'Address already in use' "$1/logs/server.log" "$1/logs/stdout.log"; }
 
 # 0: ready; 2: a port was taken meanwhile (try other ports); dies otherwise.
@@ -418,7 +424,7 @@ wait_ready() {
         # Ready = it answers metadata and lists itself (so it is registered
         # and unfenced), and the answer came from our process.
         meta=$(timeout 10 kcat -b "$addr" -L -m 2 2>/dev/null) || true
-        if [[ $meta == *"broker 1 at $addr"* ]] && owns_listener "$pid" "$port"; then
+        if [[ $meta == *"broker $(node_id "$dir") at $addr"* ]] && owns_listener "$pid" "$port"; then
             return 0
         fi
         if ((SECONDS >= deadline)); then
@@ -511,6 +517,56 @@ cmd_start() {
     echo "$addr"
 }
 
+# --- join ------------------------------------------------------------------
+
+# A second node in DIR's cluster: a broker only (DIR's node stays the one
+# controller), PLAINTEXT, node.id 2, its own port and data in DIR2. Topics
+# created afterwards spread their partitions' leaders over both (the
+# writer's connection per leader is what this is for).
+cmd_join() {
+    (( $# == 2 )) || usage
+    local first dir=$2 port cport cluster_id addr t0
+    t0=$(now)
+    broker_dir "$1"
+    first=$(cd "$1" && pwd)
+    mkdir -p "$dir"
+    [[ -z $(ls -A "$dir") ]] || die "$dir is not empty"
+    dir=$(cd "$dir" && pwd)
+    touch "$dir/$MARKER"
+    mkdir -p "$dir/logs"
+    cp "$first/libs" "$first/log4j.properties" "$dir/"
+    cport=$(sed -n 's/^controller.quorum.voters=1@127.0.0.1://p' "$first/server.properties")
+    cluster_id=$(sed -n 's/^cluster.id=//p' "$first/data/meta.properties")
+    [[ -n $cport && -n $cluster_id ]] || die "cannot read $first's controller port and cluster id"
+    port=$(free_port x "$cport")
+    addr=127.0.0.1:$port
+    cat >"$dir/server.properties" <<EOF
+# Written by tests/kafka/broker.sh join: a second broker in $first's cluster.
+process.roles=broker
+node.id=2
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=4
+default.replication.factor=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+EOF
+    pid=
+    trap 'if [[ -n $pid ]]; then kill_broker "$pid" "$dir"; fi' EXIT
+    launch "$dir" "$cluster_id"
+    wait_ready "$dir" "$addr" "$port" || die "port $port was taken while the broker started"
+    trap - EXIT
+    echo "$addr" >"$dir/bootstrap"
+    log "Kafka node 2 ready at $addr (pid $pid, dir $dir) in $(since "$t0")s"
+    echo "$addr"
+}
+
 # --- create-topic ----------------------------------------------------------
 
 broker_dir() {
@@ -587,6 +643,7 @@ case ${1:-} in
     start) shift; cmd_start "$@" ;;
     create-topic) shift; cmd_create_topic "$@" ;;
     restart) shift; cmd_restart "$@" ;;
+    join) shift; cmd_join "$@" ;;
     allow-read) shift; cmd_allow_read "$@" ;;
     stop) shift; cmd_stop "$@" ;;
     *) usage ;;
